@@ -1,0 +1,46 @@
+"""Automatic checks for notebook exercises.
+
+Every ``check_*`` function returns a :class:`Feedback`: truthy when the answer is right,
+with a hint when it is not. It never raises on a wrong answer (a learner's wrong answer
+must not look like a crash); it raises ``TypeError`` only when the answer has the wrong
+type or shape to be judged at all.
+
+>>> fb = Feedback(False, "Not yet.", hint="Count the padding twice: once per side.")
+>>> bool(fb)
+False
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Feedback", "NOT_ANSWERED"]
+
+NOT_ANSWERED = None  # exercises start as ``answer = None`` in the notebooks
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The result of an exercise check: ``correct`` plus a message and an optional hint."""
+
+    correct: bool
+    message: str
+    hint: str = ""
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def __str__(self) -> str:
+        mark = "✅ Correct" if self.correct else "❌ Not yet"
+        text = f"{mark}: {self.message}"
+        if self.hint and not self.correct:
+            text += f"\nHint: {self.hint}"
+        return text
+
+    def _repr_markdown_(self) -> str:
+        return str(self).replace("\n", "  \n")
+
+    __repr__ = __str__
+
+    @classmethod
+    def unanswered(cls, task: str) -> "Feedback":
+        return cls(False, f"no answer yet. {task}", hint="Replace `None` with your answer and run the cell again.")
