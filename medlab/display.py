@@ -1,0 +1,99 @@
+"""Showing medical images: window/level and image grids.
+
+CT voxels are Hounsfield units (HU) from about -1000 (air) to +3000 (dense bone), far more
+than the ~256 grey levels a screen (or an eye) separates. *Window/level* picks the HU
+range that matters: grey = (HU - (L - W/2)) / W, clipped to [0, 1].
+
+>>> [round(float(v), 3) for v in window_level(np.array([-1000, -600, 150]), window=1500, level=-600)]
+[0.233, 0.5, 1.0]
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["PRESETS", "window_level", "window_range", "show_images"]
+
+#: Standard CT display windows as (window W, level L) in HU.
+PRESETS: dict[str, tuple[float, float]] = {
+    "lung": (1500.0, -600.0),
+    "mediastinum": (350.0, 50.0),
+    "bone": (1800.0, 400.0),
+    "brain": (80.0, 40.0),
+}
+
+
+def window_range(window: float, level: float) -> tuple[float, float]:
+    """The HU interval ``(L - W/2, L + W/2)`` shown from black to white.
+
+    >>> window_range(350, 50)
+    (-125.0, 225.0)
+    """
+    if not np.isfinite(window) or window <= 0:
+        raise ValueError(f"window must be a positive width in HU, got {window}")
+    if not np.isfinite(level):
+        raise ValueError(f"level must be a finite HU value, got {level}")
+    return (float(level) - float(window) / 2.0, float(level) + float(window) / 2.0)
+
+
+def window_level(array: np.ndarray, window: float | None = None, level: float | None = None,
+                 preset: str | None = None) -> np.ndarray:
+    """Map HU values to display grey levels in [0, 1] (float32).
+
+    Give ``window`` and ``level`` in HU, or a ``preset`` name from :data:`PRESETS`.
+
+    >>> window_level(np.array([-125, 50, 225]), preset="mediastinum").tolist()
+    [0.0, 0.5, 1.0]
+    """
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
+        if window is not None or level is not None:
+            raise ValueError("give either preset or window/level, not both")
+        window, level = PRESETS[preset]
+    if window is None or level is None:
+        raise ValueError("window and level are required (in HU), e.g. window=1500, level=-600, "
+                         "or preset='lung'")
+    lo, _ = window_range(window, level)
+    out = (np.asarray(array, dtype=np.float32) - np.float32(lo)) * np.float32(1.0 / window)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def show_images(images: Sequence[np.ndarray], titles: Sequence[str] | None = None, ncols: int = 4,
+                cmap: str = "gray", colorbar: bool = False, vmin: float | None = None,
+                vmax: float | None = None, size: float = 3.0, suptitle: str | None = None):
+    """Show 2-D images in a grid with optional titles and colour bars; returns the figure.
+
+    >>> fig = show_images([np.eye(3), np.ones((3, 3))], titles=["eye", "ones"])
+    >>> len(fig.axes)
+    2
+    """
+    import matplotlib.pyplot as plt
+
+    images = list(images)
+    if not images:
+        raise ValueError("images is empty: pass at least one 2-D array")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"titles has {len(titles)} entries for {len(images)} images")
+    if ncols < 1:
+        raise ValueError(f"ncols must be >= 1, got {ncols}")
+    for k, im in enumerate(images):
+        if np.ndim(im) not in (2, 3):
+            raise ValueError(f"images[{k}] must be 2-D (or RGB), got shape {np.shape(im)}")
+    ncols = min(ncols, len(images))
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for ax in axes.flat[len(images):]:
+        ax.remove()
+    for k, (ax, im) in enumerate(zip(axes.flat, images)):
+        h = ax.imshow(im, cmap=cmap, vmin=vmin, vmax=vmax)
+        ax.set_axis_off()
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=10)
+        if colorbar:
+            fig.colorbar(h, ax=ax, fraction=0.046, pad=0.04)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
