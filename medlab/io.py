@@ -1,0 +1,468 @@
+"""Reading medical images: DICOM series and files, NIfTI, MetaImage, NRRD, PNG.
+
+Everything is read into a :class:`SimpleITK.Image`, which keeps the *physical* description
+of the voxel grid next to the numbers:
+
+* **size** ``(x, y, z)`` in voxels, **spacing** ``(x, y, z)`` in mm between voxel centres,
+* **origin**: the position (mm, patient coordinates) of the first voxel's centre,
+* **direction**: a 3x3 matrix whose columns are the directions of the x, y and z axes.
+
+A numpy array carries none of that, and its axis order is reversed: ``to_array(image)``
+returns ``array[z, y, x]`` (slice, row, column) because numpy stores the *last* index
+contiguously and ITK stores x contiguously. So ``image.GetSize() == (512, 512, 30)`` gives
+``array.shape == (30, 512, 512)`` and ``image.GetSpacing()[0]`` belongs to ``array.shape[2]``.
+
+DICOM CT pixels are stored as unsigned/signed integers; the Hounsfield value is
+``HU = stored * RescaleSlope + RescaleIntercept`` (:func:`hu_from_dicom` does this by hand;
+SimpleITK's GDCM reader applies it automatically).
+
+>>> from pydicom.data import get_testdata_file
+>>> img = read_image(get_testdata_file("CT_small.dcm"))
+>>> img.GetSize(), to_array(img).shape
+((128, 128, 1), (1, 128, 128))
+"""
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import SimpleITK as sitk
+
+__all__ = [
+    "read_image", "to_array", "image_info", "hu_from_dicom", "resample_isotropic",
+    "dicom_info", "DicomInfo", "DicomTable", "is_dicom_file", "SUPPORTED",
+]
+
+SUPPORTED = "a DICOM series folder, a DICOM file (.dcm), NIfTI (.nii, .nii.gz), MetaImage (.mha, .mhd), NRRD (.nrrd) or PNG"
+
+# Transfer syntaxes that store pixels uncompressed (anything else needs a codec).
+_UNCOMPRESSED = {
+    "1.2.840.10008.1.2",        # Implicit VR Little Endian
+    "1.2.840.10008.1.2.1",      # Explicit VR Little Endian
+    "1.2.840.10008.1.2.2",      # Explicit VR Big Endian
+    "1.2.840.10008.1.2.1.99",   # Deflated Explicit VR Little Endian (zip, not an image codec)
+}
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+def is_dicom_file(path: str | os.PathLike) -> bool:
+    """True when ``path`` starts with the DICOM preamble (128 bytes + ``b"DICM"``).
+
+    Files without the preamble (old ACR-NEMA style) are still tried as DICOM when they
+    end in ``.dcm``.
+    """
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
+def _transfer_syntax(path: Path) -> tuple[str, str]:
+    """(uid, name) of a DICOM file's transfer syntax, ('', '') if unknown."""
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(str(path), stop_before_pixels=True, force=True)
+        uid = ds.file_meta.get("TransferSyntaxUID", "")
+    except Exception:  # noqa: BLE001 - any failure simply means "unknown"
+        return "", ""
+    if not uid:
+        return "", ""
+    return str(uid), getattr(uid, "name", str(uid))
+
+
+def _compression_error(path: Path, cause: Exception) -> ValueError:
+    uid, name = _transfer_syntax(path)
+    if uid and uid not in _UNCOMPRESSED:
+        return ValueError(
+            f"cannot decode the pixel data of {path}: it is compressed with transfer syntax "
+            f"'{name}' ({uid}), which the installed codecs (GDCM in SimpleITK) cannot decompress. "
+            "Decompress it first, e.g. `gdcmconv --raw in.dcm out.dcm` or `dcmdjpeg in.dcm out.dcm`, "
+            "or install a pydicom plugin (pylibjpeg + pylibjpeg-openjpeg) and read it with pydicom."
+        )
+    return ValueError(
+        f"could not read {path} as DICOM ({str(cause).strip().splitlines()[-1]}). "
+        "The file may be truncated or not an image object (e.g. a structured report); "
+        "check it with medlab.io.dicom_info()."
+    )
+
+
+def _read_dicom_folder(folder: Path, series_uid: str | None) -> sitk.Image:
+    files = [p for p in folder.iterdir() if p.is_file()]
+    if not files:
+        raise ValueError(f"folder {folder} is empty: put the DICOM files of one series in it, "
+                         "or pass the path of a single file")
+    reader = sitk.ImageSeriesReader()
+    ids = list(reader.GetGDCMSeriesIDs(str(folder)))
+    if not ids:
+        raise ValueError(f"folder {folder} contains {len(files)} file(s) but no DICOM series "
+                         f"(supported: {SUPPORTED}); pass the path of an image file instead")
+    if series_uid is None:
+        if len(ids) > 1:
+            listed = ", ".join(f"'{u}' ({len(reader.GetGDCMSeriesFileNames(str(folder), u))} files)"
+                               for u in ids)
+            raise ValueError(f"folder {folder} holds {len(ids)} DICOM series: {listed}. "
+                             "Choose one with read_image(path, series_uid=...)")
+        series_uid = ids[0]
+    elif series_uid not in ids:
+        raise ValueError(f"series_uid '{series_uid}' is not in folder {folder}; "
+                         f"available: {', '.join(ids)}")
+    names = reader.GetGDCMSeriesFileNames(str(folder), series_uid)
+    reader.SetFileNames(names)
+    try:
+        return reader.Execute()
+    except RuntimeError as exc:
+        raise _compression_error(Path(names[0]), exc) from None
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------
+def read_image(path: str | os.PathLike, series_uid: str | None = None) -> sitk.Image:
+    """Read a medical image into a SimpleITK image (pixel values, spacing, origin, direction).
+
+    Parameters
+    ----------
+    path:
+        A folder holding one DICOM series, a single DICOM file, or a NIfTI / MetaImage /
+        NRRD / PNG file.
+    series_uid:
+        For a folder holding several DICOM series: the SeriesInstanceUID to read.
+
+    DICOM CT is returned in Hounsfield units (GDCM applies RescaleSlope/Intercept).
+    A single DICOM file gives a 3-D image with one slice (its z spacing is the slice
+    thickness); a PNG gives a 2-D image.
+
+    >>> from pydicom.data import get_testdata_file
+    >>> read_image(get_testdata_file("CT_small.dcm")).GetSpacing()[:2]
+    (0.661468, 0.661468)
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    if series_uid is not None and not isinstance(series_uid, str):
+        raise TypeError(f"series_uid must be a str or None, got {type(series_uid).__name__}")
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"path {p} does not exist")
+    if p.is_dir():
+        return _read_dicom_folder(p, series_uid)
+    if p.stat().st_size == 0:
+        raise ValueError(f"file {p} is empty (0 bytes): it is not an image; re-copy or re-download it")
+    dicom = is_dicom_file(p) or p.suffix.lower() in {".dcm", ".dicom", ".ima"}
+    try:
+        if dicom:
+            reader = sitk.ImageFileReader()
+            reader.SetImageIO("GDCMImageIO")
+            reader.SetFileName(str(p))
+            return reader.Execute()
+        return sitk.ReadImage(str(p))
+    except RuntimeError as exc:
+        if dicom and is_dicom_file(p):
+            raise _compression_error(p, exc) from None
+        raise ValueError(f"{p} is not an image that can be read (supported: {SUPPORTED}); "
+                         "check the file is complete and its extension matches its format") from None
+
+
+def to_array(image: sitk.Image, order: str = "zyx") -> np.ndarray:
+    """Copy the voxels of ``image`` into a numpy array.
+
+    ``order="zyx"`` (default) is numpy/SimpleITK's order: ``array[slice, row, column]``,
+    the reverse of ``image.GetSize()`` which is ``(x, y, z)``. ``order="xyz"`` transposes
+    so that ``array[x, y, z]`` matches ``image.GetPixel(x, y, z)`` (as nibabel does).
+    Vector (RGB) images keep the channel as the last axis.
+
+    >>> img = sitk.Image(4, 3, 2, sitk.sitkInt16)
+    >>> to_array(img).shape, to_array(img, order="xyz").shape
+    ((2, 3, 4), (4, 3, 2))
+    """
+    if not isinstance(image, sitk.Image):
+        raise TypeError(f"image must be a SimpleITK.Image, got {type(image).__name__}")
+    if order not in ("zyx", "xyz"):
+        raise ValueError(f"order must be 'zyx' or 'xyz', got {order!r}")
+    arr = sitk.GetArrayFromImage(image)
+    if order == "xyz":
+        nd = image.GetDimension()
+        axes = tuple(reversed(range(nd))) + tuple(range(nd, arr.ndim))
+        arr = np.ascontiguousarray(arr.transpose(axes))
+    return arr
+
+
+def image_info(image: sitk.Image) -> dict:
+    """Geometry and pixel type of ``image`` as a plain dict (sizes in voxels, lengths in mm).
+
+    >>> image_info(sitk.Image(4, 3, sitk.sitkUInt8))["size_xyz"]
+    (4, 3)
+    """
+    if not isinstance(image, sitk.Image):
+        raise TypeError(f"image must be a SimpleITK.Image, got {type(image).__name__}")
+    size = image.GetSize()
+    spacing = image.GetSpacing()
+    return {
+        "size_xyz": tuple(size),
+        "array_shape_zyx": tuple(reversed(size)),
+        "spacing_mm": tuple(round(s, 6) for s in spacing),
+        "origin_mm": tuple(round(o, 4) for o in image.GetOrigin()),
+        "direction": tuple(round(d, 6) for d in image.GetDirection()),
+        "pixel_type": image.GetPixelIDTypeAsString(),
+        "voxel_volume_mm3": float(np.prod(spacing)),
+        "extent_mm": tuple(round(n * s, 3) for n, s in zip(size, spacing)),
+    }
+
+
+def hu_from_dicom(path_or_dataset) -> np.ndarray:
+    """Hounsfield units of a DICOM CT file computed by hand: ``stored * slope + intercept``.
+
+    ``path_or_dataset`` is a file path or a ``pydicom.Dataset``. Returns float32 with shape
+    ``(rows, columns)`` (or ``(frames, rows, columns)``). Missing RescaleSlope/Intercept
+    mean slope 1, intercept 0.
+
+    >>> from pydicom.data import get_testdata_file
+    >>> hu = hu_from_dicom(get_testdata_file("CT_small.dcm"))
+    >>> float(hu.min()), float(hu.max())
+    (-896.0, 1167.0)
+    """
+    import pydicom
+
+    if isinstance(path_or_dataset, pydicom.Dataset):
+        ds, name = path_or_dataset, "dataset"
+    elif isinstance(path_or_dataset, (str, os.PathLike)):
+        p = Path(path_or_dataset)
+        if not p.is_file():
+            raise FileNotFoundError(f"path {p} is not a file")
+        try:
+            ds = pydicom.dcmread(str(p))
+        except pydicom.errors.InvalidDicomError:
+            raise ValueError(f"{p} is not a DICOM file (no 'DICM' preamble); "
+                             "hu_from_dicom needs a DICOM CT file") from None
+        name = str(p)
+    else:
+        raise TypeError(f"path_or_dataset must be a path or a pydicom.Dataset, got {type(path_or_dataset).__name__}")
+    if "PixelData" not in ds:
+        raise ValueError(f"{name} has no pixel data (Modality {ds.get('Modality', '?')}); "
+                         "it is not an image object")
+    try:
+        stored = ds.pixel_array
+    except Exception as exc:  # noqa: BLE001 - pydicom raises several types for missing codecs
+        uid = ds.file_meta.get("TransferSyntaxUID", "?") if hasattr(ds, "file_meta") else "?"
+        raise ValueError(f"cannot decode the pixel data of {name} (transfer syntax "
+                         f"{getattr(uid, 'name', uid)}): {exc}. Decompress it with "
+                         "`gdcmconv --raw` or install pylibjpeg plugins") from None
+    slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
+    intercept = float(ds.get("RescaleIntercept", 0.0) or 0.0)
+    return (stored.astype(np.float32) * np.float32(slope) + np.float32(intercept)).astype(np.float32)
+
+
+_INTERPOLATORS = {"linear": sitk.sitkLinear, "nearest": sitk.sitkNearestNeighbor,
+                  "bspline": sitk.sitkBSpline}
+
+
+def resample_isotropic(image: sitk.Image, spacing: float | None = None, interpolator: str = "linear",
+                       default_value: float | None = None) -> sitk.Image:
+    """Resample ``image`` onto a grid with the same ``spacing`` (mm) along every axis.
+
+    ``spacing=None`` uses the finest existing spacing. The physical extent, origin and
+    direction are kept; the new size is ``round(size * old_spacing / spacing)``.
+    Use ``interpolator="nearest"`` for label masks. Voxels outside the input get
+    ``default_value`` (default: the image minimum, i.e. air for CT).
+
+    >>> img = sitk.Image(10, 10, 2, sitk.sitkInt16); img.SetSpacing((1.0, 1.0, 5.0))
+    >>> resample_isotropic(img).GetSize()
+    (10, 10, 10)
+    """
+    if not isinstance(image, sitk.Image):
+        raise TypeError(f"image must be a SimpleITK.Image, got {type(image).__name__}")
+    if interpolator not in _INTERPOLATORS:
+        raise ValueError(f"interpolator must be one of {sorted(_INTERPOLATORS)}, got {interpolator!r}")
+    old_spacing = np.array(image.GetSpacing(), dtype=float)
+    if spacing is None:
+        spacing = float(old_spacing.min())
+    if isinstance(spacing, bool) or not isinstance(spacing, (int, float, np.floating, np.integer)):
+        raise TypeError(f"spacing must be a positive number (mm) or None, got {type(spacing).__name__}")
+    if not np.isfinite(spacing) or spacing <= 0:
+        raise ValueError(f"spacing must be a positive number of mm, got {spacing}")
+    size = np.array(image.GetSize(), dtype=float)
+    new_size = [max(1, int(round(n * s / spacing))) for n, s in zip(size, old_spacing)]
+    if int(np.prod(new_size)) > 400_000_000:
+        raise ValueError(f"spacing {spacing} mm would create {new_size} voxels (too many); use a larger spacing")
+    if default_value is None:
+        stats = sitk.MinimumMaximumImageFilter()
+        stats.Execute(image)
+        default_value = stats.GetMinimum()
+    return sitk.Resample(image, new_size, sitk.Transform(), _INTERPOLATORS[interpolator],
+                         image.GetOrigin(), (float(spacing),) * image.GetDimension(),
+                         image.GetDirection(), float(default_value), image.GetPixelID())
+
+
+# --------------------------------------------------------------------------------------------
+# DICOM header table
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DicomInfo:
+    """The header fields a learner should look at first, for one DICOM file."""
+
+    file: str
+    modality: str
+    manufacturer: str
+    kernel: str
+    slice_thickness_mm: float | None
+    pixel_spacing_mm: tuple | None
+    rows: int | None
+    columns: int | None
+    rescale_slope: float | None
+    rescale_intercept: float | None
+    transfer_syntax: str
+    instance_number: int | None
+    slice_position_z_mm: float | None
+    series_uid: str
+
+
+def _num(value, cast=float):
+    if value is None or value == "":
+        return None
+    try:
+        return cast(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _info_from_dataset(ds, name: str) -> DicomInfo:
+    kernel = ds.get("ConvolutionKernel", "")
+    if not isinstance(kernel, str):
+        kernel = "\\".join(str(k) for k in kernel)
+    ps = ds.get("PixelSpacing", None)
+    ipp = ds.get("ImagePositionPatient", None)
+    uid = ds.file_meta.get("TransferSyntaxUID", "") if hasattr(ds, "file_meta") else ""
+    return DicomInfo(
+        file=name,
+        modality=str(ds.get("Modality", "")),
+        manufacturer=str(ds.get("Manufacturer", "")),
+        kernel=str(kernel),
+        slice_thickness_mm=_num(ds.get("SliceThickness", None)),
+        pixel_spacing_mm=tuple(float(v) for v in ps) if ps is not None else None,
+        rows=_num(ds.get("Rows", None), int),
+        columns=_num(ds.get("Columns", None), int),
+        rescale_slope=_num(ds.get("RescaleSlope", None)),
+        rescale_intercept=_num(ds.get("RescaleIntercept", None)),
+        transfer_syntax=getattr(uid, "name", str(uid)) if uid else "",
+        instance_number=_num(ds.get("InstanceNumber", None), int),
+        slice_position_z_mm=float(ipp[2]) if ipp is not None and len(ipp) == 3 else None,
+        series_uid=str(ds.get("SeriesInstanceUID", "")),
+    )
+
+
+class DicomTable(list):
+    """A list of :class:`DicomInfo` rows with a readable text and HTML table."""
+
+    columns = [f.name for f in fields(DicomInfo)]
+    _short = ["file", "modality", "manufacturer", "kernel", "slice_thickness_mm", "pixel_spacing_mm",
+              "rows", "columns", "rescale_slope", "rescale_intercept", "transfer_syntax",
+              "instance_number", "slice_position_z_mm"]
+
+    def column(self, name: str) -> list:
+        """All values of one column, e.g. ``table.column("slice_position_z_mm")``."""
+        if name not in self.columns:
+            raise ValueError(f"name must be one of {self.columns}, got {name!r}")
+        return [getattr(r, name) for r in self]
+
+    @staticmethod
+    def _fmt(v) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return f"{v:g}"
+        if isinstance(v, tuple):
+            return "×".join(f"{x:g}" for x in v)
+        return str(v)
+
+    def _rows(self, max_rows: int):
+        rows = list(self)
+        if len(rows) > max_rows:
+            half = max_rows // 2
+            return rows[:half], len(rows) - 2 * half, rows[-half:]
+        return rows, 0, []
+
+    def __str__(self) -> str:
+        cols = self._short
+        head, skipped, tail = self._rows(12)
+        body = [[self._fmt(getattr(r, c)) for c in cols] for r in head + tail]
+        widths = [max([len(c)] + [len(b[i]) for b in body]) for i, c in enumerate(cols)]
+        line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths))  # noqa: E731
+        out = [line(cols)]
+        out += [line(b) for b in body[:len(head)]]
+        if skipped:
+            out.append(f"... {skipped} more rows ...")
+        out += [line(b) for b in body[len(head):]]
+        return "\n".join(out)
+
+    def __repr__(self) -> str:
+        return f"DicomTable({len(self)} files)\n{self}"
+
+    def _repr_html_(self) -> str:
+        head, skipped, tail = self._rows(12)
+        th = "".join(f"<th>{html.escape(c)}</th>" for c in self._short)
+        row = lambda r: "<tr>" + "".join(f"<td>{html.escape(self._fmt(getattr(r, c)))}</td>"  # noqa: E731
+                                         for c in self._short) + "</tr>"
+        trs = [row(r) for r in head]
+        if skipped:
+            trs.append(f"<tr><td colspan='{len(self._short)}'>… {skipped} more rows …</td></tr>")
+        trs += [row(r) for r in tail]
+        return (f"<p><b>{len(self)} DICOM file(s)</b></p><table><thead><tr>{th}</tr></thead>"
+                f"<tbody>{''.join(trs)}</tbody></table>")
+
+
+def dicom_info(path: str | os.PathLike) -> DicomTable:
+    """Read the key DICOM header fields of a file, or of every DICOM file in a folder.
+
+    Rows are sorted by InstanceNumber (then file name). Non-DICOM files in a folder
+    (e.g. a licence text) are skipped; pixel data is not read, so this is fast.
+
+    >>> from pydicom.data import get_testdata_file
+    >>> t = dicom_info(get_testdata_file("CT_small.dcm"))
+    >>> t[0].modality, t[0].rescale_intercept, t[0].transfer_syntax
+    ('CT', -1024.0, 'Explicit VR Little Endian')
+    """
+    import pydicom
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"path {p} does not exist")
+    if p.is_dir():
+        files = sorted(f for f in p.iterdir() if f.is_file())
+        if not files:
+            raise ValueError(f"folder {p} is empty: there are no DICOM files to describe")
+    else:
+        files = [p]
+    rows = []
+    for f in files:
+        if not (is_dicom_file(f) or f.suffix.lower() == ".dcm"):
+            if p.is_dir():
+                continue
+            raise ValueError(f"{f} is not a DICOM file (no 'DICM' preamble); "
+                             "dicom_info needs a .dcm file or a folder of them")
+        try:
+            ds = pydicom.dcmread(str(f), stop_before_pixels=True, force=not is_dicom_file(f))
+        except Exception:  # noqa: BLE001
+            if p.is_dir():
+                continue
+            raise ValueError(f"{f} could not be parsed as DICOM; the file may be truncated") from None
+        if "SOPClassUID" not in ds and "Modality" not in ds:
+            if p.is_dir():
+                continue
+            raise ValueError(f"{f} is not a DICOM file (no SOP class, no modality); "
+                             "dicom_info needs a .dcm file or a folder of them")
+        rows.append(_info_from_dataset(ds, f.name))
+    if not rows:
+        raise ValueError(f"folder {p} contains {len(files)} file(s) but none is DICOM")
+    rows.sort(key=lambda r: (r.instance_number if r.instance_number is not None else 10**9, r.file))
+    return DicomTable(rows)

@@ -1,0 +1,255 @@
+"""Tests for medlab.io: reading DICOM/NIfTI/MHA/NRRD/PNG, array order, HU, resampling, headers."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+import SimpleITK as sitk
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydicom.data import get_testdata_file
+from pydicom.encaps import encapsulate
+from pydicom.uid import generate_uid
+
+from medlab import io as mio
+
+ROOT = Path(__file__).resolve().parents[1]
+CT_DIR = ROOT / "datasets" / "lung_ct_dicom"
+HEAD = ROOT / "datasets" / "headsq_ct.nii.gz"
+XRAY = ROOT / "datasets" / "chest_xray" / "00000001_000.png"
+CT_SMALL = get_testdata_file("CT_small.dcm")
+
+
+@pytest.fixture(scope="module")
+def ct():
+    return mio.read_image(CT_DIR)
+
+
+# ---------------------------------------------------------------- the embedded chest CT
+def test_embedded_ct_geometry_and_hu(ct):
+    assert ct.GetSize() == (512, 512, 30)
+    np.testing.assert_allclose(ct.GetSpacing(), (0.6465, 0.6465, 8.0), atol=1e-4)
+    assert ct.GetPixelID() == sitk.sitkInt16
+    arr = mio.to_array(ct)
+    assert arr.shape == (30, 512, 512)
+    assert int(arr.min()) == -1024 and int(arr.max()) == 1548
+    # air outside the body is about -1000 HU, soft tissue around 0..100 HU
+    assert np.median(arr[:, :20, :20]) < -900
+
+
+def test_series_is_sorted_by_position(ct):
+    table = mio.dicom_info(CT_DIR)
+    z_file = sorted(r.slice_position_z_mm for r in table)
+    z_img = [ct.TransformIndexToPhysicalPoint((0, 0, k))[2] for k in range(30)]
+    np.testing.assert_allclose(z_img, z_file)
+
+
+def test_hu_by_hand_equals_simpleitk_on_a_slice(ct):
+    table = mio.dicom_info(CT_DIR)
+    row = table[0]  # instance 1, the highest slice (z = 312 mm)
+    hu = mio.hu_from_dicom(CT_DIR / row.file)
+    k = int(round((row.slice_position_z_mm - ct.GetOrigin()[2]) / ct.GetSpacing()[2]))
+    np.testing.assert_array_equal(hu, mio.to_array(ct)[k].astype(np.float32))
+    ds = pydicom.dcmread(CT_DIR / row.file)
+    assert ds.RescaleIntercept == -1024 and ds.RescaleSlope == 1
+    assert hu.min() >= -1024 and ds.pixel_array.min() >= 0  # stored values are unsigned-like
+
+
+def test_dicom_info_table(ct):
+    table = mio.dicom_info(CT_DIR)
+    assert len(table) == 30  # the licence text file is skipped
+    r = table[0]
+    assert (r.modality, r.manufacturer, r.kernel) == ("CT", "SIEMENS", "B40f")
+    assert r.slice_thickness_mm == 8.0 and r.rescale_intercept == -1024.0 and r.rescale_slope == 1.0
+    np.testing.assert_allclose(r.pixel_spacing_mm, (0.646484375, 0.646484375))
+    assert r.transfer_syntax == "Explicit VR Little Endian"
+    assert table.column("instance_number") == list(range(1, 31))
+    assert "B40f" in str(table) and "<table>" in table._repr_html_() and "more rows" in str(table)
+    with pytest.raises(ValueError, match="name must be one of"):
+        table.column("nope")
+
+
+# ---------------------------------------------------------------- pydicom's CT_small.dcm
+def test_ct_small_read_correctly():
+    img = mio.read_image(CT_SMALL)
+    assert img.GetSize() == (128, 128, 1)
+    np.testing.assert_allclose(img.GetSpacing(), (0.661468, 0.661468, 5.0))
+    ds = pydicom.dcmread(CT_SMALL)
+    np.testing.assert_allclose(img.GetOrigin(), [float(v) for v in ds.ImagePositionPatient])
+    expected = ds.pixel_array.astype(np.float64) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    np.testing.assert_array_equal(mio.to_array(img)[0], expected)
+    np.testing.assert_array_equal(mio.hu_from_dicom(CT_SMALL), expected.astype(np.float32))
+    np.testing.assert_array_equal(mio.hu_from_dicom(ds), expected.astype(np.float32))
+    info = mio.dicom_info(CT_SMALL)[0]
+    assert info.modality == "CT" and info.manufacturer == "GE MEDICAL SYSTEMS"
+    assert info.rescale_intercept == -1024.0 and info.slice_thickness_mm == 5.0
+
+
+# ---------------------------------------------------------------- other formats
+def test_png_and_nifti():
+    xr = mio.read_image(XRAY)
+    assert xr.GetDimension() == 2 and xr.GetSize() == (512, 512)
+    assert mio.to_array(xr).dtype == np.uint8
+    head = mio.read_image(HEAD)
+    assert head.GetSize() == (64, 64, 93)
+    np.testing.assert_allclose(head.GetSpacing(), (3.2, 3.2, 1.5), rtol=1e-6)
+
+
+@pytest.mark.parametrize("suffix", [".mha", ".nrrd", ".nii.gz", ".png"])
+def test_roundtrip_formats(tmp_path, suffix):
+    rng = np.random.default_rng(0)
+    if suffix == ".png":
+        arr = rng.integers(0, 255, (20, 30), dtype=np.uint8)
+        spacing = (1.0, 1.0)
+    else:
+        arr = rng.integers(-1000, 1000, (4, 20, 30)).astype(np.int16)
+        spacing = (0.5, 0.7, 2.5)
+    img = sitk.GetImageFromArray(arr)
+    img.SetSpacing(spacing)
+    path = tmp_path / f"img{suffix}"
+    sitk.WriteImage(img, str(path))
+    back = mio.read_image(path)
+    np.testing.assert_array_equal(mio.to_array(back), arr)
+    np.testing.assert_allclose(back.GetSpacing(), spacing, rtol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.tuples(st.integers(1, 5), st.integers(1, 5), st.integers(1, 5)), st.integers(0, 2**31 - 1))
+def test_to_array_orders_match_getpixel(shape_xyz, seed):
+    rng = np.random.default_rng(seed)
+    arr_zyx = rng.integers(-100, 100, shape_xyz[::-1]).astype(np.int16)
+    img = sitk.GetImageFromArray(arr_zyx)
+    xyz = mio.to_array(img, order="xyz")
+    assert img.GetSize() == xyz.shape == shape_xyz
+    x, y, z = (int(rng.integers(0, n)) for n in shape_xyz)
+    assert img.GetPixel(x, y, z) == xyz[x, y, z] == mio.to_array(img)[z, y, x]
+
+
+def test_resample_isotropic(ct):
+    iso = mio.resample_isotropic(ct, 2.0)
+    assert iso.GetSpacing() == (2.0, 2.0, 2.0)
+    assert iso.GetSize() == (166, 166, 120)
+    np.testing.assert_allclose(iso.GetOrigin(), ct.GetOrigin())
+    a = mio.to_array(iso)
+    assert a.min() >= -1024 and a.max() <= 1548
+    # the mean HU is preserved by linear interpolation (same physical extent)
+    assert abs(float(a.mean()) - float(mio.to_array(ct).mean())) < 15
+    # default spacing = finest spacing; nearest keeps the label set
+    small = sitk.GetImageFromArray(np.arange(8, dtype=np.uint8).reshape(2, 2, 2))
+    small.SetSpacing((1.0, 1.0, 3.0))
+    out = mio.resample_isotropic(small, interpolator="nearest")
+    assert out.GetSize() == (2, 2, 6) and set(np.unique(mio.to_array(out))) <= set(range(8))
+
+
+def test_image_info(ct):
+    info = mio.image_info(ct)
+    assert info["array_shape_zyx"] == (30, 512, 512)
+    assert info["extent_mm"] == (331.0, 331.0, 240.0)
+    assert info["voxel_volume_mm3"] == pytest.approx(0.646484375 ** 2 * 8)
+
+
+# ---------------------------------------------------------------- bad input
+def test_missing_path():
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        mio.read_image("/no/such/file.dcm")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        mio.dicom_info("/no/such/folder")
+
+
+def test_empty_folder(tmp_path):
+    with pytest.raises(ValueError, match=r"folder .* is empty"):
+        mio.read_image(tmp_path)
+    with pytest.raises(ValueError, match=r"folder .* is empty"):
+        mio.dicom_info(tmp_path)
+
+
+def test_folder_without_dicom(tmp_path):
+    (tmp_path / "notes.txt").write_text("not an image")
+    with pytest.raises(ValueError, match="no DICOM series"):
+        mio.read_image(tmp_path)
+    with pytest.raises(ValueError, match="none is DICOM"):
+        mio.dicom_info(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["scan.png", "scan.dcm", "scan.nii.gz", "scan.txt"])
+def test_not_an_image(tmp_path, name):
+    p = tmp_path / name
+    p.write_bytes(b"this is a text file, not pixels\n" * 10)
+    with pytest.raises(ValueError, match=r"scan\..*(not an image|could not read)"):
+        mio.read_image(p)
+
+
+def test_empty_file(tmp_path):
+    p = tmp_path / "empty.nii.gz"
+    p.write_bytes(b"")
+    with pytest.raises(ValueError, match=r"empty\.nii\.gz is empty"):
+        mio.read_image(p)
+
+
+def test_hu_from_non_dicom(tmp_path):
+    p = tmp_path / "x.dcm"
+    p.write_bytes(b"hello")
+    with pytest.raises(ValueError, match=r"x\.dcm is not a DICOM file"):
+        mio.hu_from_dicom(p)
+    with pytest.raises(ValueError, match=r"x\.dcm is not a DICOM file"):
+        mio.dicom_info(p)
+    with pytest.raises(TypeError, match="path_or_dataset"):
+        mio.hu_from_dicom(42)
+
+
+def _two_series(folder: Path) -> tuple[str, str]:
+    ds = pydicom.dcmread(CT_SMALL)
+    uid_a = str(ds.SeriesInstanceUID)
+    shutil.copy(CT_SMALL, folder / "a.dcm")
+    ds.SeriesInstanceUID = generate_uid(entropy_srcs=["medlab-test-series-b"])
+    ds.SOPInstanceUID = generate_uid(entropy_srcs=["medlab-test-sop-b"])
+    ds.PixelData = (ds.pixel_array + 7).astype(ds.pixel_array.dtype).tobytes()
+    ds.save_as(folder / "b.dcm")
+    return uid_a, str(ds.SeriesInstanceUID)
+
+
+def test_several_series_need_a_choice(tmp_path):
+    uid_a, uid_b = _two_series(tmp_path)
+    with pytest.raises(ValueError, match=r"holds 2 DICOM series.*series_uid="):
+        mio.read_image(tmp_path)
+    a = mio.to_array(mio.read_image(tmp_path, series_uid=uid_a))
+    b = mio.to_array(mio.read_image(tmp_path, series_uid=uid_b))
+    np.testing.assert_array_equal(b - a, 7)
+    with pytest.raises(ValueError, match="series_uid '1.2.3' is not in folder"):
+        mio.read_image(tmp_path, series_uid="1.2.3")
+    with pytest.raises(TypeError, match="series_uid must be a str"):
+        mio.read_image(tmp_path, series_uid=5)
+
+
+def test_unreadable_compression(tmp_path):
+    """HTJ2K-compressed pixels: GDCM has no decoder, the error names the syntax and the fix."""
+    ds = pydicom.dcmread(CT_SMALL)
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.201"
+    ds.PixelData = encapsulate([b"\xff\x4f\xff\x51" + b"\x00" * 64])
+    ds["PixelData"].VR = "OB"
+    p = tmp_path / "htj2k.dcm"
+    ds.save_as(p, enforce_file_format=True)
+    with pytest.raises(ValueError, match=r"htj2k\.dcm.*High-Throughput JPEG 2000.*gdcmconv --raw"):
+        mio.read_image(p)
+    with pytest.raises(ValueError, match=r"cannot decode the pixel data of .*htj2k\.dcm"):
+        mio.hu_from_dicom(p)
+    # the header is still readable
+    assert "JPEG 2000" in mio.dicom_info(p)[0].transfer_syntax
+
+
+def test_argument_errors(ct):
+    with pytest.raises(TypeError, match="path must be"):
+        mio.read_image(None)
+    with pytest.raises(TypeError, match="image must be a SimpleITK.Image"):
+        mio.to_array(np.zeros(3))
+    with pytest.raises(ValueError, match="order must be"):
+        mio.to_array(ct, order="yxz")
+    with pytest.raises(ValueError, match="spacing must be a positive"):
+        mio.resample_isotropic(ct, 0)
+    with pytest.raises(TypeError, match="spacing must be"):
+        mio.resample_isotropic(ct, "2")
+    with pytest.raises(ValueError, match="interpolator must be one of"):
+        mio.resample_isotropic(ct, 2.0, interpolator="cubic")
