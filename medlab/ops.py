@@ -1,0 +1,823 @@
+"""Convolution, pooling and the dense layer, written out in numpy so they can be read and checked.
+
+Everything here follows TensorFlow's conventions so results can be compared number for number:
+
+* images are ``(H, W)``, ``(H, W, C)`` or ``(N, H, W, C)`` (channels last);
+* kernels are ``(kh, kw)`` or ``(kh, kw, C_in, C_out)``;
+* a CNN "convolution" is a **cross-correlation** (the kernel is not flipped), exactly as
+  ``tf.nn.conv2d`` and ``keras.layers.Conv2D`` compute it;
+* ``padding="same"`` uses TensorFlow's rule: output size ``ceil(n / stride)``, total padding
+  ``max((out - 1) * stride + k_eff - n, 0)`` split with the smaller half at the top/left.
+
+The formula taught in the notebooks (1-based, as in textbooks) is
+
+    y[i, j] = sum_m sum_n w[m, n] * x[i + m - 1, j + n - 1]
+
+which in 0-based Python is ``y[i, j] = sum(w[m, n] * x[i + m, j + n])``. :func:`conv2d_naive`
+spells this out with loops; :func:`conv2d` computes the same thing vectorised.
+
+No TensorFlow is imported here: the module is numpy only, so it is the *independent* reference
+that the tests and notebooks compare with TensorFlow.
+
+>>> x = np.arange(16.0).reshape(4, 4)
+>>> conv2d(x, np.ones((3, 3))).tolist()
+[[45.0, 54.0], [81.0, 90.0]]
+>>> output_size(256, 3)
+254
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from numbers import Integral
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = [
+    "KERNELS", "gaussian_kernel",
+    "output_size", "conv_params", "dense_params",
+    "conv2d_naive", "conv2d", "im2col", "correlate2d", "convolve2d_true",
+    "pool2d", "global_avg_pool", "max_pool_winners",
+    "explain_step", "StepExplanation",
+    "receptive_field", "receptive_field_table", "ReceptiveField",
+    "relu", "sigmoid", "dense", "forward_sequential",
+]
+
+Padding = Any  # "valid" | "same" | int | (int, int) | ((top, bottom), (left, right))
+
+
+# --------------------------------------------------------------------------------------------
+# argument checking
+# --------------------------------------------------------------------------------------------
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, Integral) and not isinstance(v, bool)
+
+
+def _pair(value: Any, name: str, minimum: int = 1) -> tuple[int, int]:
+    """``3`` -> ``(3, 3)``; ``(2, 1)`` -> ``(2, 1)``; with a clear error otherwise."""
+    rule = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+    if _is_int(value):
+        vals = (int(value), int(value))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
+        vals = (int(value[0]), int(value[1]))
+    else:
+        raise ValueError(f"{name} must be {rule} or a pair of them, got {value!r}")
+    if min(vals) < minimum:
+        raise ValueError(f"{name} must be {rule} or a pair of them, got {value!r}")
+    return vals
+
+
+def _as_float_array(a: Any, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:  # ragged lists etc.
+        raise TypeError(f"{name} must be array-like of numbers ({exc})") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must hold real numbers, got complex dtype {arr.dtype}")
+    if arr.size and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain only finite values (found NaN or inf)")
+    return arr
+
+
+def _float_dtype(*arrays: np.ndarray) -> np.dtype:
+    """float32 when every input fits in float32 (as TensorFlow computes), else float64."""
+    return np.result_type(*[a.dtype for a in arrays], np.float32)
+
+
+def _padding_1d(padding: Any, n: int, k_eff: int, stride: int, name: str = "padding") -> tuple[int, int]:
+    """Resolve one axis of a padding spec to ``(before, after)``."""
+    if isinstance(padding, str):
+        p = padding.lower()
+        if p == "valid":
+            return 0, 0
+        if p == "same":
+            out = -(-n // stride)
+            total = max((out - 1) * stride + k_eff - n, 0)
+            return total // 2, total - total // 2
+        raise ValueError(f'{name} must be "valid", "same", an int or ((top, bottom), (left, right)), got {padding!r}')
+    if _is_int(padding):
+        if padding < 0:
+            raise ValueError(f"{name} must be >= 0, got {padding}")
+        return int(padding), int(padding)
+    if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(_is_int(v) for v in padding):
+        if min(padding) < 0:
+            raise ValueError(f"{name} must be >= 0, got {padding!r}")
+        return int(padding[0]), int(padding[1])
+    raise ValueError(f'{name} must be "valid", "same", an int or ((top, bottom), (left, right)), got {padding!r}')
+
+
+def _padding_2d(padding: Padding, hw: tuple[int, int], k_eff: tuple[int, int],
+                stride: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(
+            isinstance(p, (tuple, list)) for p in padding):
+        return (_padding_1d(tuple(padding[0]), hw[0], k_eff[0], stride[0]),
+                _padding_1d(tuple(padding[1]), hw[1], k_eff[1], stride[1]))
+    if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(_is_int(p) for p in padding):
+        # (pad_rows, pad_cols): symmetric per axis
+        return (_padding_1d(int(padding[0]), hw[0], k_eff[0], stride[0]),
+                _padding_1d(int(padding[1]), hw[1], k_eff[1], stride[1]))
+    return (_padding_1d(padding, hw[0], k_eff[0], stride[0]),
+            _padding_1d(padding, hw[1], k_eff[1], stride[1]))
+
+
+def _out_len(n: int, k: int, pads: tuple[int, int], stride: int, dilation: int, what: str = "kernel",
+             name: str = "w") -> int:
+    k_eff = dilation * (k - 1) + 1
+    n_pad = n + pads[0] + pads[1]
+    if k_eff > n_pad:
+        extra = f" (size {k} with dilation {dilation})" if dilation > 1 else f" (size {k})"
+        raise ValueError(f"{name}: {what}{extra} spans {k_eff} pixels, larger than the padded input "
+                         f"({n} + {pads[0]} + {pads[1]} = {n_pad}); use a smaller {what} or more padding")
+    return (n_pad - k_eff) // stride + 1
+
+
+# --------------------------------------------------------------------------------------------
+# sizes and parameter counts
+# --------------------------------------------------------------------------------------------
+
+def output_size(n: int, k: int, padding: Any = 0, stride: int = 1, dilation: int = 1) -> int:
+    """Output length of a convolution/pooling along one axis.
+
+    ``out = floor((n + p_before + p_after - d*(k-1) - 1) / s) + 1``
+
+    Parameters: ``n`` input length (pixels), ``k`` kernel length (pixels), ``padding`` pixels on
+    *each* side (int), a pair ``(before, after)``, or ``"valid"``/``"same"`` (TensorFlow's rule),
+    ``stride`` step in pixels, ``dilation`` spacing between kernel taps.
+
+    >>> output_size(256, 3), output_size(256, 3, padding=1), output_size(256, 3, stride=2)
+    (254, 256, 127)
+    >>> output_size(7, 3, padding="same", stride=2)
+    4
+    """
+    for name, v, lo in (("n", n, 1), ("k", k, 1), ("stride", stride, 1), ("dilation", dilation, 1)):
+        if not _is_int(v) or v < lo:
+            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    k_eff = dilation * (k - 1) + 1
+    pads = _padding_1d(padding, n, k_eff, stride)
+    return _out_len(n, k, pads, stride, dilation, name="k")
+
+
+def conv_params(kh: int, kw: int, c_in: int, c_out: int, bias: bool = True) -> int:
+    """Number of trainable parameters of a Conv2D layer: ``kh*kw*c_in*c_out (+ c_out biases)``.
+
+    The count does not depend on the image size: the same kernel is shared by every position.
+
+    >>> conv_params(3, 3, 1, 32), conv_params(3, 3, 32, 64)
+    (320, 18496)
+    """
+    for name, v in (("kh", kh), ("kw", kw), ("c_in", c_in), ("c_out", c_out)):
+        if not _is_int(v) or v < 1:
+            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    return kh * kw * c_in * c_out + (c_out if bias else 0)
+
+
+def dense_params(n_in: int, n_out: int, bias: bool = True) -> int:
+    """Number of trainable parameters of a Dense layer: ``n_in*n_out (+ n_out biases)``.
+
+    >>> dense_params(256 * 256, 1)
+    65537
+    """
+    for name, v in (("n_in", n_in), ("n_out", n_out)):
+        if not _is_int(v) or v < 1:
+            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    return n_in * n_out + (n_out if bias else 0)
+
+
+# --------------------------------------------------------------------------------------------
+# named kernels
+# --------------------------------------------------------------------------------------------
+
+def gaussian_kernel(sigma: float = 1.0, size: int | None = None) -> np.ndarray:
+    """A normalised 2-D Gaussian kernel (sums to 1). ``size`` defaults to ``2*ceil(2*sigma)+1``.
+
+    >>> k = gaussian_kernel(1.0, 3); k.shape, round(float(k.sum()), 6)
+    ((3, 3), 1.0)
+    """
+    if not isinstance(sigma, (int, float)) or isinstance(sigma, bool) or not math.isfinite(sigma) or sigma <= 0:
+        raise ValueError(f"sigma must be a positive number (pixels), got {sigma!r}")
+    if size is None:
+        size = 2 * math.ceil(2 * sigma) + 1
+    if not _is_int(size) or size < 1 or size % 2 == 0:
+        raise ValueError(f"size must be a positive odd int, got {size!r}")
+    r = np.arange(size) - size // 2
+    g = np.exp(-(r ** 2) / (2.0 * sigma ** 2))
+    k = np.outer(g, g)
+    return k / k.sum()
+
+
+def _frozen(a: Any) -> np.ndarray:
+    arr = np.array(a, dtype=np.float64)
+    arr.setflags(write=False)
+    return arr
+
+
+#: Classic 3x3 kernels, named. Applied with :func:`conv2d` (cross-correlation, as in CNNs):
+#: ``sobel_x`` responds to intensity increasing to the right (vertical edges),
+#: ``sobel_y`` to intensity increasing downwards (horizontal edges).
+KERNELS: Mapping[str, np.ndarray] = MappingProxyType({
+    "identity": _frozen([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
+    "box": _frozen(np.full((3, 3), 1.0 / 9.0)),
+    "gaussian": _frozen(gaussian_kernel(1.0, 3)),
+    "sharpen": _frozen([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
+    "sobel_x": _frozen([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
+    "sobel_y": _frozen([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
+    "prewitt_x": _frozen([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]),
+    "prewitt_y": _frozen([[-1, -1, -1], [0, 0, 0], [1, 1, 1]]),
+    "laplacian": _frozen([[0, 1, 0], [1, -4, 1], [0, 1, 0]]),
+    "emboss": _frozen([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]),
+})
+
+
+# --------------------------------------------------------------------------------------------
+# convolution
+# --------------------------------------------------------------------------------------------
+
+def conv2d_naive(x: Any, w: Any, stride: Any = 1, padding: Padding = 0, dilation: Any = 1) -> np.ndarray:
+    """Single-channel 2-D convolution (CNN style, i.e. cross-correlation) with explicit loops.
+
+    This is the formula ``y[i, j] = sum_m sum_n w[m, n] * x[i*s + m*d, j*s + n*d]`` (0-based)
+    written as four nested loops. It is slow on purpose: read it, then use :func:`conv2d`.
+
+    ``x`` (H, W), ``w`` (kh, kw); ``stride`` and ``dilation`` int or pair (pixels);
+    ``padding`` zeros added: int per side, ``((top, bottom), (left, right))``, "valid" or "same".
+
+    >>> conv2d_naive(np.arange(9.0).reshape(3, 3), np.ones((2, 2))).tolist()
+    [[8.0, 12.0], [20.0, 24.0]]
+    """
+    x = _as_float_array(x, "x")
+    w = _as_float_array(w, "w")
+    if x.ndim != 2:
+        raise ValueError(f"x must be a 2-D image (H, W) for conv2d_naive, got ndim={x.ndim}")
+    if w.ndim != 2:
+        raise ValueError(f"w must be a 2-D kernel (kh, kw) for conv2d_naive, got ndim={w.ndim}")
+    sh, sw = _pair(stride, "stride")
+    dh, dw = _pair(dilation, "dilation")
+    kh, kw = w.shape
+    (pt, pb), (pl, pr) = _padding_2d(padding, x.shape, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), (sh, sw))
+    out_h = _out_len(x.shape[0], kh, (pt, pb), sh, dh)
+    out_w = _out_len(x.shape[1], kw, (pl, pr), sw, dw)
+    xp = np.pad(x.astype(np.float64), ((pt, pb), (pl, pr)))
+    y = np.zeros((out_h, out_w), dtype=np.float64)
+    for i in range(out_h):
+        for j in range(out_w):
+            total = 0.0
+            for m in range(kh):
+                for n in range(kw):
+                    total += w[m, n] * xp[i * sh + m * dh, j * sw + n * dw]
+            y[i, j] = total
+    return y
+
+
+def _prepare_conv(x: Any, w: Any, stride: Any, padding: Padding, dilation: Any):
+    """Validate and normalise conv arguments to NHWC / HWIO float arrays, padded."""
+    x = _as_float_array(x, "x")
+    w = _as_float_array(w, "w")
+    if x.ndim not in (2, 3, 4):
+        raise ValueError(f"x must be (H, W), (H, W, C) or (N, H, W, C), got ndim={x.ndim} shape={x.shape}")
+    if w.ndim not in (2, 4):
+        raise ValueError(f"w must be (kh, kw) or (kh, kw, C_in, C_out), got ndim={w.ndim} shape={w.shape}")
+    if 0 in x.shape:
+        raise ValueError(f"x must not be empty, got shape {x.shape}")
+    if 0 in w.shape:
+        raise ValueError(f"w must not be empty, got shape {w.shape}")
+    x_ndim = x.ndim
+    x4 = x[None, :, :, None] if x.ndim == 2 else (x[None] if x.ndim == 3 else x)
+    w4 = w[:, :, None, None] if w.ndim == 2 else w
+    if x4.shape[3] != w4.shape[2]:
+        raise ValueError(f"channel mismatch: x has {x4.shape[3]} channel(s) but w expects C_in={w4.shape[2]} "
+                         f"(w shape {w.shape}); w must be (kh, kw, {x4.shape[3]}, C_out)")
+    sh, sw = _pair(stride, "stride")
+    dh, dw = _pair(dilation, "dilation")
+    kh, kw = w4.shape[:2]
+    hw = x4.shape[1:3]
+    pads = _padding_2d(padding, hw, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), (sh, sw))
+    out_h = _out_len(hw[0], kh, pads[0], sh, dh)
+    out_w = _out_len(hw[1], kw, pads[1], sw, dw)
+    dtype = _float_dtype(x, w)
+    x4 = x4.astype(dtype, copy=False)
+    w4 = w4.astype(dtype, copy=False)
+    if any(pads[0]) or any(pads[1]):
+        x4 = np.pad(x4, ((0, 0), pads[0], pads[1], (0, 0)))
+    return x4, w4, (sh, sw), (dh, dw), (out_h, out_w), x_ndim, w.ndim, pads
+
+
+def im2col(x: Any, kernel_size: Any, stride: Any = 1, padding: Padding = "valid", dilation: Any = 1) -> np.ndarray:
+    """Unfold every receptive-field patch into one row: convolution becomes one matrix product.
+
+    ``x`` is (H, W) or (H, W, C). Returns an array of shape ``(out_h * out_w, kh * kw * C)``;
+    row ``i*out_w + j`` is the patch under output pixel ``(i, j)`` in (row, col, channel) order,
+    so ``im2col(x, (kh, kw)) @ w.reshape(-1, C_out)`` equals ``conv2d(x, w)`` reshaped.
+
+    >>> im2col(np.arange(9.0).reshape(3, 3), 2).tolist()
+    [[0.0, 1.0, 3.0, 4.0], [1.0, 2.0, 4.0, 5.0], [3.0, 4.0, 6.0, 7.0], [4.0, 5.0, 7.0, 8.0]]
+    """
+    x = _as_float_array(x, "x")
+    if x.ndim not in (2, 3):
+        raise ValueError(f"x must be (H, W) or (H, W, C) for im2col, got ndim={x.ndim}")
+    kh, kw = _pair(kernel_size, "kernel_size")
+    c = 1 if x.ndim == 2 else x.shape[2]
+    xp, _, (sh, sw), (dh, dw), (oh, ow), *_ = _prepare_conv(x, np.zeros((kh, kw, c, 1)), stride, padding, dilation)
+    cols = _windows(xp, kh, kw, (sh, sw), (dh, dw), (oh, ow))  # N, oh, ow, C, kh, kw
+    return cols[0].transpose(0, 1, 3, 4, 2).reshape(oh * ow, kh * kw * c)
+
+
+def _windows(xp: np.ndarray, kh: int, kw: int, stride, dilation, out_hw) -> np.ndarray:
+    """Strided view (N, out_h, out_w, C, kh, kw) of the padded input (no copy)."""
+    (sh, sw), (dh, dw), (oh, ow) = stride, dilation, out_hw
+    win = sliding_window_view(xp, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(1, 2))
+    return win[:, : (oh - 1) * sh + 1: sh, : (ow - 1) * sw + 1: sw, :, ::dh, ::dw]
+
+
+def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Padding = "valid",
+           dilation: Any = 1) -> np.ndarray:
+    """Vectorised 2-D convolution layer (cross-correlation, as ``tf.nn.conv2d``), plus bias.
+
+    ``x`` (H, W), (H, W, C) or (N, H, W, C); ``w`` (kh, kw) or (kh, kw, C_in, C_out) -- TensorFlow's
+    layouts. ``b`` None or (C_out,). ``stride``/``dilation`` int or pair (pixels). ``padding``
+    ``"valid"``, ``"same"`` (TensorFlow's asymmetric rule), int per side or
+    ``((top, bottom), (left, right))``. Output: (H', W') for 2-D x and w, otherwise
+    (H', W', C_out) or (N, H', W', C_out). float32 when inputs are float32, else float64.
+
+    Implementation: for few channels, a loop over the kh*kw kernel taps adding shifted,
+    scaled copies of the image (each a fast whole-array operation); for many channels,
+    im2col (a strided window view) and one matrix product.
+
+    >>> conv2d(np.eye(3), np.array([[1.0, 0.0], [0.0, 1.0]])).tolist()
+    [[2.0, 0.0], [0.0, 2.0]]
+    """
+    x4, w4, (sh, sw), (dh, dw), (oh, ow), x_ndim, w_ndim, _ = _prepare_conv(x, w, stride, padding, dilation)
+    n, _, _, c_in = x4.shape
+    kh, kw, _, c_out = w4.shape
+    if b is not None:
+        b = _as_float_array(b, "b")
+        if b.shape not in ((c_out,), ()) :
+            raise ValueError(f"b must have shape ({c_out},) (one bias per output channel), got {b.shape}")
+    if c_in * c_out <= 16:
+        y = np.zeros((n, oh, ow, c_out), dtype=x4.dtype)
+        for m in range(kh):
+            for q in range(kw):
+                r0, c0 = m * dh, q * dw
+                tap = x4[:, r0: r0 + (oh - 1) * sh + 1: sh, c0: c0 + (ow - 1) * sw + 1: sw, :]
+                if c_in == 1 and c_out == 1:
+                    y += w4[m, q, 0, 0] * tap
+                else:
+                    for ci in range(c_in):
+                        y += tap[..., ci: ci + 1] * w4[m, q, ci]
+    else:
+        win = _windows(x4, kh, kw, (sh, sw), (dh, dw), (oh, ow))  # N, oh, ow, C, kh, kw
+        cols = win.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, kh * kw * c_in)
+        y = (cols @ w4.reshape(kh * kw * c_in, c_out)).reshape(n, oh, ow, c_out)
+    if b is not None:
+        y = y + b.astype(y.dtype)
+    if x_ndim == 2 and w_ndim == 2:
+        return y[0, :, :, 0]
+    if x_ndim in (2, 3):
+        return y[0]
+    return y
+
+
+def correlate2d(x: Any, w: Any, mode: str = "valid") -> np.ndarray:
+    """2-D cross-correlation with zero boundary, like ``scipy.signal.correlate2d(x, w, mode)``.
+
+    ``mode``: "valid" (kernel fully inside), "full" (every overlap) or "same" (size of ``x``).
+
+    >>> correlate2d(np.arange(4.0).reshape(2, 2), np.array([[1.0, 2.0]]), "full").tolist()
+    [[0.0, 2.0, 1.0], [4.0, 8.0, 3.0]]
+    """
+    return _scipy_like(x, w, mode, flip=False)
+
+
+def convolve2d_true(x: Any, w: Any, mode: str = "valid") -> np.ndarray:
+    """True (mathematical) 2-D convolution: the kernel is flipped in both axes first.
+
+    ``(x * w)[i, j] = sum_m sum_n w[m, n] x[i - m, j - n]`` -- equal to
+    ``scipy.signal.convolve2d(x, w, mode)``; for a symmetric kernel it equals :func:`correlate2d`.
+
+    >>> convolve2d_true(np.arange(4.0).reshape(2, 2), np.array([[1.0, 2.0]]), "full").tolist()
+    [[0.0, 1.0, 2.0], [2.0, 7.0, 6.0]]
+    """
+    return _scipy_like(x, w, mode, flip=True)
+
+
+def _scipy_like(x: Any, w: Any, mode: str, flip: bool) -> np.ndarray:
+    x = _as_float_array(x, "x")
+    w = _as_float_array(w, "w")
+    if x.ndim != 2:
+        raise ValueError(f"x must be a 2-D image (H, W), got ndim={x.ndim}")
+    if w.ndim != 2:
+        raise ValueError(f"w must be a 2-D kernel (kh, kw), got ndim={w.ndim}")
+    if mode not in ("valid", "full", "same"):
+        raise ValueError(f'mode must be "valid", "full" or "same", got {mode!r}')
+    if 0 in x.shape or 0 in w.shape:
+        raise ValueError(f"x and w must not be empty, got shapes {x.shape} and {w.shape}")
+    kh, kw = w.shape
+    k = w[::-1, ::-1] if flip else w
+    if mode == "valid":
+        return conv2d(x, k, padding="valid")
+    full = conv2d(x, k, padding=((kh - 1, kh - 1), (kw - 1, kw - 1)))
+    if mode == "full":
+        return full
+    # scipy centres "same" on the full output; the offset differs for even kernels
+    r0, c0 = ((kh - 1) // 2, (kw - 1) // 2) if flip else (kh // 2, kw // 2)
+    return full[r0: r0 + x.shape[0], c0: c0 + x.shape[1]]
+
+
+# --------------------------------------------------------------------------------------------
+# one step, explained
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StepExplanation:
+    """Everything behind one output pixel ``y[i, j]`` of a single-channel convolution."""
+
+    i: int
+    j: int
+    patch: np.ndarray       # (kh, kw) input values under the kernel (zeros where padding)
+    products: np.ndarray    # (kh, kw) w * patch, element-wise
+    total: float            # products.sum() + bias == conv2d(...)[i, j]
+    rows: np.ndarray        # (kh,) input row index of each kernel row (may be <0 or >=H: padding)
+    cols: np.ndarray        # (kw,) input column index of each kernel column
+    bias: float = 0.0
+    kernel: np.ndarray = field(default=None, repr=False)
+
+    def formula(self, decimals: int = 2) -> str:
+        """The sum written out with the actual numbers, e.g. ``0.50×(-1) + ... = 3.20``."""
+        terms = [f"{wv:.{decimals}g}×{xv:.{decimals}f}" for wv, xv in zip(self.kernel.ravel(), self.patch.ravel())]
+        s = " + ".join(terms)
+        if self.bias:
+            s += f" + {self.bias:.{decimals}f}"
+        return f"y[{self.i}, {self.j}] = {s} = {self.total:.{decimals}f}"
+
+
+def explain_step(x: Any, w: Any, i: int, j: int, stride: Any = 1, padding: Padding = 0,
+                 dilation: Any = 1, b: float = 0.0) -> StepExplanation:
+    """The input patch, the element-wise products and their sum for output pixel ``(i, j)``.
+
+    ``x`` (H, W), ``w`` (kh, kw); the other arguments as in :func:`conv2d`.
+    ``explain_step(...).total`` equals ``conv2d(x, w, ...)[i, j] (+ b)``.
+
+    >>> e = explain_step(np.arange(9.0).reshape(3, 3), np.ones((2, 2)), 1, 1)
+    >>> e.patch.tolist(), e.total
+    ([[4.0, 5.0], [7.0, 8.0]], 24.0)
+    """
+    x = _as_float_array(x, "x")
+    w = _as_float_array(w, "w")
+    if x.ndim != 2:
+        raise ValueError(f"x must be a 2-D image (H, W), got ndim={x.ndim}")
+    if w.ndim != 2:
+        raise ValueError(f"w must be a 2-D kernel (kh, kw), got ndim={w.ndim}")
+    sh, sw = _pair(stride, "stride")
+    dh, dw = _pair(dilation, "dilation")
+    kh, kw = w.shape
+    pads = _padding_2d(padding, x.shape, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), (sh, sw))
+    oh = _out_len(x.shape[0], kh, pads[0], sh, dh)
+    ow = _out_len(x.shape[1], kw, pads[1], sw, dw)
+    if not _is_int(i) or not 0 <= i < oh:
+        raise ValueError(f"i must be an output row in [0, {oh - 1}], got {i!r}")
+    if not _is_int(j) or not 0 <= j < ow:
+        raise ValueError(f"j must be an output column in [0, {ow - 1}], got {j!r}")
+    if not isinstance(b, (int, float, np.number)) or not math.isfinite(float(b)):
+        raise ValueError(f"b must be a finite number, got {b!r}")
+    rows = i * sh - pads[0][0] + dh * np.arange(kh)
+    cols = j * sw - pads[1][0] + dw * np.arange(kw)
+    inside = ((rows >= 0) & (rows < x.shape[0]))[:, None] & ((cols >= 0) & (cols < x.shape[1]))[None, :]
+    patch = np.zeros((kh, kw), dtype=np.float64)
+    rr, cc = np.meshgrid(rows, cols, indexing="ij")
+    patch[inside] = x[rr[inside], cc[inside]]
+    products = w.astype(np.float64) * patch
+    total = float(products.sum() + float(b))
+    return StepExplanation(int(i), int(j), patch, products, total, rows, cols, float(b), w.astype(np.float64))
+
+
+# --------------------------------------------------------------------------------------------
+# pooling
+# --------------------------------------------------------------------------------------------
+
+def pool2d(x: Any, size: Any = 2, stride: Any = None, padding: Padding = "valid", mode: str = "max") -> np.ndarray:
+    """Max or average pooling, equal to ``tf.nn.max_pool2d`` / ``tf.nn.avg_pool2d``.
+
+    ``x`` (H, W), (H, W, C) or (N, H, W, C); ``size`` and ``stride`` (default = size) int or pair;
+    ``padding`` "valid", "same" (TensorFlow's rule), int or ((top, bottom), (left, right));
+    ``mode`` "max" or "avg". Padded cells never win a max and are *excluded* from an average
+    (TensorFlow's behaviour), so an average always divides by the number of real pixels.
+
+    >>> pool2d(np.arange(16.0).reshape(4, 4)).tolist()
+    [[5.0, 7.0], [13.0, 15.0]]
+    >>> pool2d(np.arange(16.0).reshape(4, 4), mode="avg").tolist()
+    [[2.5, 4.5], [10.5, 12.5]]
+    """
+    x = _as_float_array(x, "x")
+    if mode not in ("max", "avg"):
+        raise ValueError(f'mode must be "max" or "avg", got {mode!r}')
+    if x.ndim not in (2, 3, 4):
+        raise ValueError(f"x must be (H, W), (H, W, C) or (N, H, W, C), got ndim={x.ndim} shape={x.shape}")
+    if 0 in x.shape:
+        raise ValueError(f"x must not be empty, got shape {x.shape}")
+    kh, kw = _pair(size, "size")
+    sh, sw = (kh, kw) if stride is None else _pair(stride, "stride")
+    x4 = x[None, :, :, None] if x.ndim == 2 else (x[None] if x.ndim == 3 else x)
+    hw = x4.shape[1:3]
+    pads = _padding_2d(padding, hw, (kh, kw), (sh, sw))
+    oh = _out_len(hw[0], kh, pads[0], sh, 1, what="pool window", name="size")
+    ow = _out_len(hw[1], kw, pads[1], sw, 1, what="pool window", name="size")
+    dtype = _float_dtype(x)
+    x4 = x4.astype(dtype, copy=False)
+    padded = any(pads[0]) or any(pads[1])
+    if mode == "max":
+        xp = np.pad(x4, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=-np.inf) if padded else x4
+        y = None
+        for m in range(kh):
+            for q in range(kw):
+                tap = xp[:, m: m + (oh - 1) * sh + 1: sh, q: q + (ow - 1) * sw + 1: sw, :]
+                y = tap.copy() if y is None else np.maximum(y, tap, out=y)
+    else:
+        xp = np.pad(x4, ((0, 0), pads[0], pads[1], (0, 0))) if padded else x4
+        y = np.zeros((x4.shape[0], oh, ow, x4.shape[3]), dtype=dtype)
+        for m in range(kh):
+            for q in range(kw):
+                y += xp[:, m: m + (oh - 1) * sh + 1: sh, q: q + (ow - 1) * sw + 1: sw, :]
+        if padded:
+            ones = np.pad(np.ones(hw, dtype=dtype), (pads[0], pads[1]))
+            count = np.zeros((oh, ow), dtype=dtype)
+            for m in range(kh):
+                for q in range(kw):
+                    count += ones[m: m + (oh - 1) * sh + 1: sh, q: q + (ow - 1) * sw + 1: sw]
+            y /= count[None, :, :, None]
+        else:
+            y /= kh * kw
+    if x.ndim == 2:
+        return y[0, :, :, 0]
+    if x.ndim == 3:
+        return y[0]
+    return y
+
+
+def max_pool_winners(x: Any, size: Any = 2, stride: Any = None) -> np.ndarray:
+    """Boolean mask (H, W): which input pixels survive a "valid" max-pooling of a 2-D image.
+
+    In each window the first maximum in row-major order wins (as ``tf.nn.max_pool_with_argmax``).
+
+    >>> max_pool_winners(np.array([[1, 2], [4, 3]])).astype(int).tolist()
+    [[0, 0], [1, 0]]
+    """
+    x = _as_float_array(x, "x")
+    if x.ndim != 2:
+        raise ValueError(f"x must be a 2-D image (H, W), got ndim={x.ndim}")
+    kh, kw = _pair(size, "size")
+    sh, sw = (kh, kw) if stride is None else _pair(stride, "stride")
+    oh = _out_len(x.shape[0], kh, (0, 0), sh, 1, what="pool window", name="size")
+    ow = _out_len(x.shape[1], kw, (0, 0), sw, 1, what="pool window", name="size")
+    win = sliding_window_view(x, (kh, kw))[: (oh - 1) * sh + 1: sh, : (ow - 1) * sw + 1: sw]
+    arg = win.reshape(oh, ow, kh * kw).argmax(axis=2)
+    rows = np.arange(oh)[:, None] * sh + arg // kw
+    cols = np.arange(ow)[None, :] * sw + arg % kw
+    mask = np.zeros(x.shape, dtype=bool)
+    mask[rows, cols] = True
+    return mask
+
+
+def global_avg_pool(x: Any) -> np.ndarray:
+    """Mean over the spatial axes: (H, W) -> scalar array, (H, W, C) -> (C,), (N, H, W, C) -> (N, C).
+
+    Equal to ``keras.layers.GlobalAveragePooling2D``.
+
+    >>> global_avg_pool(np.ones((4, 4, 2))).tolist()
+    [1.0, 1.0]
+    """
+    x = _as_float_array(x, "x")
+    if x.ndim not in (2, 3, 4):
+        raise ValueError(f"x must be (H, W), (H, W, C) or (N, H, W, C), got ndim={x.ndim}")
+    if 0 in x.shape:
+        raise ValueError(f"x must not be empty, got shape {x.shape}")
+    axes = (0, 1) if x.ndim in (2, 3) else (1, 2)
+    return np.asarray(x.astype(_float_dtype(x), copy=False).mean(axis=axes))
+
+
+# --------------------------------------------------------------------------------------------
+# receptive field
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Receptive field after a layer: ``size`` input pixels wide, output pixels ``jump`` input
+    pixels apart, the first output pixel centred on input coordinate ``start`` (0-based; may be
+    negative with padding)."""
+
+    size: int
+    jump: int
+    start: float
+    name: str = ""
+
+
+_POINTWISE = {"InputLayer", "Activation", "ReLU", "Dropout", "BatchNormalization", "LeakyReLU",
+              "SpatialDropout2D", "Rescaling", "Normalization"}
+
+
+def _layer_spec(layer: Any, idx: int) -> tuple[str, int, int, int, Any] | None:
+    """Normalise a layer description to (kind, kernel, stride, dilation, padding), or None."""
+    if isinstance(layer, Mapping):
+        kind = layer.get("kind")
+        if kind not in ("conv", "pool"):
+            raise ValueError(f'layers[{idx}]["kind"] must be "conv" or "pool", got {kind!r}')
+        k = layer.get("kernel", layer.get("size"))
+        s = layer.get("stride", 1 if kind == "conv" else k)
+        d = layer.get("dilation", 1)
+        p = layer.get("padding", "valid")
+    elif isinstance(layer, (tuple, list)):
+        if len(layer) < 2 or layer[0] not in ("conv", "pool"):
+            raise ValueError(f'layers[{idx}] must look like ("conv", kernel[, stride[, dilation]]) or '
+                             f'("pool", size[, stride]), got {layer!r}')
+        kind, k = layer[0], layer[1]
+        s = layer[2] if len(layer) > 2 else (1 if kind == "conv" else k)
+        d = layer[3] if len(layer) > 3 else 1
+        p = layer[4] if len(layer) > 4 else "valid"
+    else:  # a Keras layer, by duck typing (no TensorFlow import here)
+        cls = type(layer).__name__
+        if hasattr(layer, "kernel_size") and hasattr(layer, "strides"):
+            kind, k, s = "conv", layer.kernel_size, layer.strides
+            d = getattr(layer, "dilation_rate", 1)
+            p = getattr(layer, "padding", "valid")
+        elif hasattr(layer, "pool_size"):
+            kind, k, s, d = "pool", layer.pool_size, layer.strides, 1
+            p = getattr(layer, "padding", "valid")
+        elif cls in _POINTWISE:
+            return None
+        else:
+            raise ValueError(f"layers[{idx}]: {cls} has no receptive field of its own (a Flatten/Dense layer "
+                             "sees the whole input); pass only the conv/pool part of the network")
+        k, s, d = (v[0] if isinstance(v, (tuple, list)) else v for v in (k, s, d))
+    for name, v in (("kernel", k), ("stride", s), ("dilation", d)):
+        if not _is_int(v) or v < 1:
+            raise ValueError(f"layers[{idx}]: {name} must be a positive int, got {v!r}")
+    return kind, int(k), int(s), int(d), p
+
+
+def receptive_field_table(layers: Iterable[Any], input_size: int | None = None) -> list[ReceptiveField]:
+    """The receptive field after every layer of a conv/pool stack (see :func:`receptive_field`)."""
+    layers = list(layers)
+    if not layers:
+        raise ValueError("layers must contain at least one conv or pool layer")
+    size, jump, start, n = 1, 1, 0.0, input_size
+    table = []
+    for idx, layer in enumerate(layers):
+        spec = _layer_spec(layer, idx)
+        if spec is None:
+            continue
+        kind, k, s, d, p = spec
+        k_eff = d * (k - 1) + 1
+        if isinstance(p, str) and p.lower() == "same" and n is None and s > 1:
+            raise ValueError(f'layers[{idx}]: padding "same" with stride {s} depends on the image size; '
+                             "pass input_size")
+        before = _padding_1d(p, n if n is not None else k_eff, k_eff, s, name=f"layers[{idx}] padding")[0]
+        if n is not None:
+            n = _out_len(n, k, _padding_1d(p, n, k_eff, s), s, d, name=f"layers[{idx}]")
+        start = start + ((k_eff - 1) / 2 - before) * jump
+        size = size + (k_eff - 1) * jump
+        jump = jump * s
+        label = getattr(layer, "name", None) if not isinstance(layer, (Mapping, tuple, list)) else None
+        table.append(ReceptiveField(size, jump, start, label or f"{kind}{k}x{k}/s{s}" + (f"/d{d}" if d > 1 else "")))
+    if not table:
+        raise ValueError("layers must contain at least one conv or pool layer")
+    return table
+
+
+def receptive_field(layers: Iterable[Any], input_size: int | None = None) -> ReceptiveField:
+    """Receptive field of one output pixel of a stack of conv/pool layers (per axis, square kernels).
+
+    Each layer is ``("conv", kernel, stride=1, dilation=1, padding="valid")``,
+    ``("pool", size, stride=size)``, a dict with the same keys (``kind``, ``kernel``/``size``,
+    ``stride``, ``dilation``, ``padding``) or a Keras Conv2D/pooling layer. Recursion:
+    ``r <- r + (k_eff - 1) * j``, ``j <- j * s`` with ``k_eff = d*(k-1)+1``.
+
+    >>> receptive_field([("conv", 3), ("pool", 2), ("conv", 3), ("pool", 2)]).size
+    10
+    """
+    return receptive_field_table(layers, input_size)[-1]
+
+
+# --------------------------------------------------------------------------------------------
+# dense layer, activations and a whole Keras Sequential model
+# --------------------------------------------------------------------------------------------
+
+def relu(x: Any) -> np.ndarray:
+    """max(x, 0), element-wise.
+
+    >>> relu(np.array([-1.0, 2.0])).tolist()
+    [0.0, 2.0]
+    """
+    return np.maximum(_as_float_array(x, "x"), 0)
+
+
+def sigmoid(x: Any) -> np.ndarray:
+    """1 / (1 + exp(-x)), numerically stable.
+
+    >>> float(sigmoid(np.array(0.0)))
+    0.5
+    """
+    x = _as_float_array(x, "x").astype(np.float64)
+    out = np.empty_like(x)
+    pos = x >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
+    e = np.exp(x[~pos])
+    out[~pos] = e / (1.0 + e)
+    return out
+
+
+def dense(x: Any, w: Any, b: Any = None) -> np.ndarray:
+    """Fully connected layer ``y = x @ w + b``: ``x`` (n_in,) or (N, n_in), ``w`` (n_in, n_out).
+
+    >>> dense(np.array([1.0, 2.0]), np.array([[1.0], [1.0]]), np.array([0.5])).tolist()
+    [3.5]
+    """
+    x = _as_float_array(x, "x")
+    w = _as_float_array(w, "w")
+    if w.ndim != 2:
+        raise ValueError(f"w must be (n_in, n_out), got ndim={w.ndim}")
+    if x.ndim not in (1, 2):
+        raise ValueError(f"x must be (n_in,) or (N, n_in) (Flatten first), got ndim={x.ndim}")
+    if x.shape[-1] != w.shape[0]:
+        raise ValueError(f"shape mismatch: x has {x.shape[-1]} features but w expects n_in={w.shape[0]}")
+    y = x @ w
+    if b is not None:
+        b = _as_float_array(b, "b")
+        if b.shape != (w.shape[1],):
+            raise ValueError(f"b must have shape ({w.shape[1]},), got {b.shape}")
+        y = y + b
+    return y
+
+
+_ACTIVATIONS = {
+    "linear": lambda v: v,
+    "relu": relu,
+    "sigmoid": sigmoid,
+    "tanh": np.tanh,
+    "softmax": lambda v: (lambda e: e / e.sum(axis=-1, keepdims=True))(np.exp(v - v.max(axis=-1, keepdims=True))),
+}
+
+
+def _activation(layer: Any, v: np.ndarray) -> np.ndarray:
+    act = layer.get_config().get("activation", "linear")
+    if isinstance(act, dict):  # serialized form
+        act = act.get("config", {}).get("name", act.get("class_name"))
+    if act not in _ACTIVATIONS:
+        raise ValueError(f"layer {layer.name}: activation {act!r} is not supported "
+                         f"(supported: {sorted(_ACTIVATIONS)})")
+    return _ACTIVATIONS[act](v)
+
+
+def forward_sequential(model: Any, x: Any, return_all: bool = False):
+    """Run a Keras ``Sequential`` of Conv2D / MaxPooling2D / AveragePooling2D /
+    GlobalAveragePooling2D / Flatten / Dense (/ Activation, ReLU, Dropout) with medlab.ops alone.
+
+    The weights are read with ``layer.get_weights()``; every computation is numpy. ``x`` is
+    (N, H, W, C) (or (H, W, C) for one image). With ``return_all=True`` returns a list of
+    ``(layer_name, output)`` pairs, otherwise the final output. Computed in float64.
+    """
+    x = _as_float_array(x, "x").astype(np.float64)
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4:
+        raise ValueError(f"x must be (N, H, W, C) or (H, W, C), got ndim={x.ndim}")
+    layers = getattr(model, "layers", None)
+    if layers is None:
+        raise TypeError(f"model must be a Keras Sequential model (with .layers), got {type(model).__name__}")
+    outputs = []
+    for layer in layers:
+        cls = type(layer).__name__
+        if cls == "Conv2D":
+            cfg = layer.get_config()
+            if cfg.get("data_format", "channels_last") != "channels_last" or cfg.get("groups", 1) != 1:
+                raise ValueError(f"layer {layer.name}: only channels_last, groups=1 Conv2D is supported")
+            weights = layer.get_weights()
+            kernel, bias = weights[0], (weights[1] if len(weights) > 1 else None)
+            x = conv2d(x, kernel.astype(np.float64), bias, stride=tuple(cfg["strides"]),
+                       padding=cfg["padding"], dilation=tuple(cfg["dilation_rate"]))
+            x = _activation(layer, x)
+        elif cls in ("MaxPooling2D", "AveragePooling2D"):
+            cfg = layer.get_config()
+            x = pool2d(x, tuple(cfg["pool_size"]), tuple(cfg["strides"]), cfg["padding"],
+                       "max" if cls.startswith("Max") else "avg")
+        elif cls == "GlobalAveragePooling2D":
+            x = global_avg_pool(x)
+        elif cls == "Flatten":
+            x = x.reshape(x.shape[0], -1)
+        elif cls == "Dense":
+            weights = layer.get_weights()
+            x = dense(x, weights[0].astype(np.float64), weights[1] if len(weights) > 1 else None)
+            x = _activation(layer, x)
+        elif cls == "Activation":
+            x = _activation(layer, x)
+        elif cls == "ReLU":
+            x = relu(x)
+        elif cls in ("Dropout", "InputLayer", "SpatialDropout2D"):
+            pass  # identity at inference time
+        else:
+            raise ValueError(f"layer {layer.name}: {cls} is not supported by forward_sequential")
+        outputs.append((layer.name, x))
+    return outputs if return_all else x
