@@ -1,0 +1,372 @@
+"""A classical baseline: hand-crafted features + a support vector machine (scikit-learn).
+
+The protocol mirrors what the CNN notebooks must do so the two can be compared honestly:
+
+1. features are computed per image (:func:`medlab.features.extract_features`) -- no
+   statistic is learned from the data, so no split can leak into another here;
+2. the SVM is a ``Pipeline(StandardScaler, SVC)``: the scaler's mean and standard deviation
+   are learned in ``fit`` from the **training** rows only;
+3. kernel, ``C`` and ``gamma`` are chosen on the **validation** split;
+4. the chosen model is evaluated **once** on the **test** split with :func:`diagnostic_metrics`,
+   and its test scores are saved (:func:`save_baseline`) for the evaluation notebook.
+
+The training split of PneumoniaMNIST in this kit is not in its official order: it is
+shuffled with ``seed`` before fitting (and before taking the optional subset ``n_train``).
+
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(200, 3)); y = (X[:, 0] + 0.3 * rng.normal(size=200) > 0).astype(int)
+>>> res = svm_baseline(X[:120], y[:120], X[120:160], y[120:160], X[160:], y[160:],
+...                    grid=[{"kernel": "linear", "C": 1.0}], importance_repeats=0)
+>>> res.test_metrics["accuracy"] > 0.8
+True
+"""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+__all__ = ["DEFAULT_GRID", "make_svm", "diagnostic_metrics", "shuffle_split", "select_svm",
+           "permutation_importances", "BaselineResult", "svm_baseline", "save_baseline", "load_baseline",
+           "dataset_features"]
+
+#: A modest grid (6 fits): linear SVMs with two C values, RBF SVMs with two C and two gamma values.
+DEFAULT_GRID: tuple[dict, ...] = (
+    {"kernel": "linear", "C": 0.1}, {"kernel": "linear", "C": 1.0},
+    {"kernel": "rbf", "C": 1.0, "gamma": "scale"}, {"kernel": "rbf", "C": 10.0, "gamma": "scale"},
+    {"kernel": "rbf", "C": 1.0, "gamma": 0.01}, {"kernel": "rbf", "C": 10.0, "gamma": 0.01},
+)
+
+_METRICS = ("accuracy", "sensitivity", "specificity", "precision", "npv", "f1", "balanced_accuracy", "roc_auc")
+
+
+# ----------------------------------------------------------------------------- validation
+def _check_xy(X, y, name: str) -> tuple[np.ndarray, np.ndarray]:
+    Xa = np.asarray(X, dtype=np.float64) if not isinstance(X, (str, bytes)) else None
+    if Xa is None or Xa.ndim != 2 or Xa.shape[0] == 0 or Xa.shape[1] == 0:
+        raise ValueError(f"X_{name} must be a non-empty 2-D array (n_samples, n_features), "
+                         f"got shape {getattr(Xa, 'shape', None)}")
+    if not np.all(np.isfinite(Xa)):
+        raise ValueError(f"X_{name} contains NaN or infinite values; an SVM needs finite features")
+    ya = np.asarray(y).reshape(-1) if np.ndim(y) <= 2 else None
+    if ya is None or ya.shape[0] != Xa.shape[0]:
+        raise ValueError(f"y_{name} must have one label per row of X_{name} ({Xa.shape[0]}), "
+                         f"got shape {np.shape(y)}")
+    if not np.all(np.isin(ya, (0, 1))):
+        raise ValueError(f"y_{name} must contain binary labels 0/1, got values {np.unique(ya)[:5]}")
+    return Xa, ya.astype(np.int64)
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    return int(seed)
+
+
+# ----------------------------------------------------------------------------- model
+def make_svm(kernel: str = "rbf", C: float = 1.0, gamma: float | str = "scale",
+             class_weight: str | None = "balanced", seed: int = 0) -> Pipeline:
+    """``Pipeline([("scale", StandardScaler()), ("svm", SVC(...))])``.
+
+    The scaler sits *inside* the pipeline so that ``fit`` learns the feature means and
+    standard deviations from the training rows only and re-uses them on new data.
+    ``class_weight="balanced"`` weights the classes inversely to their frequency (PneumoniaMNIST
+    is 74 % pneumonia), so the decision threshold 0 is not pushed towards the majority.
+
+    >>> make_svm("linear", C=0.5).named_steps["svm"].C
+    0.5
+    """
+    if kernel not in ("linear", "rbf", "poly", "sigmoid"):
+        raise ValueError(f"kernel must be 'linear', 'rbf', 'poly' or 'sigmoid', got {kernel!r}")
+    if isinstance(C, bool) or not isinstance(C, numbers.Real) or not (C > 0 and math.isfinite(C)):
+        raise ValueError(f"C must be a positive number (the penalty for margin violations), got {C!r}")
+    if isinstance(gamma, str):
+        if gamma not in ("scale", "auto"):
+            raise ValueError(f"gamma must be a positive number, 'scale' or 'auto', got {gamma!r}")
+    elif isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not (gamma > 0 and math.isfinite(gamma)):
+        raise ValueError(f"gamma must be a positive number, 'scale' or 'auto', got {gamma!r}")
+    return Pipeline([("scale", StandardScaler()),
+                     ("svm", SVC(kernel=kernel, C=float(C), gamma=gamma, class_weight=class_weight,
+                                 random_state=_check_seed(seed)))])
+
+
+# ----------------------------------------------------------------------------- metrics
+def diagnostic_metrics(y_true, y_score, threshold: float = 0.5, positive_label: int = 1) -> dict[str, float]:
+    """Accuracy, sensitivity, specificity, precision, NPV, F1, balanced accuracy, ROC AUC.
+
+    ``y_score`` is a score for class 1 (a probability, a logit, an SVM decision value);
+    a sample is predicted as class 1 when ``y_score >= threshold`` (use 0.5 for
+    probabilities, 0.0 for SVM decision values and logits). ``positive_label`` says which
+    class is the "disease" for sensitivity/specificity/precision/F1 (1 for PneumoniaMNIST
+    pneumonia; 0 for BreastMNIST, where 0 = malignant). ROC AUC does not depend on the
+    threshold. Counts ``tp, fp, tn, fn`` are returned too.
+
+    >>> m = diagnostic_metrics([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], threshold=0.5)
+    >>> m["accuracy"], m["sensitivity"], m["specificity"], m["roc_auc"]
+    (0.5, 0.5, 0.5, 0.75)
+    """
+    yt = np.asarray(y_true).reshape(-1)
+    ys = np.asarray(y_score, dtype=np.float64).reshape(-1) if not isinstance(y_score, (str, bytes)) else None
+    if ys is None or yt.shape != ys.shape or yt.size == 0:
+        raise ValueError(f"y_true and y_score must be non-empty and of equal length, got shapes "
+                         f"{np.shape(y_true)} and {np.shape(y_score)}")
+    if not np.all(np.isin(yt, (0, 1))):
+        raise ValueError(f"y_true must contain binary labels 0/1, got values {np.unique(yt)[:5]}")
+    if not np.all(np.isfinite(ys)):
+        raise ValueError("y_score contains NaN or infinite values")
+    if positive_label not in (0, 1):
+        raise ValueError(f"positive_label must be 0 or 1, got {positive_label!r}")
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not math.isfinite(threshold):
+        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+    if len(np.unique(yt)) < 2:
+        raise ValueError("y_true must contain both classes: sensitivity, specificity and ROC AUC are "
+                         "undefined with a single class")
+    pred1 = ys >= threshold
+    is_pos = yt == positive_label
+    pred_pos = pred1 if positive_label == 1 else ~pred1
+    tp = int(np.sum(pred_pos & is_pos))
+    fn = int(np.sum(~pred_pos & is_pos))
+    tn = int(np.sum(~pred_pos & ~is_pos))
+    fp = int(np.sum(pred_pos & ~is_pos))
+
+    def ratio(a: int, b: int) -> float:
+        return a / b if b else 0.0
+
+    sens, spec = ratio(tp, tp + fn), ratio(tn, tn + fp)
+    prec = ratio(tp, tp + fp)
+    auc = roc_auc_score(is_pos.astype(int), ys if positive_label == 1 else -ys)
+    return {"n": int(yt.size), "n_positive": int(is_pos.sum()), "threshold": float(threshold),
+            "positive_label": int(positive_label), "tp": tp, "fp": fp, "tn": tn, "fn": fn,
+            "accuracy": (tp + tn) / yt.size, "sensitivity": sens, "specificity": spec,
+            "precision": prec, "npv": ratio(tn, tn + fn), "f1": ratio(2 * tp, 2 * tp + fp + fn),
+            "balanced_accuracy": (sens + spec) / 2, "roc_auc": float(auc)}
+
+
+# ----------------------------------------------------------------------------- protocol
+def shuffle_split(X, y, seed: int = 0, n: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shuffle rows with ``seed`` and keep the first ``n`` (all if ``None``): ``(X, y, index)``.
+
+    >>> X, y, idx = shuffle_split(np.arange(10)[:, None], np.arange(10) % 2, seed=1, n=4)
+    >>> X.shape, sorted(idx.tolist()) == sorted(set(idx.tolist()))
+    ((4, 1), True)
+    """
+    Xa = np.asarray(X)
+    ya = np.asarray(y).reshape(-1)
+    if Xa.shape[0] != ya.shape[0]:
+        raise ValueError(f"X and y must have the same number of rows, got {Xa.shape[0]} and {ya.shape[0]}")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 2 <= n <= len(ya)):
+        raise ValueError(f"n must be an int in [2, {len(ya)}] or None, got {n!r}")
+    idx = np.random.default_rng(_check_seed(seed)).permutation(len(ya))
+    if n is not None:
+        idx = idx[:n]
+    return Xa[idx], ya[idx], idx
+
+
+def _params(p: dict) -> dict:
+    q = {"kernel": p.get("kernel", "rbf"), "C": float(p.get("C", 1.0))}
+    if q["kernel"] != "linear":
+        q["gamma"] = p.get("gamma", "scale")
+    return q
+
+
+def select_svm(X_train, y_train, X_val, y_val, grid: Sequence[dict] = DEFAULT_GRID, metric: str = "roc_auc",
+               seed: int = 0, class_weight: str | None = "balanced") -> tuple[dict, list[dict]]:
+    """Fit one pipeline per grid entry on train, score it on validation; return ``(best, table)``.
+
+    ``metric`` is one of ``roc_auc`` (default, threshold-free), ``balanced_accuracy``,
+    ``accuracy``, ``f1`` computed with :func:`diagnostic_metrics` at threshold 0. Ties keep
+    the earlier (simpler) grid entry. The table has one row per entry with the validation
+    metrics and the fit time in seconds.
+    """
+    Xt, yt = _check_xy(X_train, y_train, "train")
+    Xv, yv = _check_xy(X_val, y_val, "val")
+    if Xv.shape[1] != Xt.shape[1]:
+        raise ValueError(f"X_val must have the same {Xt.shape[1]} features as X_train, got {Xv.shape[1]}")
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+    if not grid:
+        raise ValueError("grid must contain at least one {'kernel', 'C', 'gamma'} entry")
+    table, best, best_score = [], None, -np.inf
+    for entry in grid:
+        params = _params(entry)
+        model = make_svm(**params, class_weight=class_weight, seed=seed)
+        t0 = time.perf_counter()
+        model.fit(Xt, yt)
+        fit_s = time.perf_counter() - t0
+        m = diagnostic_metrics(yv, model.decision_function(Xv), threshold=0.0)
+        table.append({**params, **{f"val_{k}": m[k] for k in _METRICS}, "fit_s": fit_s})
+        if m[metric] > best_score:
+            best, best_score = params, m[metric]
+    return dict(best), table
+
+
+def permutation_importances(model, X, y, feature_names: Sequence[str], n_repeats: int = 5, seed: int = 0,
+                            scoring: str = "roc_auc") -> list[dict]:
+    """Drop in ``scoring`` when one feature column is shuffled (``sklearn.inspection``).
+
+    Returns rows ``{"feature", "mean", "std"}`` sorted by decreasing mean drop. Compute it
+    on held-out data (validation), not on the rows the model was fitted on.
+    """
+    from sklearn.inspection import permutation_importance
+
+    Xa, ya = _check_xy(X, y, "importance")
+    names = list(feature_names)
+    if len(names) != Xa.shape[1]:
+        raise ValueError(f"feature_names must name all {Xa.shape[1]} columns, got {len(names)} names")
+    if isinstance(n_repeats, bool) or not isinstance(n_repeats, numbers.Integral) or n_repeats < 1:
+        raise ValueError(f"n_repeats must be a positive int, got {n_repeats!r}")
+    r = permutation_importance(model, Xa, ya, scoring=scoring, n_repeats=int(n_repeats),
+                               random_state=_check_seed(seed), n_jobs=1)
+    rows = [{"feature": n, "mean": float(m), "std": float(s)}
+            for n, m, s in zip(names, r.importances_mean, r.importances_std)]
+    return sorted(rows, key=lambda row: -row["mean"])
+
+
+@dataclass
+class BaselineResult:
+    """Everything the SVM baseline produced; ``save_baseline`` writes it to disk."""
+
+    model: Pipeline
+    params: dict
+    validation: list[dict]
+    test_metrics: dict
+    y_true: np.ndarray
+    y_score: np.ndarray
+    y_pred: np.ndarray
+    feature_names: list[str]
+    seed: int
+    n_train: int
+    importances: list[dict] = field(default_factory=list)
+    threshold: float = 0.0
+    info: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        m = self.test_metrics
+        p = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        return (f"SVM ({p}), trained on {self.n_train} images, seed {self.seed}\n"
+                f"test: accuracy {m['accuracy']:.3f}, sensitivity {m['sensitivity']:.3f}, "
+                f"specificity {m['specificity']:.3f}, F1 {m['f1']:.3f}, ROC AUC {m['roc_auc']:.3f}")
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def svm_baseline(X_train, y_train, X_val, y_val, X_test, y_test, feature_names: Sequence[str] | None = None,
+                 grid: Sequence[dict] = DEFAULT_GRID, metric: str = "roc_auc", seed: int = 0,
+                 n_train: int | None = None, importance_repeats: int = 5, positive_label: int = 1,
+                 class_weight: str | None = "balanced") -> BaselineResult:
+    """The whole protocol: shuffle train (seed), choose on validation, fit, test **once**.
+
+    The final model is fitted on the (shuffled, optionally subsampled to ``n_train``)
+    training rows only; validation rows choose the hyper-parameters and are used for
+    the permutation importances (``importance_repeats=0`` skips them); the test rows are
+    touched exactly once, at the end, to compute :func:`diagnostic_metrics` (threshold 0
+    on the SVM decision value). Test predictions stay in the test split's given order so a
+    CNN evaluated on the same split can be compared sample by sample.
+    """
+    seed = _check_seed(seed)
+    Xt, yt = _check_xy(X_train, y_train, "train")
+    Xv, yv = _check_xy(X_val, y_val, "val")
+    Xs, ys = _check_xy(X_test, y_test, "test")
+    for nm, A in (("X_val", Xv), ("X_test", Xs)):
+        if A.shape[1] != Xt.shape[1]:
+            raise ValueError(f"{nm} must have the same {Xt.shape[1]} features as X_train, got {A.shape[1]}")
+    names = [f"f{k}" for k in range(Xt.shape[1])] if feature_names is None else list(feature_names)
+    if len(names) != Xt.shape[1]:
+        raise ValueError(f"feature_names must name all {Xt.shape[1]} columns, got {len(names)} names")
+    Xt, yt, _ = shuffle_split(Xt, yt, seed=seed, n=n_train)
+    best, table = select_svm(Xt, yt, Xv, yv, grid=grid, metric=metric, seed=seed, class_weight=class_weight)
+    model = make_svm(**best, class_weight=class_weight, seed=seed).fit(Xt, yt)
+    imps = (permutation_importances(model, Xv, yv, names, n_repeats=importance_repeats, seed=seed)
+            if importance_repeats else [])
+    score = model.decision_function(Xs)                       # the one and only look at test
+    metrics = diagnostic_metrics(ys, score, threshold=0.0, positive_label=positive_label)
+    return BaselineResult(model=model, params=best, validation=table, test_metrics=metrics, y_true=ys,
+                          y_score=score, y_pred=(score >= 0.0).astype(np.int64), feature_names=names,
+                          seed=seed, n_train=len(yt), importances=imps, threshold=0.0,
+                          info={"selection_metric": metric, "class_weight": class_weight,
+                                "n_val": len(yv), "n_test": len(ys)})
+
+
+# ----------------------------------------------------------------------------- persistence
+def _json_safe(v: Any):
+    if isinstance(v, dict):
+        return {str(k): _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def save_baseline(result: BaselineResult, path, dataset: str = "", extra: dict | None = None) -> tuple[Path, Path]:
+    """Write ``<path>.json`` (params, metrics, validation table, importances) and ``<path>.npz``
+    (``y_true``, ``y_score``, ``y_pred`` in test order). Parent folders are created.
+
+    ``path`` is chosen by the caller (e.g. ``notebooks/results/pneumoniamnist_svm``); a
+    ``.json``/``.npz`` suffix is replaced. Returns the two paths.
+    """
+    if not isinstance(result, BaselineResult):
+        raise TypeError(f"result must be a BaselineResult from svm_baseline(), got {type(result).__name__}")
+    if not isinstance(path, (str, Path)) or str(path) == "":
+        raise ValueError(f"path must be a non-empty file path (without suffix), got {path!r}")
+    base = Path(path)
+    if base.suffix in (".json", ".npz"):
+        base = base.with_suffix("")
+    base.parent.mkdir(parents=True, exist_ok=True)
+    jpath, npath = base.with_name(base.name + ".json"), base.with_name(base.name + ".npz")
+    doc = {"model": "StandardScaler + SVC", "dataset": dataset, "params": result.params, "seed": result.seed,
+           "n_train": result.n_train, "threshold": result.threshold, "test_metrics": result.test_metrics,
+           "validation": result.validation, "importances": result.importances,
+           "feature_names": result.feature_names, "info": result.info, "extra": extra or {}}
+    jpath.write_text(json.dumps(_json_safe(doc), indent=1))
+    np.savez(npath, y_true=result.y_true, y_score=result.y_score, y_pred=result.y_pred)
+    return jpath, npath
+
+
+def load_baseline(path) -> dict:
+    """Read what :func:`save_baseline` wrote: the JSON dict plus ``y_true``, ``y_score``, ``y_pred``."""
+    base = Path(path)
+    if base.suffix in (".json", ".npz"):
+        base = base.with_suffix("")
+    jpath, npath = base.with_name(base.name + ".json"), base.with_name(base.name + ".npz")
+    if not jpath.exists() or not npath.exists():
+        raise FileNotFoundError(f"no saved baseline at {base} (expected {jpath.name} and {npath.name}); "
+                                f"run save_baseline() first")
+    doc = json.loads(jpath.read_text())
+    with np.load(npath) as z:
+        doc.update({k: z[k] for k in ("y_true", "y_score", "y_pred")})
+    return doc
+
+
+# ----------------------------------------------------------------------------- data
+def dataset_features(name: str = "pneumoniamnist", splits: Sequence[str] = ("train", "val", "test"),
+                     progress: bool = True, **feature_kw) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], list[str]]:
+    """Features of a MedMNIST dataset: ``({split: (X, y)}, feature_names)``.
+
+    ``name`` is ``"pneumoniamnist"`` or ``"breastmnist"``; ``feature_kw`` go to
+    :func:`medlab.features.extract_features`. Splits keep their stored order.
+    """
+    from . import datasets
+    from .features import extract_features, feature_matrix
+
+    loaders = {"pneumoniamnist": datasets.load_pneumoniamnist, "breastmnist": datasets.load_breastmnist}
+    if name not in loaders:
+        raise ValueError(f"name must be one of {sorted(loaders)}, got {name!r}")
+    out, names = {}, None
+    for split in splits:
+        images, labels = loaders[name](split)
+        table = extract_features(images, progress=progress, **feature_kw)
+        X, names = feature_matrix(table, names)
+        out[split] = (X, labels)
+    return out, list(names)

@@ -1,0 +1,167 @@
+"""Tests for medlab.classical: metrics vs scikit-learn, no leakage, determinism, persistence."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from medlab import classical as C
+
+GRID = [{"kernel": "linear", "C": 1.0}, {"kernel": "rbf", "C": 1.0, "gamma": "scale"}]
+
+
+def toy(seed=0, n=300, d=4, shift=0.0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) + shift
+    y = (X[:, 0] + 0.5 * X[:, 1] - 1.5 * shift + 0.5 * rng.normal(size=n) > 0).astype(int)
+    return X, y
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 1), st.floats(-5, 5, allow_nan=False)), min_size=2, max_size=60),
+       st.floats(-2, 2), st.sampled_from([0, 1]))
+def test_diagnostic_metrics_match_sklearn(pairs, threshold, pos):
+    y = np.array([p[0] for p in pairs])
+    s = np.array([p[1] for p in pairs])
+    if len(set(y)) < 2:
+        with pytest.raises(ValueError, match="both classes"):
+            C.diagnostic_metrics(y, s, threshold)
+        return
+    m = C.diagnostic_metrics(y, s, threshold, positive_label=pos)
+    pred = (s >= threshold).astype(int)
+    assert m["accuracy"] == pytest.approx(accuracy_score(y, pred))
+    assert m["sensitivity"] == pytest.approx(recall_score(y, pred, pos_label=pos, zero_division=0))
+    assert m["specificity"] == pytest.approx(recall_score(y, pred, pos_label=1 - pos, zero_division=0))
+    assert m["precision"] == pytest.approx(precision_score(y, pred, pos_label=pos, zero_division=0))
+    assert m["f1"] == pytest.approx(f1_score(y, pred, pos_label=pos, zero_division=0))
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(y == pos, s if pos == 1 else -s))
+    assert m["tp"] + m["fp"] + m["tn"] + m["fn"] == len(y)
+
+
+def test_diagnostic_metrics_bad_input():
+    with pytest.raises(ValueError, match="equal length"):
+        C.diagnostic_metrics([0, 1], [0.1])
+    with pytest.raises(ValueError, match="binary labels"):
+        C.diagnostic_metrics([0, 2], [0.1, 0.2])
+    with pytest.raises(ValueError, match="y_score contains NaN"):
+        C.diagnostic_metrics([0, 1], [0.1, np.nan])
+    with pytest.raises(ValueError, match="threshold"):
+        C.diagnostic_metrics([0, 1], [0.1, 0.2], threshold=float("nan"))
+    with pytest.raises(ValueError, match="positive_label"):
+        C.diagnostic_metrics([0, 1], [0.1, 0.2], positive_label=2)
+
+
+def test_scaler_is_fitted_on_train_only(monkeypatch):
+    Xtr, ytr = toy(0, 200)
+    Xva, yva = toy(1, 80, shift=1000.0)      # val and test rows are far away: easy to spot
+    Xte, yte = toy(2, 80, shift=-1000.0)
+    seen_scaler, seen_svm = [], []
+    orig_fit, orig_svc_fit = StandardScaler.fit, SVC.fit
+
+    def spy_fit(self, X, y=None, **kw):
+        seen_scaler.append(np.array(X, copy=True))
+        return orig_fit(self, X, y, **kw)
+
+    def spy_svc_fit(self, X, y, **kw):
+        seen_svm.append(len(X))
+        return orig_svc_fit(self, X, y, **kw)
+
+    monkeypatch.setattr(StandardScaler, "fit", spy_fit)
+    monkeypatch.setattr(SVC, "fit", spy_svc_fit)
+    res = C.svm_baseline(Xtr, ytr, Xva, yva, Xte, yte, grid=GRID, seed=3, n_train=150, importance_repeats=0)
+    assert len(seen_scaler) == len(GRID) + 1            # one per grid entry + the final model
+    for X in seen_scaler:
+        assert X.shape == (150, 4)
+        assert np.abs(X).max() < 100                    # no validation or test row reached fit
+    assert seen_svm == [150] * (len(GRID) + 1)
+    Xsub, _, _ = C.shuffle_split(Xtr, ytr, seed=3, n=150)
+    scaler = res.model.named_steps["scale"]
+    np.testing.assert_allclose(scaler.mean_, Xsub.mean(0))
+    np.testing.assert_allclose(scaler.scale_, Xsub.std(0))
+    assert not np.allclose(scaler.mean_, np.vstack([Xtr, Xva, Xte]).mean(0))
+
+
+def test_baseline_is_deterministic_and_seed_matters():
+    Xtr, ytr = toy(0, 300)
+    Xva, yva = toy(1, 100)
+    Xte, yte = toy(2, 100)
+    a = C.svm_baseline(Xtr, ytr, Xva, yva, Xte, yte, grid=GRID, seed=1, n_train=100, importance_repeats=2)
+    b = C.svm_baseline(Xtr, ytr, Xva, yva, Xte, yte, grid=GRID, seed=1, n_train=100, importance_repeats=2)
+    c = C.svm_baseline(Xtr, ytr, Xva, yva, Xte, yte, grid=GRID, seed=2, n_train=100, importance_repeats=2)
+    np.testing.assert_array_equal(a.y_score, b.y_score)
+    assert a.test_metrics == b.test_metrics and a.importances == b.importances
+    assert not np.array_equal(a.y_score, c.y_score)
+    assert a.test_metrics["roc_auc"] > 0.85 and a.test_metrics["n"] == 100
+    np.testing.assert_array_equal(a.y_true, yte)                       # test order preserved
+    np.testing.assert_array_equal(a.y_pred, (a.y_score >= 0).astype(int))
+    np.testing.assert_array_equal(a.y_pred, a.model.predict(Xte))
+    assert a.importances[0]["feature"] == "f0"                          # the informative feature
+
+
+def test_select_svm_picks_the_best_validation_entry():
+    Xtr, ytr = toy(0, 200)
+    Xva, yva = toy(1, 100)
+    best, table = C.select_svm(Xtr, ytr, Xva, yva, grid=GRID + [{"kernel": "rbf", "C": 0.01, "gamma": 50.0}])
+    assert len(table) == 3
+    scores = [row["val_roc_auc"] for row in table]
+    assert best == {k: v for k, v in table[int(np.argmax(scores))].items() if k in ("kernel", "C", "gamma")}
+
+
+def test_save_and_load_roundtrip(tmp_path):
+    Xtr, ytr = toy(0, 120)
+    Xva, yva = toy(1, 50)
+    Xte, yte = toy(2, 50)
+    res = C.svm_baseline(Xtr, ytr, Xva, yva, Xte, yte, feature_names=list("abcd"), grid=GRID[:1],
+                         importance_repeats=1)
+    j, n = C.save_baseline(res, tmp_path / "sub" / "toy_svm.json", dataset="toy")
+    assert j.name == "toy_svm.json" and n.name == "toy_svm.npz"
+    doc = C.load_baseline(tmp_path / "sub" / "toy_svm")
+    assert doc["dataset"] == "toy" and doc["feature_names"] == list("abcd")
+    assert doc["test_metrics"]["accuracy"] == pytest.approx(res.test_metrics["accuracy"])
+    np.testing.assert_array_equal(doc["y_score"], res.y_score)
+    with pytest.raises(FileNotFoundError, match="save_baseline"):
+        C.load_baseline(tmp_path / "missing")
+    assert "ROC AUC" in res.summary()
+
+
+def test_bad_input_errors():
+    X, y = toy(0, 50)
+    with pytest.raises(ValueError, match="kernel"):
+        C.make_svm("cubic")
+    with pytest.raises(ValueError, match="C must be a positive"):
+        C.make_svm(C=0)
+    with pytest.raises(ValueError, match="gamma"):
+        C.make_svm(gamma=-1.0)
+    with pytest.raises(ValueError, match="seed"):
+        C.make_svm(seed=-1)
+    with pytest.raises(ValueError, match="X_train contains NaN"):
+        C.select_svm(np.full((4, 2), np.nan), [0, 1, 0, 1], X[:4, :2], y[:4])
+    with pytest.raises(ValueError, match="y_train must have one label per row"):
+        C.select_svm(X, y[:10], X, y)
+    with pytest.raises(ValueError, match="X_val must have the same 4 features"):
+        C.select_svm(X, y, X[:, :2], y)
+    with pytest.raises(ValueError, match="metric"):
+        C.select_svm(X, y, X, y, metric="auc")
+    with pytest.raises(ValueError, match="n must be an int"):
+        C.shuffle_split(X, y, n=1000)
+    with pytest.raises(ValueError, match="feature_names"):
+        C.svm_baseline(X, y, X, y, X, y, feature_names=["a"], grid=GRID[:1])
+    with pytest.raises(ValueError, match="name must be one of"):
+        C.dataset_features("mnist")
+
+
+def test_pneumoniamnist_smoke():
+    """Real data, small: features of 600 training and all validation images give a useful SVM."""
+    from medlab.datasets import load_pneumoniamnist
+    from medlab.features import extract_features, feature_matrix
+
+    xtr, ytr = load_pneumoniamnist("train")
+    xva, yva = load_pneumoniamnist("val")
+    Xtr, names = feature_matrix(extract_features(xtr, progress=False))
+    Xva, _ = feature_matrix(extract_features(xva, progress=False))
+    Xs, ys, _ = C.shuffle_split(Xtr, ytr, seed=0, n=600)
+    best, table = C.select_svm(Xs, ys, Xva, yva, grid=GRID)
+    assert max(row["val_roc_auc"] for row in table) > 0.9
