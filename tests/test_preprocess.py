@@ -1,0 +1,403 @@
+"""Tests for medlab.preprocess: agreement with scikit-image / SimpleITK / scipy, properties,
+the lung mask on the embedded CT, tumour growing, and bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy.spatial.distance import directed_hausdorff
+from skimage import exposure, filters, metrics
+
+from medlab import preprocess as pp
+from medlab.datasets import load_lung_ct
+
+SETTINGS = settings(max_examples=40, deadline=None)
+
+
+@pytest.fixture(scope="module")
+def ct():
+    return load_lung_ct()
+
+
+@pytest.fixture(scope="module")
+def seg(ct):
+    return pp.lung_mask(np.asarray(ct.array), ct.spacing)
+
+
+int_images = arrays(np.int16, st.tuples(st.integers(2, 12), st.integers(2, 12)),
+                    elements=st.integers(-1024, 1500))
+float_images = arrays(np.float64, st.tuples(st.integers(2, 12), st.integers(2, 12)),
+                      elements=st.floats(-5, 5, allow_nan=False, width=32))
+
+
+# ------------------------------------------------------------------ enhancement
+@SETTINGS
+@given(st.one_of(int_images, float_images))
+def test_equalize_hist_matches_skimage(img):
+    assume(img.min() < img.max())
+    np.testing.assert_allclose(pp.equalize_hist(img), exposure.equalize_hist(img), atol=1e-12)
+
+
+@SETTINGS
+@given(int_images)
+def test_histogram_and_cdf_match_skimage(img):
+    counts, centres = pp.histogram(img)
+    sk_counts, sk_centres = exposure.histogram(img)
+    np.testing.assert_array_equal(counts, sk_counts)
+    np.testing.assert_array_equal(centres, sk_centres)
+    c, _ = pp.cdf(img)
+    sk_c, _ = exposure.cumulative_distribution(img)
+    np.testing.assert_allclose(c, sk_c)
+    assert c[-1] == 1.0 and np.all(np.diff(c) >= 0)
+
+
+def test_equalize_flattens_ct_histogram(ct):
+    s = np.asarray(ct.array[15])
+    eq = pp.equalize_hist(s)
+    assert eq.min() >= 0 and eq.max() == 1.0
+    # equalised values are uniform: the fraction below q is about q
+    for q in (0.25, 0.5, 0.75):
+        assert abs((eq <= q).mean() - q) < 0.1
+    # monotone mapping: the order of grey values is kept
+    order = np.argsort(s.ravel(), kind="stable")
+    assert np.all(np.diff(eq.ravel()[order]) >= 0)
+
+
+def test_clahe_stretch_gamma(ct):
+    s = np.asarray(ct.array[15])
+    c = pp.clahe(s, clip_limit=0.02, in_range=(-1000, 400))
+    assert c.shape == s.shape and 0 <= c.min() and c.max() <= 1
+    ref = exposure.equalize_adapthist(np.clip((s + 1000) / 1400.0, 0, 1), clip_limit=0.02)
+    np.testing.assert_allclose(c, ref)
+    cs = pp.contrast_stretch(s, 2, 98)
+    lo, hi = np.percentile(s, [2, 98])
+    np.testing.assert_allclose(cs, exposure.rescale_intensity(s.astype(float), in_range=(lo, hi), out_range=(0, 1)))
+    g = pp.gamma_correct(np.linspace(0, 1, 11), 2.0)
+    np.testing.assert_allclose(g, exposure.adjust_gamma(np.linspace(0, 1, 11), 2.0))
+
+
+# ------------------------------------------------------------------ denoising
+def test_add_noise_statistics_and_seed():
+    clean = np.tile(np.linspace(0, 1, 200), (200, 1))
+    g = pp.add_noise(clean, "gaussian", 0.1, seed=3)
+    assert abs(np.std(g - clean) - 0.1) < 0.005
+    np.testing.assert_array_equal(g, pp.add_noise(clean, "gaussian", 0.1, seed=3))
+    assert not np.array_equal(g, pp.add_noise(clean, "gaussian", 0.1, seed=4))
+    sp = pp.add_noise(clean, "salt_pepper", 0.2, seed=0)
+    changed = sp != clean
+    assert abs(changed.mean() - 0.2) < 0.02 and set(np.unique(sp[changed])) <= {0.0, 1.0}
+    flat = np.ones((300, 300))
+    po = pp.add_noise(np.pad(flat, 1), "poisson", 0.1, seed=0)[1:-1, 1:-1]
+    assert abs(po.std() / po.mean() - 0.1) < 0.01  # relative noise at the brightest value = level
+    np.testing.assert_array_equal(pp.add_noise(clean, "poisson", 0.0), clean)
+
+
+def test_filters_reduce_noise(ct):
+    clean = np.asarray(ct.array[15]).astype(np.float64)
+    rng_range = float(clean.max() - clean.min())
+    noisy_sp = pp.add_noise(clean, "salt_pepper", 0.05, seed=1)
+    noisy_g = pp.add_noise(clean, "gaussian", 0.05, seed=1)
+    base_sp = pp.psnr(clean, noisy_sp, rng_range)
+    base_g = pp.psnr(clean, noisy_g, rng_range)
+    # the median removes salt and pepper far better than the Gaussian
+    med = pp.psnr(clean, pp.median_filter(noisy_sp, 1), rng_range)
+    gau = pp.psnr(clean, pp.gaussian_filter(noisy_sp, 1.0), rng_range)
+    assert med > base_sp + 10 and med > gau + 5
+    for kind in ("median", "gaussian", "curvature_flow"):
+        assert pp.psnr(clean, pp.denoise(noisy_g, kind, 1), rng_range) > base_g
+    assert pp.ssim(clean, pp.median_filter(noisy_sp, 1), rng_range) > pp.ssim(clean, noisy_sp, rng_range)
+
+
+def test_median_is_nonlinear_gaussian_is_linear():
+    rng = np.random.default_rng(0)
+    a, b = rng.random((16, 16)), rng.random((16, 16))
+    np.testing.assert_allclose(pp.gaussian_filter(a + b, 1.0), pp.gaussian_filter(a, 1.0) + pp.gaussian_filter(b, 1.0),
+                               atol=1e-5)
+    assert np.abs(pp.median_filter(a + b, 1) - (pp.median_filter(a, 1) + pp.median_filter(b, 1))).max() > 0.1
+
+
+def test_median_matches_scipy():
+    from scipy import ndimage as ndi
+
+    img = np.random.default_rng(2).random((20, 25)).astype(np.float32)
+    ours = pp.median_filter(img, 1)
+    ref = ndi.median_filter(img, size=3, mode="nearest")
+    np.testing.assert_allclose(ours[1:-1, 1:-1], ref[1:-1, 1:-1])
+
+
+@SETTINGS
+@given(arrays(np.float64, (8, 9), elements=st.floats(0, 1)), arrays(np.float64, (8, 9), elements=st.floats(0, 1)))
+def test_psnr_ssim_match_skimage(a, b):
+    assume(not np.array_equal(a, b))
+    assert pp.psnr(a, b, 1.0) == pytest.approx(metrics.peak_signal_noise_ratio(a, b, data_range=1.0))
+    assert pp.ssim(a, b, 1.0) == pytest.approx(metrics.structural_similarity(a, b, data_range=1.0))
+
+
+# ------------------------------------------------------------------ thresholding
+def _sitk_otsu(img: np.ndarray, nbins: int) -> float:
+    f = sitk.OtsuThresholdImageFilter()
+    f.SetNumberOfHistogramBins(nbins)
+    f.SetInsideValue(0)
+    f.SetOutsideValue(1)
+    f.Execute(sitk.GetImageFromArray(img))
+    return f.GetThreshold()
+
+
+@SETTINGS
+@given(st.one_of(int_images, float_images))
+def test_otsu_matches_skimage(img):
+    assume(img.min() < img.max())
+    t = pp.otsu_threshold(img)
+    t_sk = filters.threshold_otsu(img)
+    if t != t_sk:  # only exact ties in the between-class variance may pick another threshold
+        centres, var = pp.between_class_variance(img)
+        i, j = np.searchsorted(centres, [t, t_sk])
+        assert var[i] == pytest.approx(var[j], rel=1e-9)
+    else:
+        assert t == t_sk
+
+
+@SETTINGS
+@given(st.floats(-500, 500), st.floats(200, 800), st.floats(10, 60), st.integers(0, 1000))
+def test_otsu_agrees_with_simpleitk_on_bimodal(mu, gap, sd, seed):
+    rng = np.random.default_rng(seed)
+    img = np.concatenate([rng.normal(mu, sd, 3000), rng.normal(mu + gap, sd, 2000)]).reshape(50, 100)
+    t = pp.otsu_threshold(img, nbins=256)
+    bin_width = (img.max() - img.min()) / 256
+    assert abs(t - _sitk_otsu(img, 256)) <= 2 * bin_width
+    assert mu < t < mu + gap
+
+
+def test_otsu_on_ct_agrees(ct):
+    s = np.asarray(ct.array[15])
+    t = pp.otsu_threshold(s)
+    assert t == filters.threshold_otsu(s)
+    assert abs(t - _sitk_otsu(s, 1024)) <= (s.max() - s.min()) / 1024
+    assert -700 < t < -200  # between lung air and soft tissue
+
+
+def test_threshold_matches_simpleitk(ct):
+    s = np.asarray(ct.array[15])
+    ref = sitk.GetArrayFromImage(sitk.BinaryThreshold(sitk.GetImageFromArray(s), -1000, -400, 1, 0)).astype(bool)
+    np.testing.assert_array_equal(pp.threshold(s, -1000, -400), ref)
+
+
+# ------------------------------------------------------------------ region growing
+@st.composite
+def grow_cases(draw):
+    ndim = draw(st.sampled_from([2, 3]))
+    shape = tuple(draw(st.integers(2, 9 if ndim == 2 else 5)) for _ in range(ndim))
+    img = draw(arrays(np.int16, shape, elements=st.integers(0, 9)))
+    seed = tuple(draw(st.integers(0, n - 1)) for n in shape)
+    lo = draw(st.integers(0, 9))
+    hi = draw(st.integers(lo, 9))
+    conn = draw(st.sampled_from(["face", "full"]))
+    return img, seed, lo, hi, conn
+
+
+@settings(max_examples=60, deadline=None)
+@given(grow_cases())
+def test_region_grow_equals_simpleitk_connected_threshold(case):
+    img, seed, lo, hi, conn = case
+    ref = pp.connected_threshold_sitk(img, seed, lo, hi, conn)
+    np.testing.assert_array_equal(pp.region_grow(img, seed, lo, hi, conn, method="label"), ref)
+    np.testing.assert_array_equal(pp.region_grow(img, seed, lo, hi, conn, method="queue"), ref)
+
+
+@settings(max_examples=50, deadline=None)
+@given(grow_cases(), st.integers(0, 4), st.integers(0, 4))
+def test_region_grow_monotone_in_range(case, widen_lo, widen_hi):
+    img, seed, lo, hi, conn = case
+    small = pp.region_grow(img, seed, lo, hi, conn)
+    big = pp.region_grow(img, seed, lo - widen_lo, hi + widen_hi, conn)
+    assert np.all(big[small])  # small is a subset of big
+    assert big.sum() >= small.sum()
+    # full connectivity reaches at least what face connectivity reaches
+    assert np.all(pp.region_grow(img, seed, lo, hi, "full")[pp.region_grow(img, seed, lo, hi, "face")])
+
+
+def test_region_grow_on_ct_matches_simpleitk_3d(ct):
+    a = np.asarray(ct.array)
+    seed = (15, 250, 120)  # inside the right lung on the image's left
+    assert a[seed] < -700
+    ours = pp.region_grow(a, seed, -1024, -500)
+    ref = pp.connected_threshold_sitk(a, seed, -1024, -500)
+    np.testing.assert_array_equal(ours, ref)
+    assert ours.sum() > 100_000
+
+
+def test_confidence_connected():
+    rng = np.random.default_rng(0)
+    img = rng.normal(0, 5, (40, 40))
+    img[10:30, 10:30] += 100
+    m = pp.confidence_connected(img, (20, 20), multiplier=3.0)
+    assert pp.dice(m, np.pad(np.ones((20, 20), bool), 10)) > 0.95
+
+
+# ------------------------------------------------------------------ morphology
+def test_morphology_basics():
+    m = np.zeros((20, 20), bool)
+    m[5:15, 5:15] = True
+    m[9, 9] = False          # a hole
+    m[0, 0] = True           # a speck
+    assert pp.fill_holes(m)[9, 9] and not m[9, 9]
+    assert not pp.binary_open(m, 1)[0, 0]
+    assert pp.binary_close(m, 1)[9, 9]
+    lc = pp.largest_components(m, 1)
+    assert not lc[0, 0] and lc[5, 5]
+    assert pp.largest_components(m, 2).sum() == m.sum()
+    # close does not eat a region touching the border
+    edge = np.zeros((10, 10), bool)
+    edge[:, :4] = True
+    np.testing.assert_array_equal(pp.binary_close(edge, 2), edge)
+
+
+# ------------------------------------------------------------------ lung mask on the real CT
+def test_lung_mask_sanity(ct, seg):
+    from scipy import ndimage as ndi
+
+    a = np.asarray(ct.array)
+    labels, n = ndi.label(seg.mask)
+    sizes = np.sort(np.bincount(labels.ravel())[1:])[::-1] * seg.voxel_volume_ml
+    assert n == 2, f"expected the two lungs as two components, got {n}"
+    assert sizes[1] > 500 and sizes[0] < 3 * sizes[1]
+    assert 1500 < seg.volume_ml < 4500  # 24 cm of chest, adult lungs
+    assert seg.component_volumes_ml == pytest.approx(list(sizes))
+    assert not (seg.mask & ~seg.body).any()  # inside the body
+    assert np.median(a[seg.mask]) < -700  # mostly air-filled tissue
+    # the lungs sit on either side of the body's midline
+    cols = np.nonzero(seg.body.any(axis=(0, 1)))[0]
+    mid = (cols[0] + cols[-1]) / 2
+    cx = sorted(ndi.center_of_mass(seg.mask, labels, [1, 2]), key=lambda c: c[2])
+    assert cx[0][2] < mid < cx[1][2]
+    # steps are returned in order and each one is a boolean volume
+    names = list(seg.steps)
+    assert len(names) == 4 and names[0].startswith("1 air") and names[-1].startswith("4 ")
+    assert all(v.shape == a.shape and v.dtype == bool for v in seg.steps.values())
+    # air inside the body is a subset of all air
+    assert not (seg.steps[names[1]] & ~seg.steps[names[0]]).any()
+
+
+def test_tumour_growth_vs_box(ct):
+    a = np.asarray(ct.array)
+    box = ct.mask().astype(bool)
+    free = pp.grow_from_box(a, box, -300, 200)
+    assert free.dice < 0.1  # the tumour touches the mediastinum: unrestricted growing leaks
+    held = pp.grow_from_box(a, box, -300, 200, roi_margin=0)
+    assert held.inside_box == 1.0 and 0.6 < held.dice < 1.0
+    assert held.region[held.seed]
+    k = ct.boxes[0].slice_index  # an isolated nodule: 2-D growing works without a barrier
+    one = pp.grow_from_box(a[k], box[k], -300, 200)
+    assert one.inside_box > 0.9 and one.dice > 0.6
+
+
+# ------------------------------------------------------------------ metrics
+@SETTINGS
+@given(arrays(bool, (6, 7)), arrays(bool, (6, 7)))
+def test_dice_iou_relation(a, b):
+    d, j = pp.dice(a, b), pp.iou(a, b)
+    assert 0 <= j <= d <= 1
+    assert d == pytest.approx(2 * j / (1 + j))
+    assert pp.dice(a, a) == 1.0
+
+
+@SETTINGS
+@given(arrays(bool, (6, 7, 5)), arrays(bool, (6, 7, 5)),
+       st.tuples(st.floats(0.5, 3), st.floats(0.5, 3), st.floats(0.5, 3)))
+def test_hausdorff_matches_simpleitk_and_scipy(a, b, spacing):
+    assume(a.any() and b.any())
+    ours = pp.hausdorff(a, b, spacing)
+    pa, pb = np.argwhere(a) * spacing, np.argwhere(b) * spacing
+    ref_scipy = max(directed_hausdorff(pa, pb)[0], directed_hausdorff(pb, pa)[0])
+    assert ours == pytest.approx(ref_scipy, rel=1e-9)
+    ia, ib = sitk.GetImageFromArray(a.astype(np.uint8)), sitk.GetImageFromArray(b.astype(np.uint8))
+    for im in (ia, ib):
+        im.SetSpacing(tuple(reversed(spacing)))
+    f = sitk.HausdorffDistanceImageFilter()
+    f.Execute(ia, ib)
+    assert ours == pytest.approx(f.GetHausdorffDistance(), rel=1e-6)
+
+
+# ------------------------------------------------------------------ bad input
+def test_bad_input():
+    img = np.zeros((5, 5))
+    with pytest.raises(TypeError, match="image must be a numpy array"):
+        pp.equalize_hist([[1, 2], [3, 4]])
+    with pytest.raises(ValueError, match="image must have 2 or 3 dimensions"):
+        pp.equalize_hist(np.zeros(4))
+    with pytest.raises(ValueError, match="NaN"):
+        pp.gaussian_filter(np.array([[np.nan, 1.0], [1.0, 1.0]]))
+    with pytest.raises(ValueError, match="image is empty"):
+        pp.median_filter(np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="kind must be one of"):
+        pp.add_noise(img, "speckle")
+    with pytest.raises(ValueError, match="level must be >= 0"):
+        pp.add_noise(img, "gaussian", -0.1)
+    with pytest.raises(ValueError, match="level must be a fraction"):
+        pp.add_noise(img, "salt_pepper", 1.5)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        pp.add_noise(img, "gaussian", 0.1, seed=0.5)
+    with pytest.raises(ValueError, match="radius must be >= 0"):
+        pp.median_filter(img, -1)
+    with pytest.raises(TypeError, match="radius must be an int"):
+        pp.median_filter(img, 1.5)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        pp.denoise(img, "bilateral")
+    with pytest.raises(ValueError, match="single value"):
+        pp.otsu_threshold(img)
+    with pytest.raises(ValueError, match="lower must be <= upper"):
+        pp.threshold(img, 5, 1)
+    with pytest.raises(ValueError, match="give lower and/or upper"):
+        pp.threshold(img)
+    with pytest.raises(ValueError, match="seed .* is outside the image"):
+        pp.region_grow(img, (5, 0), 0, 1)
+    with pytest.raises(ValueError, match="seed must be an index tuple with 2 entries"):
+        pp.region_grow(img, (1, 1, 1), 0, 1)
+    with pytest.raises(ValueError, match="connectivity must be one of"):
+        pp.region_grow(img, (1, 1), 0, 1, connectivity=26)
+    with pytest.raises(ValueError, match="lower must be <= upper"):
+        pp.region_grow(img, (1, 1), 3, 1)
+    with pytest.raises(ValueError, match="method must be"):
+        pp.region_grow(img, (1, 1), 0, 1, method="bfs")
+    with pytest.raises(ValueError, match="b shape"):
+        pp.dice(np.zeros((2, 2)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="non-empty masks"):
+        pp.hausdorff(np.zeros((3, 3)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="test shape"):
+        pp.psnr(img, np.zeros((4, 4)))
+    with pytest.raises(ValueError, match="at least 7 pixels"):
+        pp.ssim(img, img + 1)
+    with pytest.raises(ValueError, match="clip_limit must be in"):
+        pp.clahe(img + np.eye(5), clip_limit=2)
+    with pytest.raises(ValueError, match="image must have 2 dimensions"):
+        pp.clahe(np.zeros((3, 5, 5)))
+    with pytest.raises(ValueError, match="p_high must be > p_low"):
+        pp.contrast_stretch(img, 50, 10)
+    with pytest.raises(ValueError, match="in_range must have high > low"):
+        pp.gamma_correct(img, 1.0, in_range=(5, 1))
+    with pytest.raises(ValueError, match="hu must have 3 dimensions"):
+        pp.lung_mask(img)
+    with pytest.raises(ValueError, match="spacing must be three numbers"):
+        pp.lung_mask(np.zeros((2, 5, 5)), spacing=(1, 1))
+    with pytest.raises(ValueError, match="air_hu must be between"):
+        pp.lung_mask(np.zeros((2, 5, 5)), air_hu=100)
+    with pytest.raises(ValueError, match="box_mask is empty"):
+        pp.grow_from_box(img, np.zeros((5, 5), bool))
+    with pytest.raises(ValueError, match="no voxel inside the box"):
+        pp.grow_from_box(img, np.ones((5, 5), bool), lower=10, upper=20)
+
+
+def test_lung_mask_on_a_phantom():
+    """Two air-filled 'lungs' in a soft-tissue 'body': both found, the air outside dropped."""
+    hu = np.full((6, 60, 80), -1000, dtype=np.int16)
+    hu[:, 5:55, 5:75] = 40
+    hu[:, 15:45, 12:35] = -850
+    hu[:, 15:45, 45:68] = -850
+    hu[:, 30, 20] = 60  # a vessel inside a lung
+    seg = pp.lung_mask(hu, spacing=(2.0, 2.0, 5.0), min_lung_ml=1.0)
+    assert len(seg.component_volumes_ml) == 2
+    assert seg.mask[:, 30, 20].all()  # the vessel is filled
+    assert not seg.mask[:, 0, 0].any()
