@@ -1,0 +1,87 @@
+"""Tests for medlab.exercises.features: right -> True, typical mistakes -> False with a hint, None -> unanswered."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import pywt
+from skimage.feature import graycomatrix, graycoprops
+
+from medlab.exercises import Feedback
+from medlab.exercises import features as E
+
+
+def test_unanswered():
+    for check in (E.check_glcm_4x4, E.check_glcm_contrast, E.check_haar_block, E.check_sens_spec,
+                  E.check_scaler_fit):
+        fb = check(None)
+        assert isinstance(fb, Feedback) and not fb and "no answer yet" in fb.message
+
+
+def test_glcm_4x4():
+    right = graycomatrix(E.EXAMPLE_4X4, [1], [0], levels=4)[:, :, 0, 0]
+    assert E.check_glcm_4x4(right)
+    assert E.check_glcm_4x4(right.tolist())
+    fb = E.check_glcm_4x4(right.T)
+    assert not fb and "right neighbour" in fb.hint
+    fb = E.check_glcm_4x4(right + right.T)
+    assert not fb and "symmetric" in fb.hint.lower()
+    fb = E.check_glcm_4x4(right / right.sum())
+    assert not fb and "counts" in fb.hint
+    wrong = right.copy()
+    wrong[0, 0] += 1
+    fb = E.check_glcm_4x4(wrong)
+    assert not fb and fb.hint and "1 of the 16" in fb.message
+    with pytest.raises(TypeError, match="shape"):
+        E.check_glcm_4x4(np.zeros((3, 3)))
+
+
+def test_glcm_contrast():
+    P = graycomatrix(E.EXAMPLE_4X4, [1], [0], levels=4, symmetric=True, normed=True)
+    right = graycoprops(P, "contrast")[0, 0]
+    assert E.check_glcm_contrast(right)
+    fb = E.check_glcm_contrast(graycoprops(P, "dissimilarity")[0, 0])
+    assert not fb and "dissimilarity" in fb.hint
+    counts = graycomatrix(E.EXAMPLE_4X4, [1], [0], levels=4, symmetric=True)[:, :, 0, 0]
+    i, j = np.indices(counts.shape)
+    fb = E.check_glcm_contrast(((i - j) ** 2 * counts).sum())
+    assert not fb and "Normalise" in fb.hint
+    assert not E.check_glcm_contrast(right + 1).correct
+    with pytest.raises(TypeError):
+        E.check_glcm_contrast("high")
+
+
+def test_haar_block():
+    cA, (cH, cV, cD) = pywt.dwt2(E.HAAR_BLOCK, "haar")
+    right = [cA.item(), cH.item(), cV.item(), cD.item()]
+    assert E.check_haar_block(right)
+    fb = E.check_haar_block(np.array(right) / 2)
+    assert not fb and "2" in fb.hint
+    fb = E.check_haar_block([right[0], -right[1], right[2], right[3]])
+    assert not fb and "sign" in fb.message
+    fb = E.check_haar_block([right[0], right[2], right[1], right[3]])
+    assert not fb and "swapped" in fb.message
+    with pytest.raises(TypeError, match="four numbers"):
+        E.check_haar_block([1, 2])
+
+
+def test_sens_spec():
+    c = E.CONFUSION
+    sens, spec = c["tp"] / (c["tp"] + c["fn"]), c["tn"] / (c["tn"] + c["fp"])
+    assert E.check_sens_spec((sens, spec))
+    fb = E.check_sens_spec((spec, sens))
+    assert not fb and "Swapped" in fb.message
+    fb = E.check_sens_spec((c["tp"] / (c["tp"] + c["fp"]), spec))
+    assert not fb and "precision" in fb.message
+    assert not E.check_sens_spec((0.5, 0.5))
+    with pytest.raises(TypeError):
+        E.check_sens_spec(0.9)
+
+
+def test_scaler_fit():
+    assert E.check_scaler_fit("train")
+    assert E.check_scaler_fit(" Train ")
+    fb = E.check_scaler_fit("train+val+test")
+    assert not fb and fb.hint
+    assert not E.check_scaler_fit("everything")
+    with pytest.raises(TypeError):
+        E.check_scaler_fit(1)
