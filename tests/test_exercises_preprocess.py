@@ -1,0 +1,97 @@
+"""The exercise checks of 01_medical_images and 04_preprocessing: right -> True, typical
+mistakes -> False with a specific hint, None -> unanswered, nonsense type -> TypeError."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from medlab import preprocess as pp
+from medlab.exercises import preprocess as ex
+
+
+def _wrong(fb, hint_part):
+    assert not fb and hint_part in fb.hint, (str(fb), hint_part)
+
+
+@pytest.mark.parametrize("check", [ex.check_array_shape, ex.check_hu_value, ex.check_isotropic_size,
+                                   ex.check_equalized_value, ex.check_equalize_function, ex.check_otsu_function,
+                                   ex.check_region_volume_ml, ex.check_dice, ex.check_best_filter_for_salt])
+def test_unanswered(check):
+    fb = check(None)
+    assert not fb and "no answer yet" in fb.message and "None" in fb.hint
+
+
+def test_array_shape():
+    assert ex.check_array_shape((30, 512, 512))
+    assert ex.check_array_shape([30, 512, 512])
+    _wrong(ex.check_array_shape((512, 512, 30)), "reversed")
+    _wrong(ex.check_array_shape((512, 30, 512)), "order")
+    with pytest.raises(TypeError, match="answer must be a tuple of 3"):
+        ex.check_array_shape(30)
+
+
+def test_hu_value():
+    slope, intercept = ex.hu_task_rescale()
+    assert (slope, intercept) == (1.0, -1024.0)
+    assert ex.check_hu_value(-24)
+    _wrong(ex.check_hu_value(2024), "Add the intercept")
+    _wrong(ex.check_hu_value(1000), "not yet in HU")
+    _wrong(ex.check_hu_value(7), "RescaleSlope")
+    with pytest.raises(TypeError, match="answer must be a number"):
+        ex.check_hu_value("minus 24")
+
+
+def test_isotropic_size():
+    assert ex.check_isotropic_size((166, 166, 120))
+    _wrong(ex.check_isotropic_size((120, 166, 166)), "(x, y, z)")
+    _wrong(ex.check_isotropic_size((512, 512, 120)), "round(size")
+
+
+def test_equalized_value():
+    assert ex.check_equalized_value(5 / 8)
+    _wrong(ex.check_equalized_value(2 / 8), "*equal*")
+    _wrong(ex.check_equalized_value(3 / 8), "histogram")
+    _wrong(ex.check_equalized_value(0.9), "CDF")
+
+
+def test_equalize_function():
+    assert ex.check_equalize_function(pp.equalize_hist)
+    _wrong(ex.check_equalize_function(lambda im: im / im.max()), "cdf")
+    _wrong(ex.check_equalize_function(lambda im: im[:2]), "shape")
+    fb = ex.check_equalize_function(lambda im: 1 / 0)
+    assert not fb and "ZeroDivisionError" in fb.message
+    with pytest.raises(TypeError, match="answer must be a function"):
+        ex.check_equalize_function(3)
+
+
+def test_otsu_function():
+    assert ex.check_otsu_function(pp.otsu_threshold)
+    _wrong(ex.check_otsu_function(lambda im: float(np.mean(im))), "mean")
+    _wrong(ex.check_otsu_function(lambda im: float(np.median(im)) + 1000), "w0")
+    _wrong(ex.check_otsu_function(lambda im: "high"), "one number")
+
+
+def test_region_volume():
+    right = 12_000 * 0.646484375 ** 2 * 8 / 1000
+    assert ex.check_region_volume_ml(right)
+    assert ex.check_region_volume_ml(round(right, 1))
+    _wrong(ex.check_region_volume_ml(right * 1000), "1000 mm³")
+    _wrong(ex.check_region_volume_ml(right / 8), "slice spacing")
+    _wrong(ex.check_region_volume_ml(1.0), "divide by 1000")
+
+
+def test_dice():
+    a, b = ex.DICE_TASK_A, ex.DICE_TASK_B
+    right = 2 * (a & b).sum() / (a.sum() + b.sum())
+    assert ex.check_dice(right)
+    _wrong(ex.check_dice((a & b).sum() / (a | b).sum()), "IoU")
+    _wrong(ex.check_dice(right / 2), "factor 2")
+    _wrong(ex.check_dice(0.1), "Count")
+
+
+def test_best_filter_for_salt():
+    assert ex.check_best_filter_for_salt("median")
+    _wrong(ex.check_best_filter_for_salt("gaussian"), "outliers")
+    _wrong(ex.check_best_filter_for_salt("wiener"), "Choose from")
+    with pytest.raises(TypeError, match="answer must be one of"):
+        ex.check_best_filter_for_salt(1)
