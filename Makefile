@@ -17,8 +17,11 @@ $(BIN)/uv:
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv>=0.4"
 
 # Re-install only when the dependency list changed (or TF changed).
-$(STAMP): pyproject.toml | $(BIN)/uv
+$(STAMP): pyproject.toml jupyter/overrides.json | $(BIN)/uv
 	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -e ".[$(TF),test]"
+	# Offline classrooms: JupyterLab must not ask to fetch news or check for updates.
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -27,13 +30,13 @@ lab: $(STAMP)
 	    $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not browser"
 
 test-notebooks: $(STAMP)
-	$(BIN)/python -m pytest --nbval-lax notebooks
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks
 
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest tests -m browser

@@ -1,0 +1,6 @@
+"""Interactive widgets (ipywidgets). Each is a thin layer over a pure render/compute function.
+
+Builders return an ipywidgets container; the pure functions (``render_*``, ``browse_*``,
+``compute_*``) take and return numpy arrays / bytes / dicts and need no kernel.
+"""
+from .viewer import browse_dataset, dataset_browser, render_slice, slice_viewer  # noqa: F401

@@ -1,0 +1,22 @@
+"""Shared test set-up: quiet TensorFlow, headless matplotlib, and helpers for data copies."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def data_copy(tmp_path, monkeypatch):
+    """A private copy of datasets/ that MEDLAB_DATA points to, so a test may damage it freely."""
+    dst = tmp_path / "datasets"
+    shutil.copytree(ROOT / "datasets", dst)
+    monkeypatch.setenv("MEDLAB_DATA", str(dst))
+    return dst
