@@ -113,14 +113,23 @@ def browser():
             b.close()
 
 
+# A cell tagged raises-exception shows a *deliberate* error; these names mean the cell itself is broken.
+BROKEN_CELL_ERRORS = {"NameError", "ImportError", "ModuleNotFoundError", "SyntaxError", "AttributeError",
+                      "IndentationError"}
+
+
 def _errors(cells) -> list[str]:
+    """Unexpected errors, and cells tagged raises-exception that did not raise what they should."""
     found = []
     for k, c in enumerate(cells):
+        errors = [o for o in c["outputs"] if o.get("output_type") == "error"]
         if "raises-exception" in c["tags"]:
+            if not errors:
+                found.append(f"cell {k} is tagged raises-exception but raised nothing")
+            found += [f"cell {k}: {o['ename']} (a broken cell, not a deliberate error): {o.get('evalue')}"
+                      for o in errors if o.get("ename") in BROKEN_CELL_ERRORS]
             continue
-        for o in c["outputs"]:
-            if o.get("output_type") == "error":
-                found.append(f"cell {k}: {o.get('ename')}: {o.get('evalue')}")
+        found += [f"cell {k}: {o.get('ename')}: {o.get('evalue')}" for o in errors]
     return found
 
 
