@@ -5,3 +5,4 @@ Builders return an ipywidgets container; the pure functions (``render_*``, ``bro
 """
 from .viewer import browse_dataset, dataset_browser, render_slice, slice_viewer  # noqa: F401
 from .conv import conv_stepper, kernel_explorer, nodule_pooling_explorer, pooling_explorer, receptive_field_explorer  # noqa: F401,E501
+from .features import glcm_explorer, svm_explorer, texture_comparison, wavelet_viewer  # noqa: F401
