@@ -138,7 +138,7 @@ def slice_viewer(image: Any, mask: Any = None, boxes: Sequence[Any] | None = Non
         start = {"axial": mid[0], "coronal": (mid[1] + mid[3]) // 2, "sagittal": (mid[2] + mid[4]) // 2}
 
     view_w = w.ToggleButtons(options=[("Axial", "axial"), ("Coronal", "coronal"), ("Sagittal", "sagittal")],
-                             value=view, description="View", style={"button_width": "95px"})
+                             value=view, description="View", style={"button_width": "102px"})
     slice_w = w.IntSlider(value=start[view], min=0, max=volume.shape[VIEWS[view]] - 1,
                           description="Slice", continuous_update=True)
     span = max(vmax - vmin, 1.0)
@@ -147,7 +147,7 @@ def slice_viewer(image: Any, mask: Any = None, boxes: Sequence[Any] | None = Non
     level_w = w.FloatSlider(value=level, min=min(vmin, -1024), max=max(vmax, 3000), step=1,
                             description="Level (HU)", style={"description_width": "90px"})
     preset_w = w.ToggleButtons(options=[(k.capitalize(), k) for k in PRESETS], value=None, description="Preset",
-                               style={"button_width": "95px"})
+                               style={"button_width": "102px"})
     controls: list = [view_w, slice_w, window_w, level_w, preset_w]
     opacity_w = w.FloatSlider(value=0.4, min=0, max=1, step=0.05, description="Mask opacity",
                               style={"description_width": "90px"})
