@@ -251,7 +251,9 @@ def test_shape_features_disc_and_spacing():
     ball = np.zeros((9, 9, 9), bool)
     ball[2:7, 2:7, 2:7] = True
     f4 = F.shape_features(ball, spacing=(1, 1, 2))
-    assert f4["size_mm"] == pytest.approx(250) and "flatness" in f4
+    assert f4["size_mm"] == pytest.approx(250) and "flatness" in f4 and np.isnan(f4["feret_diameter_mm"])
+    assert F.shape_features(ball, feret=True)["feret_diameter_mm"] == pytest.approx(math.sqrt(3 * 16))
+    assert F.shape_features(rect, feret=False)["feret_diameter_mm"] != F.shape_features(rect)["feret_diameter_mm"]
 
 
 # --------------------------------------------------------------------------- extraction
