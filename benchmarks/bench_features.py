@@ -12,19 +12,17 @@ Run: .venv/bin/python benchmarks/bench_features.py
 from __future__ import annotations
 
 import os
-import sys
 import time
 import warnings
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-warnings.filterwarnings("ignore", category=UserWarning)
+from medlab import classical as C
+from medlab import features as F
+from medlab.datasets import load_breastmnist, load_pneumoniamnist
+from medlab.widgets import features as W
 
-from medlab import classical as C  # noqa: E402
-from medlab import features as F  # noqa: E402
-from medlab.datasets import load_breastmnist, load_pneumoniamnist  # noqa: E402
-from medlab.widgets import features as W  # noqa: E402
+warnings.filterwarnings("ignore", category=UserWarning)
 
 BUDGET_MS = 100.0
 SEEDS = (0, 1, 2)
