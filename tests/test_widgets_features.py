@@ -119,20 +119,20 @@ def test_builders_render_and_react():
     img = np.random.default_rng(3).integers(0, 256, (128, 128)).astype(np.uint8)
     img[:, 64:] //= 4
     g = W.glcm_explorer(img, roi=(10, 10, 100, 100))
-    first = g.children[1].value
+    first = g.image.value
     assert first[:4] == b"\x89PNG"
     g.controls["distance"].value = 3
-    assert g.children[1].value != first
+    assert g.image.value != first
     wv = W.wavelet_viewer(img)
-    before = wv.children[1].value
+    before = wv.image.value
     wv.controls["level"].value = 3
-    assert wv.children[1].value != before
+    assert wv.image.value != before
     X, y = _toy(0, 150)
     Xt, yt = _toy(1, 60)
     sv = W.svm_explorer(X, y, Xt, yt, feature_names=["a", "b"], class_names=("no", "yes"), n_train=100)
-    before = sv.children[1].value
+    before = sv.image.value
     sv.controls["C"].value = 10.0
-    assert sv.children[1].value != before
+    assert sv.image.value != before
     with pytest.raises(ValueError, match="x_feature"):
         W.svm_explorer(X, y, Xt, yt, feature_names=["a", "b"], x_feature="c")
 
@@ -142,8 +142,8 @@ def test_default_builders_on_the_embedded_data():
     g = W.glcm_explorer()
     assert len(g.controls["source"].options) == 3
     g.controls["source"].value = g.controls["source"].options[2]      # the X-ray
-    assert g.children[1].value[:4] == b"\x89PNG"
+    assert g.image.value[:4] == b"\x89PNG"
     tc = W.texture_comparison()
-    before = tc.children[1].value
+    before = tc.image.value
     tc.controls["distance"].value = 2
-    assert tc.children[1].value != before
+    assert tc.image.value != before

@@ -119,12 +119,13 @@ def compute_glcm_view(image: np.ndarray, roi: Sequence[int], distance: int = 1, 
 
 
 def _feature_table(columns: dict[str, dict[str, float]], names: Sequence[str] = SHOWN_FEATURES) -> str:
-    head = "".join(f"<th style='padding:0 8px'>{html.escape(c)}</th>" for c in columns)
+    td = "style='padding:0 6px;line-height:1.25'"
+    head = "".join(f"<th {td}>{html.escape(c)}</th>" for c in columns)
     rows = "".join(
-        f"<tr><td>{n}</td>" + "".join(f"<td style='text-align:right;padding:0 8px'>{col[n]:.4g}</td>"
-                                      for col in columns.values()) + "</tr>"
-        for n in names)
-    return f"<table style='font-family:monospace;font-size:12px'><tr><th>feature</th>{head}</tr>{rows}</table>"
+        f"<tr><td {td}>{n}</td>" + "".join(f"<td {td} align='right'>{col[n]:.4g}</td>" for col in columns.values())
+        + "</tr>" for n in names)
+    return (f"<table style='font-family:monospace;font-size:12px;border-collapse:collapse'>"
+            f"<tr><th {td} align='left'>feature</th>{head}</tr>{rows}</table>")
 
 
 @functools.lru_cache(maxsize=1)
@@ -210,13 +211,13 @@ def glcm_explorer(image: np.ndarray | None = None, roi: Sequence[int] | None = N
     else:
         sources = _sources()
     names = list(sources)
-    source_w = w.Dropdown(options=names, value=names[0], description="Region", layout=w.Layout(width="360px"))
+    source_w = w.Dropdown(options=names, value=names[0], description="Region", layout=w.Layout(width="300px"))
     dist_w = w.IntSlider(value=1, min=1, max=8, description="Distance")
     angle_w = w.SelectionSlider(options=[0, 45, 90, 135], value=0, description="Angle (°)")
     levels_w = w.SelectionSlider(options=[4, 8, 16, 32, 64], value=16, description="Levels")
     row_w = w.IntSlider(description="ROI row")
     col_w = w.IntSlider(description="ROI col")
-    img_w = w.Image(format="png", layout=w.Layout(width="768px", height="auto"))
+    img_w = w.Image(format="png", layout=w.Layout(width="600px", height="auto"))
     info_w = w.HTML()
     table_w = w.HTML()
     state: dict[str, Any] = {}
@@ -239,7 +240,8 @@ def glcm_explorer(image: np.ndarray | None = None, roi: Sequence[int] | None = N
         dr, dc = res["offset"]
         info_w.value = (f"<code>ROI rows {r0}..{r0 + state['h']}, cols {c0}..{c0 + state['w']} &middot; "
                         f"{levels_w.value} levels over [{lo:g}, {hi:g}] &middot; neighbour offset "
-                        f"(row {dr:+d}, col {dc:+d}) &middot; symmetric, normalised</code>")
+                        f"(row {dr:+d}, col {dc:+d}) &middot; symmetric, normalised &middot; "
+                        f"panels: image + ROI | ROI binned | GLCM (i down, j across)</code>")
         table_w.value = _feature_table({"value": res["features"]})
         return png
 
@@ -252,9 +254,11 @@ def glcm_explorer(image: np.ndarray | None = None, roi: Sequence[int] | None = N
     for c in (dist_w, angle_w, levels_w, row_w, col_w):
         c.observe(render, names="value")
     render()
-    box = w.VBox([w.HBox([w.VBox([source_w, dist_w, angle_w, levels_w]), w.VBox([row_w, col_w, info_w])]),
-                  img_w, table_w])
+    box = w.VBox([w.HBox([w.VBox([source_w, dist_w, angle_w, levels_w], layout=w.Layout(width="320px")),
+                          w.VBox([row_w, col_w])]),
+                  info_w, w.HBox([img_w, table_w])])
     box.render = render  # type: ignore[attr-defined]
+    box.image = img_w  # type: ignore[attr-defined]
     box.controls = {"source": source_w, "distance": dist_w, "angle": angle_w, "levels": levels_w,  # type: ignore[attr-defined]
                     "row": row_w, "col": col_w}
     return box
@@ -299,7 +303,7 @@ def texture_comparison(levels: int = 16) -> Any:
     slice_w = w.SelectionSlider(options=slices, value=_largest_box(boxes).slice_index, description="Slice")
     dist_w = w.IntSlider(value=1, min=1, max=8, description="Distance")
     levels_w = w.SelectionSlider(options=[4, 8, 16, 32, 64], value=levels, description="Levels")
-    img_w = w.Image(format="png", layout=w.Layout(width="768px", height="auto"))
+    img_w = w.Image(format="png", layout=w.Layout(width="600px", height="auto"))
     table_w = w.HTML()
     lung_cache: dict[int, tuple[int, int, int, int]] = {}
 
@@ -313,16 +317,17 @@ def texture_comparison(levels: int = 16) -> Any:
         png = to_png(res["panel"])
         img_w.value = png
         fa, fb = res["features_a"], res["features_b"]
-        table_w.value = ("<b>yellow</b> = tumour box, <b>cyan</b> = lung parenchyma; GLCMs (middle, right) "
-                         f"binned over {CT_RANGE[0]:g}..{CT_RANGE[1]:g} HU<br>"
+        table_w.value = ("<small><b>yellow</b>: tumour box, <b>cyan</b>: lung parenchyma<br>GLCMs (middle: "
+                         f"tumour, right: parenchyma), {CT_RANGE[0]:g}..{CT_RANGE[1]:g} HU binned</small><br>"
                          + _feature_table({"tumour": fa, "parenchyma": fb}))
         return png
 
     for c in (slice_w, dist_w, levels_w):
         c.observe(render, names="value")
     render()
-    box = w.VBox([w.HBox([slice_w, dist_w, levels_w]), img_w, table_w])
+    box = w.VBox([w.HBox([slice_w, dist_w, levels_w]), w.HBox([img_w, table_w])])
     box.render = render  # type: ignore[attr-defined]
+    box.image = img_w  # type: ignore[attr-defined]
     box.controls = {"slice": slice_w, "distance": dist_w, "levels": levels_w}  # type: ignore[attr-defined]
     return box
 
@@ -406,6 +411,7 @@ def wavelet_viewer(image: np.ndarray | None = None) -> Any:
     render()
     box = w.HBox([w.VBox([source_w, wav_w, level_w, table_w], layout=w.Layout(width="330px")), img_w])
     box.render = render  # type: ignore[attr-defined]
+    box.image = img_w  # type: ignore[attr-defined]
     box.controls = {"source": source_w, "wavelet": wav_w, "level": level_w}  # type: ignore[attr-defined]
     return box
 
@@ -621,5 +627,6 @@ def svm_explorer(X_train: np.ndarray | None = None, y_train: np.ndarray | None =
     render()
     box = w.HBox([w.VBox([fx_w, fy_w, kern_w, c_w, g_w, info_w], layout=w.Layout(width="420px")), img_w])
     box.render = render  # type: ignore[attr-defined]
+    box.image = img_w  # type: ignore[attr-defined]
     box.controls = {"x": fx_w, "y": fy_w, "kernel": kern_w, "C": c_w, "gamma": g_w}  # type: ignore[attr-defined]
     return box
