@@ -99,8 +99,8 @@ def _compression_error(path: Path, cause: Exception) -> ValueError:
 def _read_dicom_folder(folder: Path, series_uid: str | None) -> sitk.Image:
     files = [p for p in folder.iterdir() if p.is_file()]
     if not files:
-        raise ValueError(f"folder {folder} is empty: put the DICOM files of one series in it, "
-                         "or pass the path of a single file")
+        raise ValueError(f"folder {folder} is empty (no files; sub-folders are not searched): put the "
+                         "DICOM files of one series in it, or pass the path of a single file")
     reader = sitk.ImageSeriesReader()
     ids = list(reader.GetGDCMSeriesIDs(str(folder)))
     if not ids:

@@ -52,7 +52,7 @@ FILTER_KINDS = ("none", "median", "gaussian", "curvature_flow")
 # =============================================================================================
 def _array(image, name: str = "image", ndims: Sequence[int] = (2, 3)) -> np.ndarray:
     if isinstance(image, sitk.Image):
-        image = sitk.GetArrayViewFromImage(image)
+        image = sitk.GetArrayFromImage(image)  # a copy: a view dies with a temporary image
     if not isinstance(image, np.ndarray):
         raise TypeError(f"{name} must be a numpy array or SimpleITK.Image, got {type(image).__name__}")
     if image.ndim not in ndims:
@@ -68,7 +68,7 @@ def _array(image, name: str = "image", ndims: Sequence[int] = (2, 3)) -> np.ndar
 
 def _mask(mask, name: str = "mask", ndims: Sequence[int] = (2, 3)) -> np.ndarray:
     if isinstance(mask, sitk.Image):
-        mask = sitk.GetArrayViewFromImage(mask)
+        mask = sitk.GetArrayFromImage(mask)
     if not isinstance(mask, np.ndarray):
         raise TypeError(f"{name} must be a numpy array, got {type(mask).__name__}")
     if mask.ndim not in ndims:

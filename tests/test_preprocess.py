@@ -401,3 +401,16 @@ def test_lung_mask_on_a_phantom():
     assert len(seg.component_volumes_ml) == 2
     assert seg.mask[:, 30, 20].all()  # the vessel is filled
     assert not seg.mask[:, 0, 0].any()
+
+
+def test_accepts_simpleitk_images_including_temporaries(ct):
+    """A SimpleITK image is copied to numpy, so a temporary image cannot leave a dangling view."""
+    plane = np.asarray(ct.array[15])
+    assert pp.otsu_threshold(sitk.GetImageFromArray(plane)) == pp.otsu_threshold(plane)
+    eq = pp.equalize_hist(sitk.GetImageFromArray(plane))
+    import gc
+
+    gc.collect()
+    np.testing.assert_array_equal(eq, pp.equalize_hist(plane))
+    m = pp.fill_holes(sitk.GetImageFromArray((plane < -320).astype(np.uint8)))
+    np.testing.assert_array_equal(m, pp.fill_holes(plane < -320))

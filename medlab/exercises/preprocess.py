@@ -67,7 +67,7 @@ def check_array_shape(answer: Any) -> Feedback:
     value = _int_tuple(answer, 3, "answer")
     import SimpleITK as sitk
 
-    right = sitk.GetArrayViewFromImage(sitk.Image(*size, sitk.sitkUInt8)).shape
+    right = sitk.GetArrayFromImage(sitk.Image(*size, sitk.sitkUInt8)).shape
     if value == tuple(right):
         return Feedback(True, f"numpy reverses the order: (z, y, x) = {tuple(right)}, so array[k] is slice k.")
     if value == tuple(size):
