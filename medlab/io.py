@@ -27,7 +27,6 @@ import html
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import SimpleITK as sitk
@@ -37,7 +36,8 @@ __all__ = [
     "dicom_info", "DicomInfo", "DicomTable", "is_dicom_file", "SUPPORTED",
 ]
 
-SUPPORTED = "a DICOM series folder, a DICOM file (.dcm), NIfTI (.nii, .nii.gz), MetaImage (.mha, .mhd), NRRD (.nrrd) or PNG"
+SUPPORTED = ("a DICOM series folder, a DICOM file (.dcm), NIfTI (.nii, .nii.gz), MetaImage (.mha, .mhd), "
+             "NRRD (.nrrd) or PNG")
 
 # Transfer syntaxes that store pixels uncompressed (anything else needs a codec).
 _UNCOMPRESSED = {

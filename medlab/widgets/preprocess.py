@@ -108,7 +108,8 @@ def render_overlay(grey: np.ndarray, mask: np.ndarray | None = None, seed: Seque
     return rgb
 
 
-def crop_center(image: np.ndarray, size: int, center: Sequence[int] | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+def crop_center(image: np.ndarray, size: int,
+                center: Sequence[int] | None = None) -> tuple[np.ndarray, tuple[int, int]]:
     """A ``size`` x ``size`` crop (clamped to the image) around ``center`` (default: the middle);
     returns the crop and its top-left corner.
 
@@ -412,7 +413,8 @@ def window_level_explorer(image: Any, window: float = 1500, level: float = -600,
     render()
     box = w.VBox([w.HBox([w.VBox([slice_w, window_w, level_w]), preset_w]), w.HBox([img_w, chart_w]), info_w])
     box.render = render  # type: ignore[attr-defined]
-    box.controls = {"slice": slice_w, "window": window_w, "level": level_w, "preset": preset_w}  # type: ignore[attr-defined]
+    box.controls = {  # type: ignore[attr-defined]
+        "slice": slice_w, "window": window_w, "level": level_w, "preset": preset_w}
     return box
 
 
@@ -428,7 +430,8 @@ def equalization_explorer(image: np.ndarray, in_range: tuple[float, float] | Non
                                description="Method", style={"button_width": "72px"})
     clip_w = _slider(w, "FloatLogSlider", "CLAHE clip limit", value=0.01, base=10, min=-3, max=0, step=0.1)
     gamma_w = _slider(w, "FloatSlider", "Gamma", value=1.0, min=0.2, max=3.0, step=0.05)
-    before_w, after_w, chart_b_w, chart_a_w, info_w = _img(w, width), _img(w, width), _img(w, width), _img(w, width), w.HTML()
+    before_w, after_w, chart_b_w, chart_a_w = (_img(w, width) for _ in range(4))
+    info_w = w.HTML()
     d0 = compute_enhancement(a, "none", in_range=in_range)
     before_w.value = to_png(to_uint8(d0["before"], 0, 1))
     chart_b = HistogramChart(d0["centres"], d0["hist_before"], "grey level (0..1)", "before",
@@ -604,7 +607,8 @@ def region_grow_explorer(image: Any, seed_zyx: Sequence[int] | None = None, lowe
         v = float(plane[seed])
         inside = "inside" if lo <= v <= hi else "OUTSIDE (empty region)"
         if d is not None:
-            info_w.value = (f"<code>seed (z={k}, y={seed[0]}, x={seed[1]}) = {v:.0f} HU, {inside} [{lo:.0f}, {hi:.0f}] · "
+            info_w.value = (f"<code>seed (z={k}, y={seed[0]}, x={seed[1]}) = {v:.0f} HU, {inside} "
+                            f"[{lo:.0f}, {hi:.0f}] · "
                             f"2-D region on this slice: {d['pixels']} px = {d['area_mm2'] / 100:.1f} cm² "
                             f"→ slab volume {d['slab_ml']:.2f} mL (× {spacing[2]:g} mm slice)</code>")
         else:
@@ -634,8 +638,9 @@ def region_grow_explorer(image: Any, seed_zyx: Sequence[int] | None = None, lowe
     box = w.VBox([w.HBox([controls, img_w]), info_w, info3d_w])
     box.render = render  # type: ignore[attr-defined]
     box.grow3d = grow3d  # type: ignore[attr-defined]
-    box.controls = {"slice": slice_w, "row": row_w, "col": col_w, "lower": lo_w, "upper": hi_w,  # type: ignore[attr-defined]
-                    "connectivity": conn_w, "grow3d": grow3d_b}
+    box.controls = {  # type: ignore[attr-defined]
+        "slice": slice_w, "row": row_w, "col": col_w, "lower": lo_w, "upper": hi_w,
+        "connectivity": conn_w, "grow3d": grow3d_b}
     return box
 
 
