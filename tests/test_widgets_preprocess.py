@@ -166,6 +166,12 @@ def test_histogram_chart_blits(vol):
     assert chart.png() != b
     with pytest.raises(ValueError, match="name must be one of"):
         chart.vline("nope", 0)
+    fixed = wp.HistogramChart(c, n, "HU", xlim=(-1100, 1700), ylim=(0, 6))
+    first = fixed.png()
+    bg = fixed._background
+    fixed.set_hist(*wp.hu_histogram(vol[5]))
+    assert fixed._background is bg  # fixed limits: the histogram itself is blitted, no full redraw
+    assert fixed.png() != first
     plain = wp.HistogramChart(c, n, "HU")
     with pytest.raises(ValueError, match="without a curve axis"):
         plain.set_curve([0], [0])

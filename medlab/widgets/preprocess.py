@@ -345,6 +345,11 @@ class HistogramChart:
 # =============================================================================================
 # builders
 # =============================================================================================
+def _log_top(plane: np.ndarray) -> float:
+    """Fixed y limit for log10(1 + count) histograms of a plane: no bin can exceed the pixel count."""
+    return float(np.log10(1.0 + plane.size)) * 1.05
+
+
 def _slider(w, kind, description, **kw):
     style = {"description_width": "110px"}
     layout = w.Layout(width="360px")
@@ -375,7 +380,8 @@ def window_level_explorer(image: Any, window: float = 1500, level: float = -600,
                                style={"button_width": "84px"})
     img_w, chart_w, info_w = _img(w, width), _img(w, 420), w.HTML()
     chart = HistogramChart(*hu_histogram(volume[k0]), xlabel="HU", title="HU histogram of the slice",
-                           curve_label="grey level (0 black, 1 white)", xlim=(-1100, 1700))
+                           curve_label="grey level (0 black, 1 white)", xlim=(-1100, 1700),
+                           ylim=(0.0, _log_top(volume[k0])))
 
     def render_image():
         img_w.value = to_png(grey_window(volume[slice_w.value], window_w.value, level_w.value))
@@ -435,13 +441,11 @@ def equalization_explorer(image: np.ndarray, in_range: tuple[float, float] | Non
     d0 = compute_enhancement(a, "none", in_range=in_range)
     before_w.value = to_png(to_uint8(d0["before"], 0, 1))
     chart_b = HistogramChart(d0["centres"], d0["hist_before"], "grey level (0..1)", "before",
-                             figsize=(4.25, 2.4), curve_label="CDF", xlim=(0.0, 1.0),
-                             ylim=(0.0, float(np.log10(1.0 + a.size)) * 1.05))
+                             figsize=(4.25, 2.4), curve_label="CDF", xlim=(0.0, 1.0), ylim=(0.0, _log_top(a)))
     chart_b.set_curve(d0["centres"], d0["cdf_before"])
     chart_b_w.value = chart_b.png()
-    top = float(np.log10(1.0 + a.size)) * 1.05
     chart_a = HistogramChart(d0["centres"], d0["hist_before"], "grey level (0..1)", "after (method as chosen)",
-                             figsize=(4.25, 2.4), curve_label="CDF", xlim=(0.0, 1.0), ylim=(0.0, top))
+                             figsize=(4.25, 2.4), curve_label="CDF", xlim=(0.0, 1.0), ylim=(0.0, _log_top(a)))
 
     def render(_=None):
         d = compute_enhancement(a, method_w.value, clip_w.value, gamma_w.value, in_range)
@@ -531,7 +535,8 @@ def threshold_explorer(image: Any, threshold: float | None = None, window: float
     otsu_b = w.Button(description="Jump to Otsu")
     img_w, chart_w, info_w = _img(w, width), _img(w, 420), w.HTML()
     chart = HistogramChart(*hu_histogram(volume[k0]), xlabel="HU", title="histogram, threshold and Otsu",
-                           vlines={"threshold": ("tab:red", "threshold"), "otsu": ("tab:green", "Otsu")})
+                           vlines={"threshold": ("tab:red", "threshold"), "otsu": ("tab:green", "Otsu")},
+                           xlim=(-1100, 1700), ylim=(0.0, _log_top(volume[k0])))
     state = {"otsu": d0["otsu"]}
 
     def render(_=None):
