@@ -340,8 +340,8 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Padding = "v
 
     ``x`` (H, W), (H, W, C) or (N, H, W, C); ``w`` (kh, kw) or (kh, kw, C_in, C_out) -- TensorFlow's
     layouts. ``b`` None or (C_out,). ``stride``/``dilation`` int or pair (pixels). ``padding``
-    ``"valid"``, ``"same"`` (TensorFlow's asymmetric rule), int per side or
-    ``((top, bottom), (left, right))``. Output: (H', W') for 2-D x and w, otherwise
+    ``"valid"``, ``"same"`` (TensorFlow's asymmetric rule), int per side, ``(rows, cols)`` per side of
+    each axis, or ``((top, bottom), (left, right))``. Output: (H', W') for 2-D x and w, otherwise
     (H', W', C_out) or (N, H', W', C_out). float32 when inputs are float32, else float64.
 
     Implementation: for few channels, a loop over the kh*kw kernel taps adding shifted,
@@ -659,7 +659,14 @@ def _layer_spec(layer: Any, idx: int) -> tuple[str, int, int, int, Any] | None:
 
 
 def receptive_field_table(layers: Iterable[Any], input_size: int | None = None) -> list[ReceptiveField]:
-    """The receptive field after every layer of a conv/pool stack (see :func:`receptive_field`)."""
+    """The receptive field after every layer of a conv/pool stack (see :func:`receptive_field`).
+
+    ``input_size`` (pixels) is needed only for ``padding="same"`` with stride > 1; when given, the
+    stack is also checked to fit the image.
+
+    >>> [(r.size, r.jump) for r in receptive_field_table([("conv", 3), ("pool", 2), ("conv", 3)])]
+    [(3, 1), (4, 2), (8, 2)]
+    """
     layers = list(layers)
     if not layers:
         raise ValueError("layers must contain at least one conv or pool layer")
@@ -778,6 +785,13 @@ def forward_sequential(model: Any, x: Any, return_all: bool = False):
     The weights are read with ``layer.get_weights()``; every computation is numpy. ``x`` is
     (N, H, W, C) (or (H, W, C) for one image). With ``return_all=True`` returns a list of
     ``(layer_name, output)`` pairs, otherwise the final output. Computed in float64.
+
+    Example (needs Keras; see notebook 03 and ``tests/test_ops.py``)::
+
+        model = keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                                  keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
+                                  keras.layers.Dense(1, activation="sigmoid")])
+        np.allclose(forward_sequential(model, x), model.predict(x), atol=1e-5)   # True
     """
     x = _as_float_array(x, "x").astype(np.float64)
     if x.ndim == 3:
