@@ -357,7 +357,8 @@ def _slider(w, kind, description, **kw):
 
 
 def _img(w, width):
-    return w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto"))
+    # align_self: in an HBox a short chart must not be stretched to the height of the CT image
+    return w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto", align_self="flex-start"))
 
 
 def _start_slice(volume, boxes):
@@ -377,7 +378,7 @@ def window_level_explorer(image: Any, window: float = 1500, level: float = -600,
     window_w = _slider(w, "FloatSlider", "Window W (HU)", value=window, min=1, max=4000, step=1)
     level_w = _slider(w, "FloatSlider", "Level L (HU)", value=level, min=-1024, max=3000, step=1)
     preset_w = w.ToggleButtons(options=[(k.capitalize(), k) for k in PRESETS], value=None, description="Preset",
-                               style={"button_width": "84px"})
+                               style={"button_width": "104px"})
     img_w, chart_w, info_w = _img(w, width), _img(w, 420), w.HTML()
     chart = HistogramChart(*hu_histogram(volume[k0]), xlabel="HU", title="HU histogram of the slice",
                            curve_label="grey level (0 black, 1 white)", xlim=(-1100, 1700),
