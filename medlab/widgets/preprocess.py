@@ -434,7 +434,7 @@ def equalization_explorer(image: np.ndarray, in_range: tuple[float, float] | Non
     a = pp._array(image, ndims=(2,))
     method_w = w.ToggleButtons(options=[("None", "none"), ("Equalise", "equalize"), ("CLAHE", "clahe"),
                                         ("Stretch", "stretch"), ("Gamma", "gamma")], value="equalize",
-                               description="Method", style={"button_width": "72px"})
+                               description="Method", style={"button_width": "84px"})
     clip_w = _slider(w, "FloatLogSlider", "CLAHE clip limit", value=0.01, base=10, min=-3, max=0, step=0.1)
     gamma_w = _slider(w, "FloatSlider", "Gamma", value=1.0, min=0.2, max=3.0, step=0.05)
     before_w, after_w, chart_b_w, chart_a_w = (_img(w, width) for _ in range(4))
@@ -482,11 +482,11 @@ def denoise_explorer(image: np.ndarray, in_range: tuple[float, float] | None = N
     disp = in_range or (float(clean.min()), float(clean.max()))
     noise_w = w.ToggleButtons(options=[("Gaussian", "gaussian"), ("Salt & pepper", "salt_pepper"),
                                        ("Poisson", "poisson")], value="salt_pepper", description="Noise",
-                              style={"button_width": "100px"})
+                              style={"button_width": "120px"})
     level_w = _slider(w, "FloatSlider", "Noise level", value=0.05, min=0.0, max=0.3, step=0.01)
     filt_w = w.ToggleButtons(options=[("None", "none"), ("Median", "median"), ("Gaussian", "gaussian"),
                                       ("Curvature flow", "curvature_flow")], value="median", description="Filter",
-                             style={"button_width": "100px"})
+                             style={"button_width": "128px"})
     size_w = _slider(w, "IntSlider", "Filter size", value=1, min=1, max=3)
     imgs = [_img(w, width) for _ in range(3)]
     info_w = w.HTML()
