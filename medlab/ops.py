@@ -31,7 +31,7 @@ import math
 from dataclasses import dataclass, field
 from numbers import Integral
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view

@@ -1,4 +1,5 @@
-"""Exercise checks of 02/03: right → True, typical wrong answers → False with a specific hint, None → unanswered."""
+"""Exercise checks of 02/03: right → True, typical wrong answers → False with a specific hint,
+None → unanswered."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,8 @@ def test_unanswered(check):
 def test_output_size():
     assert ex.check_output_size(128)
     assert ex.check_output_size(128.0)
-    for wrong, hint in [(127, "both"), (126, "left out the padding"), (127.5, "floor"), (127, "+ 1"), (256, "divide by s")]:
+    for wrong, hint in [(127, "both"), (126, "left out the padding"), (127.5, "floor"), (127, "+ 1"),
+                        (256, "divide by s")]:
         fb = ex.check_output_size(wrong)
         assert not fb and hint in fb.hint, (wrong, fb)
     fb = ex.check_output_size(3)

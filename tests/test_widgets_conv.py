@@ -152,7 +152,8 @@ def test_receptive_field_compute(ct, blocks, kernel, convs, dil, pool):
     assert (img[..., 0] != img[..., 2]).any()  # coloured boxes drawn
 
 
-@pytest.mark.parametrize("layers,rule", [([], "empty"), (wc.build_stack(6, 7, 3, 4, True), "larger than the padded input")])
+@pytest.mark.parametrize("layers,rule", [([], "empty"),
+                                         (wc.build_stack(6, 7, 3, 4, True), "larger than the padded input")])
 def test_receptive_field_invalid_flagged(ct, layers, rule):
     r = wc.receptive_field_compute(layers)
     assert not r["ok"] and rule in r["message"]

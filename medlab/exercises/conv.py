@@ -37,7 +37,8 @@ MAXPOOL_INPUT = np.array([[1, 3, 2, 0],
                           [7, 2, 9, 8],
                           [0, 1, 3, 4]], dtype=float)
 
-#: Input shape (H, W, C) of the seed model Conv2D(32,3) -> MaxPool(2) -> Conv2D(64,3) -> MaxPool(2) -> Flatten -> Dense(1).
+#: Input shape (H, W, C) of the seed model
+#: Conv2D(32,3) -> MaxPool(2) -> Conv2D(64,3) -> MaxPool(2) -> Flatten -> Dense(1).
 SEED_MODEL_INPUT = (256, 256, 1)
 
 
@@ -126,7 +127,8 @@ def check_horizontal_edge_kernel(kernel: Any) -> Feedback:
     except (TypeError, ValueError):
         raise TypeError(f"kernel must be a 3x3 array of numbers, got {kernel!r}") from None
     if k.shape != (3, 3):
-        return Feedback(False, f"kernel has shape {k.shape}.", hint="Give a 3x3 array, e.g. a list of 3 rows of 3 numbers.")
+        return Feedback(False, f"kernel has shape {k.shape}.",
+                        hint="Give a 3x3 array, e.g. a list of 3 rows of 3 numbers.")
     if not np.all(np.isfinite(k)):
         return Feedback(False, "kernel contains NaN or inf.", hint="Use ordinary finite numbers.")
     imgs = _edge_images()
@@ -200,7 +202,8 @@ def check_flatten_size(answer: Any) -> Feedback:
     elif value == h4 * w4:
         hint = "Flatten keeps every channel: multiply by the 64 filters of the last conv."
     else:
-        hint = "Follow the shape layer by layer: 256 → conv 254 → pool 127 → conv ? → pool ? ; times 64 channels."
+        hint = ("Follow the shape layer by layer: 256 → conv 254 → pool 127 → conv ? → pool ? ; "
+                "times 64 channels.")
     return Feedback(False, f"{answer} is not the flattened length.", hint=hint)
 
 

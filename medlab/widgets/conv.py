@@ -152,7 +152,8 @@ def conv_step(patch: Any, kernel: Any, step: int = 0, stride: int = 1, padding: 
     w = np.asarray(kernel, dtype=np.float64)
     n, k = x.shape[0], w.shape[0]
     k_eff = dilation * (k - 1) + 1
-    formula = (f"out = ⌊(n + 2p − k_eff) / s⌋ + 1 with k_eff = d·(k − 1) + 1 = {dilation}·({k} − 1) + 1 = {k_eff}: "
+    formula = (f"out = ⌊(n + 2p − k_eff) / s⌋ + 1 with k_eff = d·(k − 1) + 1 = "
+               f"{dilation}·({k} − 1) + 1 = {k_eff}: "
                f"⌊({n} + 2·{padding} − {k_eff}) / {stride}⌋ + 1")
     base = {"ok": False, "formula": formula, "out_shape": None, "n_steps": 0, "step": 0, "i": None, "j": None,
             "explanation": None, "output": None, "padding": padding, "stride": stride, "dilation": dilation}
@@ -161,7 +162,8 @@ def conv_step(patch: Any, kernel: Any, step: int = 0, stride: int = 1, padding: 
         out_w = ops.output_size(x.shape[1], w.shape[1], padding, stride, dilation)
         full = ops.conv2d(x, w, stride=stride, padding=padding, dilation=dilation)
     except (ValueError, TypeError) as exc:
-        value = f"{(n + 2 * padding - k_eff) / stride + 1:.3g}" if isinstance(stride, int) and stride > 0 else "undefined"
+        valid_stride = isinstance(stride, int) and stride > 0
+        value = f"{(n + 2 * padding - k_eff) / stride + 1:.3g}" if valid_stride else "undefined"
         base["formula"] = formula + f" = {value} → no valid position"
         base["message"] = _warn(f"Invalid configuration: {exc}")
         return base
@@ -720,6 +722,6 @@ def receptive_field_explorer(image: str = "lung CT", width: int = 512) -> Any:
     box = w.HBox([w.VBox([blocks_w, kernel_w, convs_w, dil_w, pool_w, info_w], layout=w.Layout(width="380px")),
                   img_w])
     box.render = render  # type: ignore[attr-defined]
-    box.controls = {"blocks": blocks_w, "kernel": kernel_w, "convs": convs_w, "dilation": dil_w,  # type: ignore[attr-defined]
-                    "pool": pool_w}
+    box.controls = {"blocks": blocks_w, "kernel": kernel_w,  # type: ignore[attr-defined]
+                    "convs": convs_w, "dilation": dil_w, "pool": pool_w}
     return box
