@@ -131,7 +131,7 @@ def test_median_matches_scipy():
 @SETTINGS
 @given(arrays(np.float64, (8, 9), elements=st.floats(0, 1)), arrays(np.float64, (8, 9), elements=st.floats(0, 1)))
 def test_psnr_ssim_match_skimage(a, b):
-    assume(not np.array_equal(a, b))
+    assume(np.mean((a - b) ** 2) > 0)  # identical (or subnormally close) images have infinite PSNR
     assert pp.psnr(a, b, 1.0) == pytest.approx(metrics.peak_signal_noise_ratio(a, b, data_range=1.0))
     assert pp.ssim(a, b, 1.0) == pytest.approx(metrics.structural_similarity(a, b, data_range=1.0))
 
