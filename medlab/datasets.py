@@ -243,10 +243,14 @@ class LungCT:
 
     @cached_property
     def array(self) -> np.ndarray:
-        """The voxels as a read-only numpy view, shape (z, y, x), int16 HU."""
-        view = sitk.GetArrayViewFromImage(self.image)
-        view.flags.writeable = False
-        return view
+        """The voxels as a read-only numpy array, shape (z, y, x), int16 HU.
+
+        A copy (15 MB), not ``GetArrayViewFromImage``: a view does not keep the SimpleITK image
+        alive, so ``load_lung_ct().array`` would read freed memory once the object is gone.
+        """
+        arr = sitk.GetArrayFromImage(self.image)
+        arr.flags.writeable = False
+        return arr
 
     @property
     def spacing(self) -> tuple[float, float, float]:

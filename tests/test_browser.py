@@ -78,6 +78,13 @@ def lab(tmp_path_factory):
            f"--LabApp.workspaces_dir={work / 'workspaces'}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
+    # Test-only Lab settings: render every cell (no windowing), so every widget is checked; no news prompt.
+    settings = work / "settings"
+    settings.mkdir()
+    (settings / "overrides.json").write_text(json.dumps({
+        "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+        "@jupyterlab/apputils-extension:notification": {"checkForUpdates": False, "fetchNews": "false"}}))
+    cmd.append(f"--LabApp.app_settings_dir={settings}")
     log = open(work / "lab.log", "w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=nbdir)
     base = f"http://127.0.0.1:{port}"
@@ -148,8 +155,11 @@ def test_notebook_in_jupyterlab(lab, browser, nb_path):
     base, token = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(f"{base}/lab/tree/{nb_path.name}?token={token}", wait_until="domcontentloaded")
+        # ?reset: Lab would otherwise restore the previous test's tab and Run All would run *that* notebook
+        page.goto(f"{base}/lab/tree/{nb_path.name}?reset&token={token}", wait_until="domcontentloaded")
         page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
+                               "&& window.jupyterapp.shell.currentWidget.context "
+                               f"&& window.jupyterapp.shell.currentWidget.context.path === '{nb_path.name}' "
                                "&& window.jupyterapp.shell.currentWidget.sessionContext "
                                "&& window.jupyterapp.shell.currentWidget.sessionContext.session "
                                "&& window.jupyterapp.shell.currentWidget.sessionContext.session.kernel "

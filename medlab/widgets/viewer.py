@@ -31,7 +31,8 @@ def _as_volume(image: Any) -> tuple[np.ndarray, tuple[float, float, float], list
     if isinstance(image, sitk.Image):
         if image.GetDimension() != 3:
             raise ValueError(f"image must be 3-D, got a {image.GetDimension()}-D SimpleITK image")
-        return sitk.GetArrayViewFromImage(image), tuple(image.GetSpacing()), boxes
+        # a copy: an array view would dangle once the caller drops the image
+        return sitk.GetArrayFromImage(image), tuple(image.GetSpacing()), boxes
     arr = np.asarray(image)
     if arr.ndim == 2:
         arr = arr[None]
@@ -125,7 +126,7 @@ def slice_viewer(image: Any, mask: Any = None, boxes: Sequence[Any] | None = Non
     volume, spacing, own_boxes = _as_volume(image)
     boxes = own_boxes if boxes is None else list(boxes)
     if isinstance(mask, sitk.Image):
-        mask = sitk.GetArrayViewFromImage(mask)
+        mask = sitk.GetArrayFromImage(mask)
     if mask is not None:
         mask = np.asarray(mask)
         if mask.shape != volume.shape:
