@@ -247,3 +247,56 @@ def test_builder_bad_input():
         wp.region_grow_explorer(np.zeros((2, 8, 8)), seed_zyx=(5, 0, 0))
     with pytest.raises(ValueError, match="image must have 2 dimensions"):
         wp.equalization_explorer(np.zeros((2, 8, 8)))
+
+
+# ------------------------------------------------------------------ tumour region grown from the box (§6)
+def test_compute_box_growth_equals_grow_from_box(ct, vol):
+    box = ct.mask().astype(bool)
+    k = ct.boxes[5].slice_index
+    d = wp.compute_box_growth(vol[k], box[k], -300, 200, constrain=True, spacing=ct.spacing)
+    ref = pp.grow_from_box(vol[k], box[k], -300, 200, roi_margin=0)
+    np.testing.assert_array_equal(d["region"], ref.region)
+    assert d["dice"] == pytest.approx(pp.dice(ref.region, box[k]))
+    assert d["iou"] == pytest.approx(pp.iou(ref.region, box[k]))
+    assert d["dice"] == pytest.approx(2 * d["iou"] / (1 + d["iou"]))
+    assert d["area_mm2"] == pytest.approx(d["voxels"] * ct.spacing[0] * ct.spacing[1])
+    assert d["inside_box"] == 1.0                         # constrained: nothing outside the box
+    free = wp.compute_box_growth(vol[k], box[k], -300, 200, constrain=False, spacing=ct.spacing)
+    assert free["voxels"] >= d["voxels"] and free["inside_box"] < 1.0   # this slice leaks into the mediastinum
+    d3 = wp.compute_box_growth(vol, box, -300, 200, constrain=True, spacing=ct.spacing)
+    held = pp.grow_from_box(vol, box, -300, 200, roi_margin=0)
+    assert d3["voxels"] == held.voxels and d3["dice"] == pytest.approx(held.dice)
+    assert d3["volume_ml"] == pytest.approx(held.voxels * np.prod(ct.spacing) / 1000)
+
+
+def test_compute_box_growth_invalid_is_flagged(ct, vol):
+    box = ct.mask().astype(bool)
+    k = ct.boxes[0].slice_index
+    d = wp.compute_box_growth(vol[k], box[k], 200, -300)
+    assert d["valid"] is False and "lower (200) must be <= upper (-300)" in d["message"]
+    d = wp.compute_box_growth(vol[k], box[k], 1400, 1500)
+    assert d["valid"] is False and "no voxel inside the box" in d["message"]
+    d = wp.compute_box_growth(vol[0], box[0], -300, 200)
+    assert d["valid"] is False and "no annotated box" in d["message"]
+    with pytest.raises(ValueError, match="box_mask shape"):
+        wp.compute_box_growth(vol[k], box, -300, 200)
+
+
+def test_box_grow_explorer(ct):
+    w = wp.box_grow_explorer(ct)
+    ks = [b.slice_index for b in ct.boxes]
+    assert (w.controls["slice"].min, w.controls["slice"].max) == (min(ks), max(ks))
+    assert "Dice with the box" in w.children[2].value
+    assert _moves_image(w, w.controls["constrain"], False)
+    assert _moves_image(w, w.controls["lower"], -200)
+    w.controls["lower"].value = 400
+    assert "must be <=" in w.children[2].value          # flagged in the readout, no exception
+    w.controls["lower"].value = -300
+    w.grow3d()
+    assert "3-D region" in w.children[3].value and "mL" in w.children[3].value
+    assert _moves_image(w, w.controls["slice"], ks[0])
+    assert "3-D region" in w.children[3].value          # browsing keeps the 3-D result
+    w.controls["upper"].value = 150
+    assert w.children[3].value == ""
+    with pytest.raises(ValueError, match="annotated boxes"):
+        wp.box_grow_explorer(np.zeros((2, 8, 8)))

@@ -30,14 +30,14 @@ from matplotlib.transforms import blended_transform_factory
 
 from .. import preprocess as pp
 from ..display import PRESETS, window_range
-from ._render import FigureRenderer, draw_boxes, overlay_mask, to_png, to_uint8
+from ._render import FigureRenderer, draw_boxes, overlay_mask, scale_nearest, to_png, to_uint8
 
 __all__ = [
     "grey_window", "hu_histogram", "render_overlay", "compute_enhancement", "compute_noise_filter",
     "compute_threshold", "compute_region_2d", "compute_region_3d", "render_lung_step", "crop_center",
     "HistogramChart", "ENHANCEMENTS",
     "window_level_explorer", "equalization_explorer", "denoise_explorer", "threshold_explorer",
-    "region_grow_explorer", "lung_segmentation_stepper",
+    "region_grow_explorer", "lung_segmentation_stepper", "compute_box_growth", "box_grow_explorer",
 ]
 
 ENHANCEMENTS = ("none", "equalize", "clahe", "stretch", "gamma")
@@ -218,6 +218,45 @@ def compute_region_3d(volume: np.ndarray, seed_zyx: Sequence[int], lower: float,
     zs = np.nonzero(mask.any(axis=(1, 2)))[0]
     return {"mask": mask, "voxels": n, "volume_ml": n * float(np.prod(spacing)) / 1000.0,
             "slices": (int(zs[0]), int(zs[-1])) if len(zs) else None}
+
+
+def compute_box_growth(image: np.ndarray, box_mask: np.ndarray, lower: float, upper: float,
+                       constrain: bool = True, spacing: Sequence[float] = (1.0, 1.0, 1.0)) -> dict:
+    """:func:`medlab.preprocess.grow_from_box` on one slice (2-D) or the whole volume (3-D), with
+    Dice/IoU against the box and the region's size (mm² and slab mL for a slice, mL for a volume).
+
+    ``constrain`` restricts growth to the box (``roi_margin=0``), else it grows freely. Settings
+    that cannot grow anything (``lower > upper``, no voxel of the box in the range, an empty box)
+    are flagged with ``valid=False`` and a message instead of raising.
+
+    >>> img = np.full((8, 8), -800); img[2:5, 2:5] = 40; box = np.zeros((8, 8), bool); box[1:6, 1:6] = True
+    >>> d = compute_box_growth(img, box, -300, 200)
+    >>> d["valid"], d["voxels"], round(d["dice"], 3)
+    (True, 9, 0.529)
+    >>> compute_box_growth(img, box, 300, 200)["message"]
+    'lower (300) must be <= upper (200)'
+    """
+    a = pp._array(image, ndims=(2, 3))
+    m = pp._mask(box_mask, "box_mask", ndims=(2, 3))
+    if m.shape != a.shape:
+        raise ValueError(f"box_mask shape {m.shape} differs from image shape {a.shape}")
+    if lower > upper:
+        return {"valid": False, "message": f"lower ({lower:g}) must be <= upper ({upper:g})"}
+    if not m.any():
+        return {"valid": False, "message": "no annotated box here (box_mask is empty)"}
+    try:
+        g = pp.grow_from_box(a, m, lower, upper, roi_margin=0 if constrain else None)
+    except ValueError as exc:  # no in-range voxel inside the box
+        return {"valid": False, "message": str(exc)}
+    sx, sy, sz = (float(v) for v in spacing)
+    out = {"valid": True, "message": "", "region": g.region, "seed": g.seed, "dice": g.dice, "iou": g.iou,
+           "inside_box": g.inside_box, "box_covered": g.box_covered, "voxels": g.voxels}
+    if a.ndim == 2:
+        area = g.voxels * sx * sy
+        out.update(area_mm2=area, slab_ml=area * sz / 1000.0)
+    else:
+        out["volume_ml"] = g.voxels * sx * sy * sz / 1000.0
+    return out
 
 
 def render_lung_step(volume: np.ndarray, seg: pp.LungSegmentation, step: int, index: int,
@@ -687,4 +726,98 @@ def lung_segmentation_stepper(image: Any, seg: pp.LungSegmentation | None = None
     box.render = render  # type: ignore[attr-defined]
     box.seg = seg  # type: ignore[attr-defined]
     box.controls = {"step": step_w, "slice": slice_w}  # type: ignore[attr-defined]
+    return box
+
+
+def box_grow_explorer(image: Any, lower: float = -300, upper: float = 200, constrain: bool = True,
+                      window: float = 1500, level: float = -600, width: int = 360, margin: int = 50) -> Any:
+    """Grow the tumour from its annotated box: lower/upper HU sliders and a 'constrain to box'
+    checkbox -> the region on the current box slice (2-D, a few ms) against the box, with Dice,
+    IoU and size; a button grows in 3-D through the whole volume (~0.5 s) and the slice
+    slider then browses that result. Left: the whole slice (shows leaks); right: the box enlarged."""
+    import ipywidgets as w
+
+    volume, spacing, boxes = _volume(image)
+    if not boxes:
+        raise ValueError("image must carry annotated boxes (a LungCT from medlab.datasets.load_lung_ct)")
+    box_mask = np.zeros(volume.shape, dtype=bool)
+    rects = {}
+    for b in boxes:
+        box_mask[b.slice_index, b.row0:b.row1 + 1, b.col0:b.col1 + 1] = True
+        rects[b.slice_index] = (b.row0, b.col0, b.row1, b.col1)
+    ks = sorted(rects)
+    slice_w = _slider(w, "IntSlider", "Slice (z)", value=ks[len(ks) // 2], min=ks[0], max=ks[-1])
+    lo_w = _slider(w, "FloatSlider", "Lower (HU)", value=lower, min=-1024, max=1000, step=10)
+    hi_w = _slider(w, "FloatSlider", "Upper (HU)", value=upper, min=-1024, max=1000, step=10)
+    roi_w = w.Checkbox(value=constrain, description="constrain to box", indent=False)
+    grow3d_b = w.Button(description="Grow in 3-D", button_style="info")
+    full_w, zoom_w, info_w, info3d_w = _img(w, width), _img(w, width), w.HTML(), w.HTML()
+    state: dict = {"d3": None, "grey_k": None, "grey": None}
+
+    def _grey(k):
+        if state["grey_k"] != k:
+            state["grey_k"], state["grey"] = k, grey_window(volume[k], window, level)
+        return state["grey"]
+
+    def render(_=None, keep3d: bool = False):
+        if not keep3d:
+            state["d3"] = None
+            info3d_w.value = ""
+        k = slice_w.value
+        rect = rects.get(k)
+        d3 = state["d3"]
+        if d3 is not None:
+            mask = d3["region"][k]
+            d = None
+        else:
+            d = compute_box_growth(volume[k], box_mask[k], lo_w.value, hi_w.value, roi_w.value, spacing)
+            mask = d["region"] if d["valid"] else np.zeros(volume.shape[1:], bool)
+        seed = (d3["seed"][1:] if d3["seed"][0] == k else None) if d3 is not None else (d["seed"] if d["valid"]
+                                                                                          else None)
+        rgb = render_overlay(_grey(k), mask, seed=seed, boxes=[rect] if rect else [])
+        full_w.value = to_png(rgb)
+        r0, c0, r1, c1 = rect
+        r0, c0 = max(0, r0 - margin), max(0, c0 - margin)
+        crop = rgb[r0:r1 + margin + 1, c0:c1 + margin + 1]
+        f = width / crop.shape[1]
+        zoom_w.value = to_png(np.ascontiguousarray(scale_nearest(crop, f, f)))
+        if d3 is not None:
+            info_w.value = f"<code>showing the 3-D region on slice {k}</code>"
+        elif not d["valid"]:
+            info_w.value = f"<b style='color:#b00'>{d['message']}</b>"
+        else:
+            info_w.value = (
+                f"<code>slice {k}: region {d['voxels']} px = {d['area_mm2'] / 100:.2f} cm² "
+                f"(slab {d['slab_ml']:.2f} mL) · Dice with the box {d['dice']:.3f} · IoU {d['iou']:.3f} · "
+                f"{d['inside_box']:.0%} of the region inside the box · "
+                f"covers {d['box_covered']:.0%} of the box</code>")
+
+    def grow3d(_=None):
+        d3 = compute_box_growth(volume, box_mask, lo_w.value, hi_w.value, roi_w.value, spacing)
+        if not d3["valid"]:
+            info3d_w.value = f"<b style='color:#b00'>3-D: {d3['message']}</b>"
+            return
+        state["d3"] = d3
+        zs = np.nonzero(d3["region"].any(axis=(1, 2)))[0]
+        info3d_w.value = (
+            f"<b>3-D region: {d3['voxels']} voxels = {d3['volume_ml']:.1f} mL, slices {zs[0]}..{zs[-1]} · "
+            f"Dice {d3['dice']:.3f} · IoU {d3['iou']:.3f} · {d3['inside_box']:.0%} inside the boxes.</b> "
+            "Move the slice slider to browse it; any other change returns to the 2-D preview.")
+        render(keep3d=True)
+
+    slice_w.observe(lambda _: render(keep3d=state["d3"] is not None), names="value")
+    for c in (lo_w, hi_w, roi_w):
+        c.observe(render, names="value")
+    grow3d_b.on_click(grow3d)
+    render()
+    note = w.HTML("<small>Preview: grown on the shown slice only, from the in-range pixel nearest the box "
+                  "centre (cyan cross). <b>Grow in 3-D</b> grows through the whole volume (about 0.5 s). "
+                  "Yellow: the annotated box; red: the region.</small>")
+    controls = w.VBox([slice_w, lo_w, hi_w, w.HBox([roi_w, grow3d_b]), note], layout=w.Layout(width="400px"))
+    box = w.VBox([controls, w.HBox([full_w, zoom_w]), info_w, info3d_w])
+    box.render = render  # type: ignore[attr-defined]
+    box.grow3d = grow3d  # type: ignore[attr-defined]
+    box.box_mask = box_mask  # type: ignore[attr-defined]
+    box.controls = {  # type: ignore[attr-defined]
+        "slice": slice_w, "lower": lo_w, "upper": hi_w, "constrain": roi_w, "grow3d": grow3d_b}
     return box
