@@ -53,6 +53,53 @@ def main() -> int:
     rows.append(("nodule pooling, CT 512x512", "Pool depth", time_updates(ne.controls["depth"], [1, 3])))
     rf = wc.receptive_field_explorer()
     rows.append(("receptive field, CT 512x512", "Blocks", time_updates(rf.controls["blocks"], [2, 4])))
+    # ---- round 2: one widget per section of notebooks 02/03
+    pc = wc.param_count_explorer()
+    rows.append(("02§1 parameter counts (chart)", "Image size", time_updates(pc.controls["size"], [256, 512])))
+    fl = wc.flip_explorer()
+    rows.append(("02§3 flip, CT crop 160x160", "Kernel", time_updates(fl.controls["kernel"], ["emboss", "sobel_x"])))
+    rows.append(("02§3 flip, CT crop 160x160", "Offset (px)", time_updates(fl.controls["offset"], [3, 9])))
+    os_ = wc.output_size_explorer()
+    os_.controls["n"].value = 16
+    rows.append(("02§4 output size, n=16", "Stride s", time_updates(os_.controls["stride"], [1, 2])))
+    rows.append(("02§4 output size, n=16", "Dilation d", time_updates(os_.controls["dilation"], [1, 2])))
+    cm = wc.channel_mix_explorer()
+    rows.append(("02§6 1x1 conv, CT 512x512x3", "w bone", time_updates(cm.controls["bone"], [0.2, 0.5])))
+    ic = wc.im2col_explorer()
+    rows.append(("02§7 im2col, 8x8 patch", "Kernel size", time_updates(ic.controls["kernel"], [3, 5])))
+    rows.append(("02§7 im2col, 8x8 patch", "Output pixel", time_updates(ic.controls["pixel"], [2, 9])))
+    sp = wc.speed_explorer()
+    rows.append(("02§8 speed (readout only)", "Image size", time_updates(sp.controls["size"], [128, 256])))
+    t = time.perf_counter()
+    sp.controls["size"].value, sp.controls["kernel"].value = 128, 3
+    sp.controls["measure"].click()
+    button_small = (time.perf_counter() - t) * 1e3
+    t = time.perf_counter()
+    sp.controls["size"].value, sp.controls["kernel"].value = 512, 15
+    sp.controls["measure"].click()
+    button_big = (time.perf_counter() - t) * 1e3
+    dn = wc.dense_neuron_explorer()
+    rows.append(("03§4 dense neuron, 28x28 + chart", "Bias b", time_updates(dn.controls["bias"], [-3.0, -1.0])))
+    rows.append(("03§4 dense neuron, 28x28 + chart", "Image #", time_updates(dn.controls["image"], [0, 7])))
+    import keras
+
+    from medlab import ops
+    keras.utils.set_random_seed(42)
+    model = keras.Sequential([keras.Input((256, 256, 1)), keras.layers.Conv2D(32, 3, activation="relu"),
+                              keras.layers.MaxPooling2D(2), keras.layers.Conv2D(64, 3, activation="relu"),
+                              keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    x = ops.pool2d(wc.lung_slice(), 2, mode="avg")[None, :, :, None].astype(np.float32)
+    t = time.perf_counter()
+    fm = wc.feature_map_explorer(model, x)
+    forward_s = time.perf_counter() - t
+    rows.append(("03§5 seed-model maps (cached)", "Channel", time_updates(fm.controls["channel"], [0, 5])))
+    fm.controls["layer"].value = 2
+    rows.append(("03§5 seed-model maps (conv2)", "Channel", time_updates(fm.controls["channel"], [3, 40])))
+    rows.append(("03§5 seed-model maps", "Layer", time_updates(fm.controls["layer"], [0, 2])))
+    print(f"02§8 speed explorer, Measure button (not a slider update): 128x128 3x3 incl. loops {button_small:.0f} ms; "
+          f"512x512 15x15 (loops skipped) {button_big:.0f} ms")
+    print(f"03§5 one-time forward pass of the seed model with medlab.ops (builder): {forward_s:.1f} s")
     print(f"{'widget':<34}{'control':<14}{'median ms':>10}{'/ budget':>10}")
     worst = 0.0
     for name, control, ms in rows:

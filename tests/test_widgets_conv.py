@@ -189,3 +189,216 @@ def test_builders_render_and_update():
         a = wdg.render()
         wdg.controls[name].value = value
         assert wdg.render() != a
+
+
+# ======================================================================== round 2 widgets
+
+def test_param_count_compute_matches_keras():
+    import keras
+
+    r = wc.param_count_compute(64, 5, 3, 8, 16)
+    dense = keras.layers.Dense(16)
+    dense.build((None, 64 * 64 * 3))
+    conv = keras.layers.Conv2D(8, 5)
+    conv.build((None, 64, 64, 3))
+    assert r["ok"] and r["params"][0] == dense.count_params() and r["params"][2] == conv.count_params()
+    assert r["params"][1] == ops.dense_params(64 * 64 * 3, 64 * 64 * 8)
+    assert r["bytes"] == [4 * p for p in r["params"]]
+    # the conv count does not depend on the image size, the dense ones grow with it
+    big = wc.param_count_compute(512, 5, 3, 8, 16)
+    assert big["params"][2] == r["params"][2] and big["params"][0] > r["params"][0]
+
+
+@pytest.mark.parametrize("kwargs,rule", [(dict(kernel_size=33, image_size=32), "larger than the image"),
+                                         (dict(c_in=0), "c_in must be"), (dict(units=2.5), "units must be")])
+def test_param_count_invalid_flagged(kwargs, rule):
+    r = wc.param_count_compute(**kwargs)
+    assert not r["ok"] and rule in r["message"] and "⚠" in r["message"]
+
+
+@pytest.mark.parametrize("name,offset", [("off-centre 1", 4), ("emboss", 1), ("sobel_x", 1), ("gaussian", 1)])
+def test_flip_compute_against_scipy(ct, name, offset):
+    import scipy.signal
+
+    k = wc.flip_kernel(name, offset)
+    r = wc.flip_compute(ct, k)
+    assert r["ok"] and r["diff_flip"] < 1e-12 and r["diff_scipy"] < 1e-12
+    np.testing.assert_allclose(r["corr"], scipy.signal.correlate2d(r["x"], k, "same"), atol=1e-12)
+    assert r["symmetric"] == (name == "gaussian") and r["antisymmetric"] == (name == "sobel_x")
+    if name in ("off-centre 1", "emboss"):
+        assert r["diff_corr_conv"] > 0.1
+    img = wc.render_flip(r)
+    assert img.dtype == np.uint8 and img.shape[0] == 2 * wc.FLIP_CROP[2]
+
+
+def test_flip_off_centre_shifts_opposite_ways(ct):
+    r = wc.flip_compute(ct, wc.flip_kernel("off-centre 1", 3))
+    x = r["x"]
+    # correlation reads x[i-3, j-3] (the image moves down-right), convolution x[i+3, j+3] (up-left)
+    np.testing.assert_allclose(r["corr"][3:, 3:], x[:-3, :-3])
+    np.testing.assert_allclose(r["conv"][:-3, :-3], x[3:, 3:])
+
+
+@pytest.mark.parametrize("kernel,rule", [(np.ones((200, 3)), "larger than"), (np.full((3, 3), np.inf), "finite")])
+def test_flip_invalid_flagged(ct, kernel, rule):
+    r = wc.flip_compute(ct, kernel)
+    assert not r["ok"] and rule in r["message"]
+    assert wc.render_flip(r).shape[0] == 2 * wc.FLIP_CROP[2]
+    with pytest.raises(ValueError, match="offset must be"):
+        wc.flip_kernel("off-centre 1", 0)
+
+
+@pytest.mark.parametrize("n,k,p,s,d", [(7, 3, 0, 2, 1), (8, 3, 1, 2, 2), (16, 5, 2, 3, 1), (5, 1, 0, 1, 1),
+                                       (9, 3, 3, 4, 3)])
+def test_output_size_compute_matches_tf(n, k, p, s, d):
+    tf = wc._tf()
+    r = wc.output_size_compute(n, k, p, s, d)
+    x = np.ones((1, n, n, 1), np.float32)
+    ref = tf.nn.conv2d(x, np.ones((k, k, 1, 1), np.float32), s, [[0, 0], [p, p], [p, p], [0, 0]], dilations=d)
+    assert r["ok"] and r["n_out"] == ref.shape[1] and r["formula"].endswith(f"= {ref.shape[1]}")
+    assert r["starts"] == list(range(0, s * r["n_out"], s))
+    assert r["starts"][-1] + r["taps"][-1] <= n + 2 * p - 1          # the last window fits
+    # the pixels never read: brute force with im2col on an image of pixel numbers (0 = padding)
+    ids = np.arange(1, n * n + 1, dtype=np.float64).reshape(n, n)
+    read = set(np.unique(ops.im2col(ids, k, s, p, d)).astype(int)) - {0}
+    assert n * n - len(read) == n * n - (n - r["unused"]) ** 2
+    img = wc.render_output_size(r, window=r["n_out"] ** 2 - 1)
+    assert img.dtype == np.uint8 and img.shape[0] == (n + 2 * p) * 24
+
+
+@pytest.mark.parametrize("args,rule", [((8, 3, 0, 1, 4), "larger than the padded input"),
+                                       ((8, 3, 0, 0, 1), "stride must be"), ((0, 3, 0, 1, 1), "n must be"),
+                                       ((8, 3, -1, 1, 1), "padding must be")])
+def test_output_size_invalid_flagged(args, rule):
+    r = wc.output_size_compute(*args)
+    assert not r["ok"] and rule in r["message"] and "⚠" in r["message"]
+    assert wc.render_output_size(r).dtype == np.uint8
+
+
+def test_channel_mix_is_a_1x1_conv():
+    x3 = wc.ct_channels()
+    assert x3.shape == (512, 512, 3) and 0 <= x3.min() and x3.max() <= 1
+    np.testing.assert_allclose(x3[..., 0], wc.lung_slice(), atol=1e-6)   # channel 0 = the lung window
+    r = wc.channel_mix_compute(x3, [0.5, -0.25, 1.0], 0.1)
+    assert r["ok"] and r["max_abs_diff"] < 1e-5
+    np.testing.assert_allclose(r["y"], x3 @ np.array([0.5, -0.25, 1.0], np.float32) + 0.1, atol=1e-5)
+    assert r["lo"] == pytest.approx(-0.15) and r["hi"] == pytest.approx(1.6)
+    assert wc.render_channel_mix(x3, r).shape == (512, 256 + 10 + 512)
+    bad = wc.channel_mix_compute(x3, [1.0, np.nan, 0.0])
+    assert not bad["ok"] and "finite" in bad["message"]
+    assert not wc.channel_mix_compute(x3[..., :2], [1, 1, 1])["ok"]
+
+
+@pytest.mark.parametrize("k,s,pixel", [(3, 1, 14), (2, 2, 5), (5, 3, 3), (1, 1, 63), (3, 2, 999)])
+def test_im2col_compute(k, s, pixel):
+    x = wc.stepper_patch()
+    r = wc.im2col_compute(x, k, s, pixel)
+    n_out = ops.output_size(8, k, 0, s)
+    assert r["ok"] and r["cols"].shape == (n_out * n_out, k * k) and r["row"] == min(pixel, n_out * n_out - 1)
+    window = x[np.ix_(r["rows"], r["cols_idx"])]
+    np.testing.assert_allclose(r["cols"][r["row"]], window.ravel())
+    assert r["dot"] == pytest.approx(r["conv"]) == pytest.approx(window.mean())
+    img = wc.render_im2col(r)
+    assert img.dtype == np.uint8 and img.shape[0] >= 8 * 40
+
+
+def test_im2col_invalid_flagged():
+    r = wc.im2col_compute(wc.stepper_patch(), 9, 1)
+    assert not r["ok"] and "larger than the padded input" in r["message"]
+    assert wc.render_im2col(r).shape[:2] == (320, 320)
+
+
+def test_speed_compute_small_and_capped(ct):
+    small = wc.speed_compute(ct, 32, 3, repeats=1)
+    assert small["ok"] and all(m is not None and m > 0 for m in small["ms"]) and small["max_abs_diff"] < 1e-5
+    assert small["macs"] == 30 * 30 * 9
+    big = wc.speed_compute(ct, 256, 3, repeats=1)
+    assert big["ok"] and big["ms"][0] is None and "skipped" in big["message"]
+    for kwargs, rule in ((dict(size=4), "size must be"), (dict(kernel_size=0), "kernel_size must be"),
+                         (dict(repeats=0), "repeats must be")):
+        bad = wc.speed_compute(ct, **{"size": 32, "kernel_size": 3, **kwargs})
+        assert not bad["ok"] and rule in bad["message"]
+
+
+def test_dense_neuron_compute():
+    import keras
+
+    xte, yte = wc.pneumonia_data()["test"]
+    t = wc.dense_template(wc.DENSE_TEMPLATES[0])
+    xtr, _ = wc.pneumonia_data()["train"]
+    assert (xtr.reshape(len(xtr), -1) @ t.ravel()).std() == pytest.approx(1.0, rel=1e-4)
+    layer = keras.layers.Dense(1, activation="sigmoid")
+    layer.build((None, 784))
+    layer.set_weights([t.reshape(784, 1), np.array([-3.0], np.float32)])
+    scores = xte.reshape(len(xte), -1) @ t.ravel()
+    r = wc.dense_neuron_compute(xte[0], t, -3.0, scores, yte)
+    assert r["ok"] and r["p"] == pytest.approx(float(np.asarray(layer(xte[:1].reshape(1, -1)))[0, 0]), abs=1e-5)
+    assert r["z"] == pytest.approx(float(r["products"].sum()) - 3.0)
+    # the class-mean template centred on the training mean beats always saying "pneumonia"
+    centred = wc.dense_neuron_compute(xte[0], t, -wc.dense_template_mean(wc.DENSE_TEMPLATES[0]), scores, yte)
+    assert centred["accuracy"] > yte.mean() + 0.05
+    img = wc.render_dense_neuron(xte[0], t, r)
+    assert img.shape == (224, 3 * 224 + 24, 3)
+    bad = wc.dense_neuron_compute(xte[0], np.ones((27, 28)))
+    assert not bad["ok"] and "must match" in bad["message"]
+    with pytest.raises(ValueError, match="template must be"):
+        wc.dense_template("nope")
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    import keras
+
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    x = ops.pool2d(wc.lung_slice()[256:320, 128:192], 2, mode="avg")[None, :, :, None].astype(np.float32)
+    return model, x
+
+
+def test_feature_maps_match_keras(small_model):
+    import keras
+
+    model, x = small_model
+    r = wc.feature_maps_compute(model, x)
+    probe = keras.Model(model.inputs[0], [layer.output for layer in model.layers])
+    for ours, ref, layer, p in zip(r["outputs"], probe(x), model.layers, r["params"]):
+        np.testing.assert_allclose(ours, np.asarray(ref)[0], atol=1e-5)
+        assert p == layer.count_params()
+    for layer, channel in ((0, 3), (1, 0), (2, 0), (3, 0)):
+        img, txt = wc.render_feature_map(r, layer, channel, size=96)
+        assert img.shape == (96, 2 * 96 + 12, 3) and "parameters" in txt
+    assert "channel must be" in wc.render_feature_map(r, 0, 4, size=96)[1]
+    assert "layer must be" in wc.render_feature_map(r, 9, 0, size=96)[1]
+    bad = wc.feature_maps_compute(model, x, steps=[("a", x)])
+    assert not bad["ok"] and "steps has 1 entries" in bad["message"]
+
+
+def test_round2_builders_render_and_update(small_model):
+    from medlab.widgets import (channel_mix_explorer, dense_neuron_explorer, feature_map_explorer, flip_explorer,
+                                im2col_explorer, output_size_explorer, param_count_explorer, speed_explorer)
+
+    for builder, name, value in [(param_count_explorer, "size", 512), (flip_explorer, "kernel", "emboss"),
+                                 (output_size_explorer, "dilation", 2), (channel_mix_explorer, "bone", 0.5),
+                                 (im2col_explorer, "pixel", 7), (dense_neuron_explorer, "image", 5),
+                                 (lambda: feature_map_explorer(*small_model), "channel", 2)]:
+        wdg = builder()
+        a = wdg.render()
+        wdg.controls[name].value = value
+        assert wdg.render() != a, builder
+    dn = dense_neuron_explorer()
+    chart = dn.children[3].children[1]
+    before = chart.value
+    dn.controls["bias"].value = dn.controls["bias"].value + 2.0   # the histograms move past the threshold
+    assert chart.value != before
+    ose = output_size_explorer()
+    ose.controls["dilation"].value = 4
+    ose.controls["k"].value = 7   # does not fit: flagged, not raised
+    assert "⚠" in ose.children[2].value
+    sp = speed_explorer()
+    sp.controls["size"].value = 32
+    assert "press" in sp.children[1].value
+    before = sp.children[2].value
+    sp.controls["measure"].click()
+    assert sp.children[2].value != before and "32×32 crop" in sp.children[1].value

@@ -12,6 +12,11 @@ needed, tested in ``tests/test_widgets_conv.py``) plus a thin ipywidgets builder
   nodule (:func:`nodule_erasure`);
 * :func:`receptive_field_explorer` -- a conv/pool stack drawn as a receptive field on a CT slice
   (:func:`receptive_field_compute`).
+* one widget per remaining section of notebooks 02/03: :func:`param_count_explorer` (dense vs conv
+  parameters), :func:`flip_explorer` (correlation vs convolution), :func:`output_size_explorer`
+  (n, k, p, s, d), :func:`channel_mix_explorer` (1x1 conv of three CT windows), :func:`im2col_explorer`,
+  :func:`speed_explorer` (button-triggered timings), :func:`dense_neuron_explorer` (one dense neuron on
+  PneumoniaMNIST) and :func:`feature_map_explorer` (the seed model's maps, forward pass cached).
 
 Invalid settings (a kernel larger than the padded input, a stack that shrinks the image to
 nothing, ...) are returned as ``{"ok": False, "message": ...}`` and shown as a warning; the
@@ -43,6 +48,12 @@ __all__ = [
     "pooling_compute", "render_pooling", "pooling_explorer",
     "nodule_erasure", "render_nodule", "nodule_pooling_explorer",
     "build_stack", "receptive_field_compute", "render_receptive_field", "receptive_field_explorer",
+    "param_count_compute", "param_count_explorer", "flip_kernel", "flip_compute", "render_flip", "flip_explorer",
+    "output_size_compute", "render_output_size", "output_size_explorer",
+    "ct_channels", "channel_mix_compute", "render_channel_mix", "channel_mix_explorer",
+    "im2col_compute", "render_im2col", "im2col_explorer", "speed_compute", "speed_explorer",
+    "pneumonia_data", "dense_template", "dense_template_mean", "dense_neuron_compute", "render_dense_neuron",
+    "dense_neuron_explorer", "feature_maps_compute", "render_feature_map", "feature_map_explorer",
 ]
 
 #: Slice of the embedded lung CT shown by the widgets (a tumour box is annotated on it).
@@ -724,4 +735,951 @@ def receptive_field_explorer(image: str = "lung CT", width: int = 512) -> Any:
     box.render = render  # type: ignore[attr-defined]
     box.controls = {"blocks": blocks_w, "kernel": kernel_w,  # type: ignore[attr-defined]
                     "convs": convs_w, "dilation": dil_w, "pool": pool_w}
+    return box
+
+
+# =========================================================================== round 2: one widget per section
+# 02 §1 parameter counts · §3 flip · §4 output size · §6 1x1 channel mix · §7 im2col · §8 speed
+# 03 §4 one dense neuron · §5 seed-model feature maps
+
+def _blit_chart(fr: FigureRenderer, artists: Sequence[Any]):
+    """Blitting for a chart built once: returns ``png()`` that redraws only ``artists`` (animated)."""
+    fr.canvas.draw()
+    background = fr.canvas.copy_from_bbox(fr.fig.bbox)
+
+    def png() -> bytes:
+        fr.canvas.restore_region(background)
+        for a in artists:
+            a.axes.draw_artist(a)
+        return to_png(np.asarray(fr.canvas.buffer_rgba())[..., :3].copy())
+
+    return png
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB", "EB"):
+        if n < 1024 or unit == "EB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024.0
+    return f"{n:.1f} EB"  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- 02 §1 parameter counts
+
+def param_count_compute(image_size: int = 256, kernel_size: int = 3, c_in: int = 1, c_out: int = 32,
+                        units: int = 32) -> dict:
+    """Parameters and float32 memory of a dense layer vs a conv layer on an ``image_size``² image.
+
+    Three layers: ``Dense(units)`` on the flattened image (as in the notebook), a dense layer with
+    the *same output* as the conv layer (``image_size² · c_out`` units: what it would take to get a
+    feature map without sharing) and ``Conv2D(c_out, kernel_size)``. Returns ``{"ok", "message",
+    "names", "params" (list of int), "bytes" (list, float32 weights)}``; invalid sizes are flagged.
+
+    >>> r = param_count_compute(256, 3, 1, 32, 32); r["params"]
+    [2097184, 137441050624, 320]
+    """
+    try:
+        for name, v, lo in (("image_size", image_size, 1), ("kernel_size", kernel_size, 1), ("c_in", c_in, 1),
+                            ("c_out", c_out, 1), ("units", units, 1)):
+            if not isinstance(v, (int, np.integer)) or v < lo:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if kernel_size > image_size:
+            raise ValueError(f"kernel_size {kernel_size} is larger than the image ({image_size} px): "
+                             "no valid position")
+    except ValueError as exc:
+        return {"ok": False, "message": _warn(f"Invalid layer: {exc}"), "params": None, "bytes": None,
+                "names": None}
+    n_in = image_size * image_size * c_in
+    params = [ops.dense_params(n_in, units), ops.dense_params(n_in, image_size * image_size * c_out),
+              ops.conv_params(kernel_size, kernel_size, c_in, c_out)]
+    names = [f"Dense({units})", f"Dense, same output\n({image_size}²·{c_out} units)",
+             f"Conv2D({c_out}, {kernel_size}×{kernel_size})"]
+    nbytes = [4 * p for p in params]
+    msg = (f"input {image_size}×{image_size}×{c_in} = {n_in:,} numbers · "
+           f"Dense({units}): <b>{params[0]:,}</b> parameters ({_fmt_bytes(nbytes[0])}) · "
+           f"dense with the conv's output: <b>{params[1]:,}</b> ({_fmt_bytes(nbytes[1])}) · "
+           f"Conv2D: <b>{params[2]:,}</b> ({_fmt_bytes(nbytes[2])}) = "
+           f"{kernel_size}·{kernel_size}·{c_in}·{c_out} + {c_out}, whatever the image size")
+    return {"ok": True, "message": msg, "names": names, "params": params, "bytes": nbytes}
+
+
+def param_count_explorer(width: int = 560) -> Any:
+    """Sliders for image size, kernel size and channels; a log-scale bar chart of parameter counts."""
+    import ipywidgets as w
+
+    size_w = w.IntSlider(value=256, min=16, max=1024, step=16, description="Image size")
+    k_w = w.IntSlider(value=3, min=1, max=11, step=2, description="Kernel size")
+    cin_w = w.IntSlider(value=1, min=1, max=64, description="Channels in")
+    cout_w = w.IntSlider(value=32, min=1, max=256, description="Filters out")
+    units_w = w.IntSlider(value=32, min=1, max=256, description="Dense units")
+    chart_w = w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto"))
+    info_w = w.HTML()
+    fr = FigureRenderer(figsize=(7, 3.4), dpi=80)
+    fr.fig.subplots_adjust(left=0.11, right=0.98, bottom=0.2, top=0.9)
+    ax = fr.fig.add_subplot()
+    ax.set_yscale("log")
+    ax.set(ylim=(1, 1e19), ylabel="parameters (log scale)", title="parameters of one layer (float32: ×4 bytes)")
+    bars = ax.bar([0, 1, 2], [1, 1, 1], color=["#d95f02", "#7570b3", "#1b9e77"], animated=True)
+    ax.set_xticks([0, 1, 2], ["Dense(U)", "Dense, conv-sized output", "Conv2D"])
+    for ref, label in ((1e9, "1 billion"), (2e12 / 4, "2 TB of float32")):
+        ax.axhline(ref, color="grey", ls=":", lw=1)
+        ax.text(2.45, ref * 1.5, label, ha="right", fontsize=8, color="grey")
+    texts = [ax.text(x, 1, "", ha="center", va="bottom", fontsize=9, animated=True) for x in range(3)]
+    png = _blit_chart(fr, list(bars) + texts)
+
+    def render(*_):
+        res = param_count_compute(size_w.value, k_w.value, cin_w.value, cout_w.value, units_w.value)
+        if res["ok"]:
+            for bar, t, p, b in zip(bars, texts, res["params"], res["bytes"]):
+                bar.set_height(max(p, 1))
+                t.set_position((bar.get_x() + bar.get_width() / 2, max(p, 1) * 1.3))
+                t.set_text(f"{p:.3g}\n{_fmt_bytes(b)}")
+        chart_w.value = png()
+        info_w.value = res["message"]
+        return chart_w.value
+
+    for c in (size_w, k_w, cin_w, cout_w, units_w):
+        c.observe(render, names="value")
+    render()
+    box = w.HBox([w.VBox([size_w, k_w, cin_w, cout_w, units_w, info_w], layout=w.Layout(width="400px")), chart_w])
+    box.render = render  # type: ignore[attr-defined]
+    box.controls = {"size": size_w, "kernel": k_w, "c_in": cin_w, "c_out": cout_w,  # type: ignore[attr-defined]
+                    "units": units_w}
+    return box
+
+
+# --------------------------------------------------------------------------- 02 §3 correlation vs convolution
+
+#: Crop of the CT slice shown by the flip explorer (rows, cols): the tumour and the lung around it.
+FLIP_CROP = (200, 110, 160)
+FLIP_KERNELS = ("off-centre 1", "sobel_x", "sobel_y", "emboss", "gaussian")
+
+
+def flip_kernel(name: str, offset: int = 3) -> np.ndarray:
+    """A kernel of the flip explorer. ``"off-centre 1"``: a (2·offset+1)² kernel of zeros with a single 1
+    in the top-left corner -- correlation moves the image one way, true convolution the other.
+
+    >>> flip_kernel("off-centre 1", 1).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    """
+    if name == "off-centre 1":
+        if not isinstance(offset, (int, np.integer)) or not 1 <= offset <= 16:
+            raise ValueError(f"offset must be an int in [1, 16] pixels, got {offset!r}")
+        k = np.zeros((2 * offset + 1, 2 * offset + 1))
+        k[0, 0] = 1.0
+        return k
+    if name not in ops.KERNELS:
+        raise ValueError(f"kernel must be 'off-centre 1' or one of {sorted(ops.KERNELS)}, got {name!r}")
+    return np.array(ops.KERNELS[name], dtype=np.float64)
+
+
+def flip_compute(image: Any, kernel: Any, crop: tuple[int, int, int] = FLIP_CROP) -> dict:
+    """Cross-correlation and true convolution ("same" size) of a crop of ``image`` with ``kernel``.
+
+    Returns ``{"ok", "message", "x", "corr", "conv", "kernel", "flipped", "diff_corr_conv",
+    "diff_flip", "diff_scipy", "symmetric", "antisymmetric"}``. ``diff_flip`` (conv vs correlation
+    with the 180°-rotated kernel) and ``diff_scipy`` (vs ``scipy.signal.convolve2d``) should be ~0.
+    """
+    import scipy.signal
+
+    img = _image(image)
+    r0, c0, n = crop
+    x = np.asarray(img[r0: r0 + n, c0: c0 + n], dtype=np.float64)
+    try:
+        k = np.asarray(kernel, dtype=np.float64)
+        if k.ndim != 2 or k.size == 0:
+            raise ValueError(f"kernel must be a non-empty 2-D array, got shape {k.shape}")
+        if not np.all(np.isfinite(k)):
+            raise ValueError("kernel must contain only finite numbers")
+        if k.shape[0] > x.shape[0] or k.shape[1] > x.shape[1]:
+            raise ValueError(f"kernel {k.shape} is larger than the {x.shape} crop")
+        corr = ops.correlate2d(x, k, "same")
+        conv = ops.convolve2d_true(x, k, "same")
+    except (ValueError, TypeError) as exc:
+        return {"ok": False, "message": _warn(f"Invalid kernel: {exc}"), "x": x}
+    flipped = k[::-1, ::-1]
+    d_cc = float(np.abs(corr - conv).max())
+    d_flip = float(np.abs(conv - ops.correlate2d(x, flipped, "same")).max())
+    d_scipy = float(np.abs(conv - scipy.signal.convolve2d(x, k, "same")).max())
+    sym, anti = bool(np.allclose(flipped, k)), bool(np.allclose(flipped, -k))
+    kind = ("symmetric under the flip: convolution = correlation" if sym else
+            "antisymmetric: convolution = −correlation" if anti else
+            "neither symmetric nor antisymmetric: the two outputs differ")
+    msg = (f"kernel {k.shape[0]}×{k.shape[1]}, {kind} · max |conv − corr| = {d_cc:.3g} · "
+           f"max |conv − corr(flipped kernel)| = {d_flip:.1e} · "
+           f"max |conv − scipy.signal.convolve2d| = {d_scipy:.1e}")
+    return {"ok": True, "message": msg, "x": x, "corr": corr, "conv": conv, "kernel": k, "flipped": flipped,
+            "diff_corr_conv": d_cc, "diff_flip": d_flip, "diff_scipy": d_scipy, "symmetric": sym,
+            "antisymmetric": anti}
+
+
+def _kernel_tile(k: np.ndarray, size: int) -> np.ndarray:
+    """A small kernel drawn as a grid (signed: blue < 0 < red), with numbers when it is small enough."""
+    m = max(float(np.abs(k).max()), 1e-9)
+    red, blue = np.clip(k / m, 0, 1), np.clip(-k / m, 0, 1)
+    fill = np.stack([255 - 150 * blue, 255 - 150 * (red + blue), 255 - 150 * red], axis=-1).astype(np.uint8)
+    cell = max(size // max(k.shape), 4)
+    if max(k.shape) <= 5:
+        return _draw_grid(k, cell, fill, [(0, 0, 0)] * k.size, fmt="{:g}", font_size=max(10, cell // 3))
+    img = np.repeat(np.repeat(fill, cell, 0), cell, 1).copy()
+    img[::cell, :] = 160
+    img[:, ::cell] = 160
+    return img
+
+
+def render_flip(result: dict, zoom: int = 2, tile: int = 150) -> np.ndarray:
+    """kernel / flipped kernel tiles | input crop | correlation | convolution (RGB, zoomed)."""
+    x = result["x"]
+    panels = [_grey_rgb(x)]
+    if result["ok"]:
+        lo, hi = _display_range(result["kernel"], result["corr"])
+        panels += [_grey_rgb(result["corr"], lo, hi), _grey_rgb(result["conv"], lo, hi)]
+    panels = [np.repeat(np.repeat(p, zoom, 0), zoom, 1) for p in panels]
+    if result["ok"]:
+        tiles = [_kernel_tile(result["kernel"], tile), _kernel_tile(result["flipped"], tile)]
+        col = np.full((panels[0].shape[0], tiles[0].shape[1], 3), 255, np.uint8)
+        col[: tiles[0].shape[0]] = tiles[0]
+        y = min(tiles[0].shape[0] + 20, col.shape[0] - tiles[1].shape[0])
+        col[y: y + tiles[1].shape[0]] = tiles[1]
+        panels = [col] + panels
+    return _hstack(panels, gap=10)
+
+
+def flip_explorer(kernel: str = "off-centre 1", width: int = 1100) -> Any:
+    """Correlation (what CNNs compute) vs true convolution on a real CT crop, for an asymmetric kernel."""
+    import ipywidgets as w
+
+    kernel_w = w.Dropdown(options=list(FLIP_KERNELS), value=kernel, description="Kernel")
+    off_w = w.IntSlider(value=6, min=1, max=12, description="Offset (px)")
+    titles = w.HTML("<div style='display:flex;justify-content:space-around;width:%dpx'><b>kernel w (top) and "
+                    "flipped w[::-1, ::-1] (below)</b><b>CT crop</b><b>correlation (CNN)</b>"
+                    "<b>true convolution</b></div>" % width)
+    img_w = w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto"))
+    info_w = w.HTML()
+
+    def render(*_):
+        off_w.disabled = kernel_w.value != "off-centre 1"
+        res = flip_compute("lung CT", flip_kernel(kernel_w.value, off_w.value))
+        img_w.value = to_png(render_flip(res))
+        info_w.value = res["message"] if not res["ok"] else f"<code>{html.escape(res['message'])}</code>"
+        return img_w.value
+
+    for c in (kernel_w, off_w):
+        c.observe(render, names="value")
+    render()
+    box = w.VBox([w.HBox([kernel_w, off_w]), info_w, titles, img_w])
+    box.render = render  # type: ignore[attr-defined]
+    box.controls = {"kernel": kernel_w, "offset": off_w}  # type: ignore[attr-defined]
+    return box
+
+
+# --------------------------------------------------------------------------- 02 §4 output size
+
+def output_size_compute(n: int = 7, k: int = 3, padding: int = 0, stride: int = 1, dilation: int = 1) -> dict:
+    """Where the kernel windows land on an ``n``-pixel axis (and, by symmetry, on an n×n image).
+
+    Returns ``{"ok", "message", "formula", "n_out", "starts" (window start positions in the padded
+    input), "taps" (tap offsets d·m), "k_eff", "covered" (bool per padded position: touched by some
+    window), "unused" (input pixels never seen because of the stride)}``. Invalid settings (kernel
+    larger than the padded input, stride 0, ...) give ``ok=False`` with the rule broken.
+
+    >>> r = output_size_compute(7, 3, 0, 2); r["n_out"], r["starts"]
+    (3, [0, 2, 4])
+    """
+    k_eff = dilation * (k - 1) + 1 if all(isinstance(v, (int, np.integer)) for v in (k, dilation)) else None
+    formula = (f"n_out = ⌊(n + 2p − d(k−1) − 1) / s⌋ + 1 = "
+               f"⌊({n} + 2·{padding} − {dilation}·({k}−1) − 1) / {stride}⌋ + 1")
+    base = {"ok": False, "formula": formula, "n_out": None, "starts": [], "taps": [], "k_eff": k_eff,
+            "covered": None, "unused": 0, "n": n, "padding": padding}
+    try:
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}")
+        if not isinstance(padding, (int, np.integer)) or padding < 0:
+            raise ValueError(f"padding must be a non-negative int, got {padding!r}")
+        n_out = ops.output_size(n, k, padding, stride, dilation)
+    except (ValueError, TypeError) as exc:
+        ok_num = all(isinstance(v, (int, np.integer)) for v in (n, k, padding, stride, dilation)) and stride > 0
+        if ok_num:
+            base["formula"] = formula + f" = {(n + 2 * padding - k_eff) / stride + 1:.3g} → no valid position"
+        base["message"] = _warn(f"Invalid configuration: {exc}")
+        return base
+    starts = [i * stride for i in range(n_out)]
+    taps = [m * dilation for m in range(k)]
+    covered = np.zeros(n + 2 * padding, bool)
+    for s0 in starts:
+        covered[[s0 + t for t in taps]] = True
+    unused = int((~covered[padding: padding + n]).sum())
+    exact = (n + 2 * padding - k_eff) % stride == 0
+    msg = (f"{n_out}×{n_out} output · the kernel spans k_eff = {dilation}·({k}−1)+1 = {k_eff} pixels · "
+           + ("the last window ends exactly at the border" if exact else
+              f"the floor drops {(n + 2 * padding - k_eff) % stride} pixel(s) at the end: no window fits there")
+           + (f" · {unused} input pixel(s) per axis are never read (stride/dilation gaps)" if unused else ""))
+    base.update(ok=True, message=msg, formula=formula + f" = {n_out}", n_out=n_out, starts=starts, taps=taps,
+                covered=covered, unused=unused)
+    return base
+
+
+def render_output_size(result: dict, window: int = 0, cell: int = 24) -> np.ndarray:
+    """Padded input grid (padding blue, pixels never read hatched red) with window ``window``'s taps in
+    yellow and every window's top-left tap as a dot; the output grid with the matching pixel in red."""
+    n, p = result["n"], result["padding"] if isinstance(result["padding"], (int, np.integer)) else 0
+    n = n if isinstance(n, (int, np.integer)) and 0 < n <= 64 else 8
+    m = n + 2 * p
+    fill = np.full((m, m, 3), 235, np.uint8)
+    if p:
+        pad = np.ones((m, m), bool)
+        pad[p:-p, p:-p] = False
+        fill[pad] = (200, 220, 255)
+    outline: list = []
+    dots: list = []
+    out_img = None
+    if result["ok"]:
+        cov = result["covered"]
+        never = ~(cov[:, None] & cov[None, :])
+        inner = np.zeros((m, m), bool)
+        inner[p: p + n, p: p + n] = True
+        fill[never & inner] = (255, 205, 205)
+        n_out = result["n_out"]
+        wi = int(min(max(window, 0), n_out * n_out - 1))
+        i, j = divmod(wi, n_out)
+        s = result["starts"]
+        outline = [(s[i] + a, s[j] + b, (230, 160, 0)) for a in result["taps"] for b in result["taps"]]
+        dots = [(r, c) for r in s for c in s]
+        ofill = np.full((n_out, n_out, 3), 200, np.uint8)
+        ofill[i, j] = (255, 120, 120)
+        out_img = _draw_grid(np.full((n_out, n_out), np.nan), cell, ofill, [(0, 0, 0)] * n_out * n_out,
+                             outline=[(i, j, (200, 0, 0))])
+    grid = _draw_grid(np.full((m, m), np.nan), cell, fill, [(0, 0, 0)] * m * m, outline=outline).copy()
+    for r, c in dots:
+        cy, cx = r * cell + cell // 2, c * cell + cell // 2
+        grid[cy - 2: cy + 3, cx - 2: cx + 3] = (40, 90, 220)
+    return grid if out_img is None else _hstack([grid, out_img], gap=24)
+
+
+def output_size_explorer(width: int = 760) -> Any:
+    """n, k, padding, stride, dilation sliders: the output-size formula evaluated live, the input grid
+    with every window position and the output grid. Invalid configurations are flagged."""
+    import ipywidgets as w
+
+    n_w = w.IntSlider(value=7, min=1, max=16, description="Input n")
+    k_w = w.IntSlider(value=3, min=1, max=7, description="Kernel k")
+    p_w = w.IntSlider(value=0, min=0, max=3, description="Padding p")
+    s_w = w.IntSlider(value=2, min=1, max=4, description="Stride s")
+    d_w = w.IntSlider(value=1, min=1, max=4, description="Dilation d")
+    win_w = w.IntSlider(value=0, min=0, max=0, description="Window")
+    img_w = w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto"))
+    info_w = w.HTML()
+
+    def render(*_):
+        res = output_size_compute(n_w.value, k_w.value, p_w.value, s_w.value, d_w.value)
+        with win_w.hold_trait_notifications():
+            win_w.max = max((res["n_out"] or 1) ** 2 - 1, 0)
+        img_w.value = to_png(render_output_size(res, win_w.value))
+        info_w.value = (f"<code>{html.escape(res['formula'])}</code><br>"
+                        + (html.escape(res["message"]) if res["ok"] else res["message"]))
+        return img_w.value
+
+    for c in (n_w, k_w, p_w, s_w, d_w, win_w):
+        c.observe(render, names="value")
+    render()
+    legend = w.HTML("<small>left: padded input (blue = zero padding, red = pixels no window reads), yellow = "
+                    "the taps of the selected window, blue dots = where every window starts; right: the output "
+                    "grid, red = the pixel that window computes</small>")
+    box = w.VBox([w.HBox([n_w, k_w, p_w]), w.HBox([s_w, d_w, win_w]), info_w, legend, img_w])
+    box.render = render  # type: ignore[attr-defined]
+    box.controls = {"n": n_w, "k": k_w, "padding": p_w, "stride": s_w, "dilation": d_w,  # type: ignore[attr-defined]
+                    "window": win_w}
+    return box
+
+
+# --------------------------------------------------------------------------- 02 §6 1x1 convolution
+
+#: The three CT windows used as channels: (name, (window, level)) from medlab.display.PRESETS.
+CHANNEL_WINDOWS = ("lung", "mediastinum", "bone")
+
+
+@lru_cache(maxsize=4)
+def ct_channels(index: int = LUNG_SLICE_INDEX) -> np.ndarray:
+    """Slice ``index`` of the lung CT as a (512, 512, 3) float32 image: lung, mediastinum, bone windows."""
+    from ..datasets import load_lung_ct
+    from ..display import PRESETS
+
+    ct = load_lung_ct()
+    arr = ct.array
+    if not 0 <= index < arr.shape[0]:
+        raise ValueError(f"index must be a slice in [0, {arr.shape[0] - 1}], got {index}")
+    out = np.stack([np.asarray(window_level(arr[index], *PRESETS[n]), np.float32) for n in CHANNEL_WINDOWS], -1)
+    out.setflags(write=False)
+    return out
+
+
+def channel_mix_compute(x3: Any, weights: Sequence[float], bias: float = 0.0) -> dict:
+    """A 1×1 convolution with 3 input channels and 1 filter: ``y = b + Σ_c w_c x_c`` at every pixel.
+
+    Computed with :func:`medlab.ops.conv2d` and checked against ``tf.nn.conv2d``. Returns ``{"ok",
+    "message", "y", "max_abs_diff", "lo", "hi"}`` where [lo, hi] is the range y can take for inputs in
+    [0, 1] (used to display it); bad weights are flagged.
+    """
+    x = np.asarray(x3, dtype=np.float32)
+    try:
+        if x.ndim != 3 or x.shape[2] != 3:
+            raise ValueError(f"x3 must be (H, W, 3), got shape {x.shape}")
+        wv = np.asarray(weights, dtype=np.float32).ravel()
+        if wv.shape != (3,) or not np.all(np.isfinite(wv)) or not np.isfinite(bias):
+            raise ValueError(f"weights must be 3 finite numbers and bias finite, got {list(weights)!r}, {bias!r}")
+    except (ValueError, TypeError) as exc:
+        return {"ok": False, "message": _warn(f"Invalid 1×1 filter: {exc}"), "y": None}
+    w4 = wv.reshape(1, 1, 3, 1)
+    y = ops.conv2d(x, w4, np.array([bias], np.float32))[..., 0]
+    ref = _tf().nn.conv2d(x[None], w4, 1, "VALID").numpy()[0, :, :, 0] + np.float32(bias)
+    diff = float(np.abs(y - ref).max())
+    lo = bias + float(np.minimum(wv, 0).sum())
+    hi = bias + float(np.maximum(wv, 0).sum())
+    terms = " ".join(f"{v:+.2f}·{n}" for v, n in zip(wv, CHANNEL_WINDOWS))
+    msg = (f"y = {bias:+.2f} {terms} at every pixel · max |ops.conv2d − tf.nn.conv2d| = {diff:.1e} · "
+           f"shown on [{lo:.2f}, {hi:.2f}] (the range y can take)")
+    return {"ok": True, "message": msg, "y": y, "max_abs_diff": diff, "lo": lo, "hi": hi}
+
+
+def render_channel_mix(x3: np.ndarray, result: dict) -> np.ndarray:
+    """The three channels (stacked, half size) | the 1×1 conv output (grey uint8)."""
+    x = np.asarray(x3)
+    small = [to_uint8(x[::2, ::2, c], 0.0, 1.0) for c in range(3)]
+    h = x.shape[0]
+    col = np.full((h, small[0].shape[1]), 255, np.uint8)
+    th = (h - 2 * 4) // 3
+    for c, s in enumerate(small):
+        r0 = c * (th + 4)
+        col[r0: r0 + th] = s[(s.shape[0] - th) // 2: (s.shape[0] - th) // 2 + th]
+    if not result["ok"]:
+        return col
+    hi = result["hi"] if result["hi"] > result["lo"] else result["lo"] + 1
+    out = to_uint8(result["y"], result["lo"], hi)
+    return np.concatenate([col, np.full((h, 10), 255, np.uint8), out], axis=1)
+
+
+def channel_mix_explorer(width: int = 800) -> Any:
+    """The CT slice as 3 channels (lung, mediastinum, bone windows) mixed by a 1×1 conv: three weight sliders."""
+    import ipywidgets as w
+
+    x3 = ct_channels()
+    sliders = [w.FloatSlider(value=v, min=-1.0, max=1.0, step=0.05, description=f"w {n}")
+               for v, n in zip((1.0, 0.0, 0.0), CHANNEL_WINDOWS)]
+    bias_w = w.FloatSlider(value=0.0, min=-1.0, max=1.0, step=0.05, description="Bias")
+    img_w = w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto"))
+    info_w = w.HTML()
+    titles = w.HTML("<div style='display:flex;width:%dpx'><b style='width:34%%'>channels: lung / mediastinum / "
+                    "bone window (cropped)</b><b>1×1 conv output y</b></div>" % width)
+
+    def render(*_):
+        res = channel_mix_compute(x3, [s.value for s in sliders], bias_w.value)
+        img_w.value = to_png(render_channel_mix(x3, res))
+        info_w.value = res["message"] if not res["ok"] else f"<code>{html.escape(res['message'])}</code>"
+        return img_w.value
+
+    for c in sliders + [bias_w]:
+        c.observe(render, names="value")
+    render()
+    box = w.VBox([w.HBox(sliders[:2]), w.HBox([sliders[2], bias_w]), info_w, titles, img_w])
+    box.render = render  # type: ignore[attr-defined]
+    box.controls = {"lung": sliders[0], "mediastinum": sliders[1], "bone": sliders[2],  # type: ignore[attr-defined]
+                    "bias": bias_w}
+    return box
+
+
+# --------------------------------------------------------------------------- 02 §7 im2col
+
+def im2col_compute(patch: Any, kernel_size: int = 3, stride: int = 1, pixel: int = 0) -> dict:
+    """The im2col matrix of a small patch and the row of output pixel number ``pixel`` (row-major).
+
+    A box kernel of ones/k² stands in for the weights: row · vec(w) must equal ``ops.conv2d``.
+    Returns ``{"ok", "message", "cols", "out_shape", "row", "i", "j", "rows", "cols_idx" (the input
+    rows/cols of the window), "dot", "conv"}``; a kernel larger than the patch is flagged.
+    """
+    x = np.asarray(patch, dtype=np.float64)
+    try:
+        if x.ndim != 2:
+            raise ValueError(f"patch must be a 2-D array, got shape {x.shape}")
+        cols = ops.im2col(x, kernel_size, stride)
+        out_h = ops.output_size(x.shape[0], kernel_size, 0, stride)
+        out_w = ops.output_size(x.shape[1], kernel_size, 0, stride)
+    except (ValueError, TypeError) as exc:
+        return {"ok": False, "message": _warn(f"Invalid configuration: {exc}"), "cols": None, "x": x}
+    row = int(min(max(int(pixel), 0), cols.shape[0] - 1))
+    i, j = divmod(row, out_w)
+    w = np.full((kernel_size, kernel_size), 1.0 / kernel_size ** 2)
+    dot = float(cols[row] @ w.ravel())
+    conv = float(ops.conv2d(x, w, stride=stride)[i, j])
+    msg = (f"X_col is {cols.shape[0]}×{cols.shape[1]} = ({out_h}·{out_w} output pixels) × ({kernel_size}·"
+           f"{kernel_size} taps) · row {row} ↔ output pixel ({i}, {j}), window rows "
+           f"{i * stride}..{i * stride + kernel_size - 1}, cols {j * stride}..{j * stride + kernel_size - 1} · "
+           f"with a {kernel_size}×{kernel_size} "
+           f"box kernel: row · vec(w) = {dot:.4f}, conv2d[{i}, {j}] = {conv:.4f}")
+    return {"ok": True, "message": msg, "x": x, "cols": cols, "out_shape": (out_h, out_w), "row": row, "i": i,
+            "j": j, "rows": list(range(i * stride, i * stride + kernel_size)),
+            "cols_idx": list(range(j * stride, j * stride + kernel_size)), "dot": dot, "conv": conv}
+
+
+def render_im2col(result: dict, cell: int = 40, height: int = 480) -> np.ndarray:
+    """Input patch with the selected window outlined | the im2col matrix with the selected row outlined."""
+    x = result["x"]
+    lo, hi = float(x.min()), float(x.max())
+    hi = hi if hi > lo else lo + 1.0
+    fill, text = _fill_from(x, lo, hi)
+    outline = []
+    if result["ok"]:
+        outline = [(r, c, (255, 200, 0)) for r in result["rows"] for c in result["cols_idx"]]
+    left = _draw_grid(x, cell, fill, text, outline=outline)
+    if not result["ok"]:
+        return left
+    cols = result["cols"]
+    n_rows, n_cols = cols.shape
+    ch = max(min(height // n_rows, 40), 4)
+    cw = max(min(360 // n_cols, 40), 8)
+    g = to_uint8(cols, lo, hi)
+    mat = np.repeat(np.repeat(np.repeat(g[..., None], 3, 2), ch, 0), cw, 1).copy()
+    if ch >= 6:
+        mat[::ch, :] = 150
+    mat[:, ::cw] = 150
+    r = result["row"]
+    mat[max(r * ch - 2, 0): r * ch + 2, :] = (255, 200, 0)
+    mat[(r + 1) * ch - 2: (r + 1) * ch + 2, :] = (255, 200, 0)
+    mat[r * ch: (r + 1) * ch, :3] = (255, 200, 0)
+    mat[r * ch: (r + 1) * ch, -3:] = (255, 200, 0)
+    return _hstack([left, mat], gap=24)
+
+
+def im2col_explorer(width: int = 760) -> Any:
+    """Kernel size / stride / output pixel on the 8×8 CT patch: the im2col matrix with the selected row
+    highlighted and its window highlighted on the input."""
+    import ipywidgets as w
+
+    x = stepper_patch()
+    k_w = w.IntSlider(value=3, min=1, max=9, description="Kernel size")
+    s_w = w.IntSlider(value=1, min=1, max=3, description="Stride")
+    pix_w = w.IntSlider(value=0, min=0, max=35, description="Output pixel")
+    img_w = w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto"))
+    info_w = w.HTML()
+
+    def render(*_):
+        res = im2col_compute(x, k_w.value, s_w.value, pix_w.value)
+        with pix_w.hold_trait_notifications():
+            pix_w.max = max(res["cols"].shape[0] - 1, 0) if res["ok"] else 0
+        img_w.value = to_png(render_im2col(res))
+        info_w.value = res["message"] if not res["ok"] else f"<code>{html.escape(res['message'])}</code>"
+        return img_w.value
+
+    for c in (k_w, s_w, pix_w):
+        c.observe(render, names="value")
+    render()
+    titles = w.HTML("<small>left: the 8×8 CT patch, yellow = the window of the selected output pixel; right: "
+                    "X_col (one row per output pixel, one column per kernel tap; same grey scale as the patch), "
+                    "yellow = the same window laid flat</small>")
+    box = w.VBox([w.HBox([k_w, s_w, pix_w]), info_w, titles, img_w])
+    box.render = render  # type: ignore[attr-defined]
+    box.controls = {"kernel": k_w, "stride": s_w, "pixel": pix_w}  # type: ignore[attr-defined]
+    return box
+
+
+# --------------------------------------------------------------------------- 02 §8 measured speed
+
+#: conv2d_naive is only run when out_pixels · k² stays at or below this many multiply-adds (~0.1-0.2 s).
+NAIVE_MAX_MACS = 250_000
+
+
+def speed_compute(image: Any, size: int = 128, kernel_size: int = 3, repeats: int = 3,
+                  naive_max_macs: int = NAIVE_MAX_MACS) -> dict:
+    """Time ``ops.conv2d`` and ``tf.nn.conv2d`` (median of ``repeats``) on a ``size``² crop of ``image`` with
+    a ``kernel_size``² Gaussian-like kernel, and ``ops.conv2d_naive`` once if the work is small enough.
+
+    Returns ``{"ok", "message", "names", "ms" (list, None where skipped), "macs", "max_abs_diff"}``.
+    """
+    img = _image(image)
+    try:
+        if not isinstance(size, (int, np.integer)) or not 8 <= size <= img.shape[0]:
+            raise ValueError(f"size must be an int in [8, {img.shape[0]}], got {size!r}")
+        if not isinstance(kernel_size, (int, np.integer)) or not 1 <= kernel_size <= size:
+            raise ValueError(f"kernel_size must be an int in [1, size={size}], got {kernel_size!r}")
+        if not isinstance(repeats, (int, np.integer)) or repeats < 1:
+            raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+    except ValueError as exc:
+        return {"ok": False, "message": _warn(f"Invalid measurement: {exc}"), "ms": None}
+    r0 = (img.shape[0] - size) // 2
+    x = np.ascontiguousarray(img[r0: r0 + size, r0: r0 + size], dtype=np.float32)
+    k = np.ones((kernel_size, kernel_size), np.float32) / kernel_size ** 2
+    n_out = size - kernel_size + 1
+    macs = n_out * n_out * kernel_size ** 2
+    tf = _tf()
+    x4, k4 = tf.constant(x[None, :, :, None]), tf.constant(k[:, :, None, None])
+
+    def median_ms(fn) -> tuple[float, Any]:
+        out = fn()  # warm-up (and the result)
+        ts = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+        return float(np.median(ts) * 1e3), out
+
+    ms_np, y_np = median_ms(lambda: ops.conv2d(x, k))
+    ms_tf, y_tf = median_ms(lambda: tf.nn.conv2d(x4, k4, 1, "VALID").numpy()[0, :, :, 0])
+    diff = float(np.abs(y_np - y_tf).max())
+    ms_naive = None
+    if macs <= naive_max_macs:
+        t0 = time.perf_counter()
+        y_naive = ops.conv2d_naive(x, k)
+        ms_naive = (time.perf_counter() - t0) * 1e3
+        diff = max(diff, float(np.abs(y_naive - y_tf).max()))
+    naive_txt = (f"conv2d_naive {ms_naive:.1f} ms (one run, {ms_naive / ms_np:,.0f}× ops.conv2d)" if ms_naive
+                 else f"conv2d_naive skipped ({macs:,} multiply-adds > {naive_max_macs:,}: "
+                      f"it would take ~{macs * 0.5e-6:.1f} s or more)")
+    msg = (f"{size}×{size} crop, {kernel_size}×{kernel_size} kernel, {macs:,} multiply-adds · ops.conv2d "
+           f"{ms_np:.2f} ms · tf.nn.conv2d {ms_tf:.2f} ms (median of {repeats}) · {naive_txt} · "
+           f"max |difference| = {diff:.1e}")
+    return {"ok": True, "message": msg, "names": ["conv2d_naive", "ops.conv2d", "tf.nn.conv2d"],
+            "ms": [ms_naive, ms_np, ms_tf], "macs": macs, "max_abs_diff": diff}
+
+
+def speed_explorer(width: int = 520) -> Any:
+    """Image size / kernel size sliders and a *Measure* button: timings of the loops, numpy and TensorFlow.
+
+    A measurement is button-triggered because timing honestly (warm-up + a median of repeats, plus the
+    Python loops) takes longer than one slider update may (≤100 ms); the loops only run for small sizes.
+    """
+    import ipywidgets as w
+
+    size_w = w.IntSlider(value=128, min=16, max=512, step=16, description="Image size")
+    k_w = w.IntSlider(value=3, min=1, max=15, step=2, description="Kernel size")
+    btn = w.Button(description="Measure ⏱", button_style="primary")
+    chart_w = w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto"))
+    info_w = w.HTML()
+    fr = FigureRenderer(figsize=(6, 3), dpi=80)
+    fr.fig.subplots_adjust(left=0.13, right=0.98, bottom=0.12, top=0.88)
+    ax = fr.fig.add_subplot()
+    ax.set_yscale("log")
+    ax.set(ylim=(1e-3, 1e5), ylabel="ms (log scale)", title="one convolution, measured on this machine")
+    bars = ax.bar([0, 1, 2], [1e-3] * 3, color=["#d95f02", "#1b9e77", "#7570b3"], animated=True)
+    ax.set_xticks([0, 1, 2], ["conv2d_naive (loops)", "ops.conv2d (numpy)", "tf.nn.conv2d"])
+    ax.axhline(100, color="grey", ls=":", lw=1)
+    ax.text(-0.45, 130, "100 ms", ha="left", fontsize=8, color="grey")
+    texts = [ax.text(x, 1e-3, "", ha="center", va="bottom", fontsize=9, animated=True) for x in range(3)]
+    png = _blit_chart(fr, list(bars) + texts)
+
+    def measure(*_):
+        btn.disabled = True
+        try:
+            res = speed_compute("lung CT", size_w.value, k_w.value)
+        finally:
+            btn.disabled = False
+        if res["ok"]:
+            for bar, t, ms in zip(bars, texts, res["ms"]):
+                h = ms if ms is not None else 1e-3
+                bar.set_height(h)
+                t.set_position((bar.get_x() + bar.get_width() / 2, h * 1.3))
+                t.set_text(f"{ms:.2f} ms" if ms is not None else "skipped")
+        chart_w.value = png()
+        info_w.value = res["message"] if not res["ok"] else html.escape(res["message"])
+        return chart_w.value
+
+    def changed(*_):
+        n_out = size_w.value - k_w.value + 1
+        macs = n_out * n_out * k_w.value ** 2
+        info_w.value = (f"<i>{size_w.value}×{size_w.value}, {k_w.value}×{k_w.value}: {macs:,} multiply-adds"
+                        f"{'' if macs <= NAIVE_MAX_MACS else ' (too many for the loops: they will be skipped)'}"
+                        f" — press <b>Measure</b></i>")
+
+    btn.on_click(measure)
+    for c in (size_w, k_w):
+        c.observe(changed, names="value")
+    measure()
+    box = w.VBox([w.HBox([size_w, k_w, btn]), info_w, chart_w])
+    box.render = measure  # type: ignore[attr-defined]
+    box.controls = {"size": size_w, "kernel": k_w, "measure": btn}  # type: ignore[attr-defined]
+    return box
+
+
+# --------------------------------------------------------------------------- 03 §4 one dense neuron
+
+DENSE_TEMPLATES = ("pneumonia − normal (class means)", "centre of the chest (Gaussian)", "left − right half",
+                   "random (seed 0)")
+
+
+@lru_cache(maxsize=1)
+def pneumonia_data() -> dict:
+    """PneumoniaMNIST train/test images as float32 in [0, 1] and labels (0 normal, 1 pneumonia)."""
+    from ..datasets import load_pneumoniamnist
+
+    out = {}
+    for split in ("train", "test"):
+        x, y = load_pneumoniamnist(split)
+        out[split] = (x.astype(np.float32) / 255.0, y)
+    return out
+
+
+@lru_cache(maxsize=8)
+def dense_template(name: str) -> np.ndarray:
+    """A 28×28 weight template for one dense neuron, scaled so that w·x has standard deviation 1 over the
+    PneumoniaMNIST training images (so a bias of ±1 moves the threshold by one spread).
+
+    The class-means template is ``mean(pneumonia) − mean(normal)`` of the training split -- the simplest
+    "learned" neuron.
+    """
+    xtr, ytr = pneumonia_data()["train"]
+    yy, xx = np.mgrid[0:28, 0:28]
+    if name == DENSE_TEMPLATES[0]:
+        t = xtr[ytr == 1].mean(0) - xtr[ytr == 0].mean(0)
+    elif name == DENSE_TEMPLATES[1]:
+        t = np.exp(-((yy - 14.0) ** 2 + (xx - 13.5) ** 2) / (2 * 5.0 ** 2))
+    elif name == DENSE_TEMPLATES[2]:
+        t = np.where(xx < 14, 1.0, -1.0)
+    elif name == DENSE_TEMPLATES[3]:
+        t = np.random.default_rng(0).standard_normal((28, 28))
+    else:
+        raise ValueError(f"template must be one of {list(DENSE_TEMPLATES)}, got {name!r}")
+    t = np.asarray(t, np.float64)
+    sd = float((xtr.reshape(len(xtr), -1) @ t.ravel()).std())
+    out = (t / sd).astype(np.float32)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=8)
+def dense_template_mean(name: str) -> float:
+    """Mean of w·x over the PneumoniaMNIST training images for template ``name`` (its spread is 1)."""
+    xtr, _ = pneumonia_data()["train"]
+    return float((xtr.reshape(len(xtr), -1) @ dense_template(name).ravel()).mean())
+
+
+def dense_neuron_compute(image: Any, weights: Any, bias: float = 0.0, test_scores: Any = None,
+                         test_labels: Any = None) -> dict:
+    """One dense neuron on one flattened image: ``z = w·x + b``, ``p = sigmoid(z)``, and the products w⊙x.
+
+    With ``test_scores`` (w·x of every test image) and ``test_labels`` it also reports how this neuron,
+    thresholded at p = 0.5, does on the whole test split. Returns ``{"ok", "message", "z", "p",
+    "products", "accuracy", "positive_rate"}``; mismatched shapes or non-finite values are flagged.
+    """
+    x = np.asarray(image, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    try:
+        if x.shape != w.shape:
+            raise ValueError(f"weights shape {w.shape} must match the image shape {x.shape}")
+        if not (np.all(np.isfinite(w)) and np.isfinite(bias)):
+            raise ValueError("weights and bias must be finite")
+    except (ValueError, TypeError) as exc:
+        return {"ok": False, "message": _warn(f"Invalid neuron: {exc}"), "products": None}
+    z = float(ops.dense(x.ravel(), w.ravel()[:, None], np.array([bias]))[0])
+    p = float(ops.sigmoid(np.array(z)))
+    acc = rate = None
+    extra = ""
+    if test_scores is not None and test_labels is not None:
+        pred = (np.asarray(test_scores) + bias) > 0  # sigmoid(z) > 0.5  <=>  z > 0
+        lab = np.asarray(test_labels)
+        acc, rate = float(np.mean(pred == lab)), float(np.mean(pred))
+        extra = (f"<br>on all {len(lab)} test images (p &gt; 0.5 ⇒ pneumonia): {rate:.0%} called pneumonia, "
+                 f"accuracy {acc:.0%} (always saying pneumonia: {np.mean(lab):.0%})")
+    msg = (f"z = w·x + b = {z - bias:+.3f} {bias:+.2f} = <b>{z:+.3f}</b> · p = sigmoid(z) = <b>{p:.3f}</b>"
+           f" → {'pneumonia' if p > 0.5 else 'normal'}" + extra)
+    return {"ok": True, "message": msg, "z": z, "p": p, "products": x * w, "accuracy": acc, "positive_rate": rate}
+
+
+def _diverging(a: np.ndarray, m: float) -> np.ndarray:
+    """Signed values as RGB: blue < 0 (white) < red, saturating at ±m."""
+    v = np.clip(a / (m if m > 0 else 1.0), -1, 1)
+    red, blue = np.clip(v, 0, 1), np.clip(-v, 0, 1)
+    return np.stack([255 - 200 * blue, 255 - 200 * (red + blue), 255 - 200 * red], -1).astype(np.uint8)
+
+
+def render_dense_neuron(image: np.ndarray, weights: np.ndarray, result: dict, zoom: int = 8) -> np.ndarray:
+    """image | weights (blue − / red +) | element-wise product w⊙x, each 28×28 zoomed."""
+    panels = [_grey_rgb(image, 0.0, 1.0)]
+    if result["ok"]:
+        panels += [_diverging(np.asarray(weights), float(np.abs(weights).max())),
+                   _diverging(result["products"], float(np.abs(weights).max()))]
+    return _hstack([np.repeat(np.repeat(p, zoom, 0), zoom, 1) for p in panels], gap=12)
+
+
+def dense_neuron_explorer(width: int = 560) -> Any:
+    """A single dense neuron on PneumoniaMNIST test images: weight template, bias → w·x + b, sigmoid; a chart
+    of z for every test image by class (the bias slides both histograms past the 0.5 threshold)."""
+    import ipywidgets as w
+
+    xte, yte = pneumonia_data()["test"]
+    flat = xte.reshape(len(xte), -1)
+    idx_w = w.IntSlider(value=0, min=0, max=len(xte) - 1, description="Image #")
+    tmpl_w = w.Dropdown(options=list(DENSE_TEMPLATES), value=DENSE_TEMPLATES[0], description="Weights",
+                        layout=w.Layout(width="380px"))
+    bias_w = w.FloatSlider(value=0.0, min=-15.0, max=15.0, step=0.25, description="Bias b")
+    img_w = w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto"))
+    info_w = w.HTML()
+    titles = w.HTML("<div style='display:flex;justify-content:space-around;width:%dpx'><b>image x</b>"
+                    "<b>weights w (blue −, red +)</b><b>w ⊙ x (sum = w·x)</b></div>" % width)
+    chart_w = w.Image(format="png", layout=w.Layout(width="420px", height="auto"))
+    fr = FigureRenderer(figsize=(5.2, 2.9), dpi=80)
+    fr.fig.subplots_adjust(left=0.1, right=0.97, bottom=0.16, top=0.88)
+    ax = fr.fig.add_subplot()
+    zz = np.linspace(-8, 8, 200)
+    ax.plot(zz, ops.sigmoid(zz), color="black", lw=1.5, label="p = sigmoid(z)")
+    ax.axvline(0, color="grey", ls=":", lw=1)
+    ax.set(xlim=(-8, 8), ylim=(0, 1.05), xlabel="z = w·x + b", title="all test images: histogram of z")
+    edges = np.linspace(-8, 8, 41)
+    (h_norm,) = ax.step(edges[:-1], np.zeros(40), where="post", color="#1f77b4", label="normal", animated=True)
+    (h_pneu,) = ax.step(edges[:-1], np.zeros(40), where="post", color="#d62728", label="pneumonia",
+                        animated=True)
+    (mark,) = ax.plot([0], [0.5], "o", ms=10, mfc="none", mec="orange", mew=2.5, label="this image",
+                      animated=True)
+    ax.legend(loc="upper left", fontsize=7)
+    chart_png = _blit_chart(fr, [h_norm, h_pneu, mark])
+    scores: dict = {}
+
+    def render(*_):
+        t = dense_template(tmpl_w.value)
+        if tmpl_w.value not in scores:
+            scores[tmpl_w.value] = flat @ t.ravel()
+        res = dense_neuron_compute(xte[idx_w.value], t, bias_w.value, scores[tmpl_w.value], yte)
+        img_w.value = to_png(render_dense_neuron(xte[idx_w.value], t, res))
+        z_all = np.clip(scores[tmpl_w.value] + bias_w.value, -7.99, 7.99)
+        for line, cls in ((h_norm, 0), (h_pneu, 1)):
+            hist = np.histogram(z_all[yte == cls], edges)[0].astype(float)
+            line.set_ydata(0.95 * hist / max(hist.max(), 1))
+        if res["ok"]:
+            mark.set_data([np.clip(res["z"], -7.9, 7.9)], [res["p"]])
+        chart_w.value = chart_png()
+        label = "pneumonia" if yte[idx_w.value] == 1 else "normal"
+        info_w.value = f"test image {idx_w.value}, true label: <b>{label}</b> · " + res["message"]
+        return img_w.value
+
+    def centre_bias(*_):
+        # a new template starts with the bias that puts the threshold at the mean training score
+        b = -round(4 * dense_template_mean(tmpl_w.value)) / 4
+        if bias_w.value == b:
+            render()
+        bias_w.value = b
+
+    tmpl_w.observe(centre_bias, names="value")
+    for c in (idx_w, bias_w):
+        c.observe(render, names="value")
+    centre_bias()
+    box = w.VBox([w.HBox([idx_w, tmpl_w]), bias_w, info_w, w.HBox([w.VBox([titles, img_w]), chart_w])])
+    box.render = render  # type: ignore[attr-defined]
+    box.controls = {"image": idx_w, "template": tmpl_w, "bias": bias_w}  # type: ignore[attr-defined]
+    return box
+
+
+# --------------------------------------------------------------------------- 03 §5 seed model feature maps
+
+def feature_maps_compute(model: Any, x: Any, steps: Sequence[tuple[str, np.ndarray]] | None = None) -> dict:
+    """One forward pass of a Keras Sequential model with :func:`medlab.ops.forward_sequential`, kept for
+    rendering: ``{"ok", "message", "names", "outputs" (per layer, first image), "params", "x"}``.
+
+    Pass ``steps`` (the ``return_all=True`` result) to reuse a forward pass already computed.
+    """
+    xa = np.asarray(x, dtype=np.float64)
+    try:
+        if xa.ndim == 3:
+            xa = xa[None]
+        if xa.ndim != 4:
+            raise ValueError(f"x must be (N, H, W, C) or (H, W, C), got shape {xa.shape}")
+        if steps is None:
+            steps = ops.forward_sequential(model, xa, return_all=True)
+        if len(steps) != len(model.layers):
+            raise ValueError(f"steps has {len(steps)} entries but the model has {len(model.layers)} layers")
+    except (ValueError, TypeError) as exc:
+        return {"ok": False, "message": _warn(f"Cannot run the model: {exc}")}
+    names = [name for name, _ in steps]
+    outputs = [np.asarray(o)[0] for _, o in steps]
+    params = [int(layer.count_params()) for layer in model.layers]
+    return {"ok": True, "message": "", "names": names, "outputs": outputs, "params": params, "x": xa[0]}
+
+
+def render_feature_map(result: dict, layer: int, channel: int, size: int = 384) -> tuple[np.ndarray, str]:
+    """Input | the chosen layer's channel, both nearest-scaled to ``size`` px; and an HTML readout.
+
+    Feature maps are shown min–max scaled per map. Layers without spatial maps (Flatten, Dense) show
+    their vector as a strip. Out-of-range choices are flagged, not raised.
+    """
+    inp = result["x"][..., 0]
+    f_in = size / inp.shape[0]
+    left = _grey_rgb(inp[np.minimum((np.arange(size) / f_in).astype(int), inp.shape[0] - 1)][
+        :, np.minimum((np.arange(size) / f_in).astype(int), inp.shape[1] - 1)], float(inp.min()), float(inp.max()))
+    if not 0 <= layer < len(result["outputs"]):
+        return left, _warn(f"layer must be in [0, {len(result['outputs']) - 1}], got {layer}")
+    out = result["outputs"][layer]
+    name, params = result["names"][layer], result["params"][layer]
+    shape = "×".join(str(s) for s in out.shape)
+    if out.ndim == 3:
+        if not 0 <= channel < out.shape[2]:
+            return left, _warn(f"channel must be in [0, {out.shape[2] - 1}] for {name}, got {channel}")
+        fm = out[..., channel]
+        rows = np.minimum((np.arange(size) * fm.shape[0] / size).astype(int), fm.shape[0] - 1)
+        cols = np.minimum((np.arange(size) * fm.shape[1] / size).astype(int), fm.shape[1] - 1)
+        lo, top = float(fm.min()), float(fm.max())
+        hi = float(np.percentile(fm, 99.5))  # a few very bright pixels would make the rest black
+        hi = hi if hi > lo else (top if top > lo else lo + 1)
+        right = _grey_rgb(fm[rows][:, cols], lo, hi)
+        zero = float(np.mean(fm <= 0))
+        txt = (f"<b>{html.escape(name)}</b>: output {shape}, {params:,} parameters · channel {channel}: "
+               f"values [{lo:.3g}, {top:.3g}] (black = min, white ≥ 99.5th percentile {hi:.3g}), {zero:.0%} ≤ 0")
+    elif out.size > 1:
+        v = out.ravel()
+        side = int(np.ceil(np.sqrt(v.size)))
+        sq = np.full(side * side, np.nan)
+        sq[: v.size] = v
+        sq = sq.reshape(side, side)
+        idx = np.minimum((np.arange(size) * side / size).astype(int), side - 1)
+        lo, top = float(v.min()), float(v.max())
+        hi = float(np.percentile(v, 99.5))
+        hi = hi if hi > lo else (top if top > lo else lo + 1)
+        right = _grey_rgb(np.nan_to_num(sq, nan=lo)[idx][:, idx], lo, hi)
+        txt = (f"<b>{html.escape(name)}</b>: output {shape}, {params:,} parameters · {v.size:,} numbers in "
+               f"[{lo:.3g}, {top:.3g}], drawn row by row as a {side}×{side} square (channels fastest: "
+               "neighbouring values are different channels of one pixel)")
+    else:
+        val = float(out.ravel()[0])
+        right = np.full((size, size, 3), 255, np.uint8)
+        y0, y1 = size // 2 - 30, size // 2 + 30
+        right[y0:y1, 10: size - 10] = 225
+        right[y0:y1, 10: 10 + int(round(np.clip(val, 0, 1) * (size - 20)))] = (217, 95, 2)
+        right[y0 - 2: y0, 10: size - 10] = right[y1: y1 + 2, 10: size - 10] = 120
+        mid = 10 + (size - 20) // 2
+        right[y0 - 12: y1 + 12, mid - 1: mid + 1] = 0
+        txt = (f"<b>{html.escape(name)}</b>: output {shape}, {params:,} parameters · value <b>{val:.4f}</b> "
+               "(bar: 0 → 1, black line = 0.5; an untrained model)")
+    return _hstack([left, right], gap=12), txt
+
+
+def feature_map_explorer(model: Any, x: Any, steps: Sequence[tuple[str, np.ndarray]] | None = None,
+                         width: int = 800) -> Any:
+    """Layer dropdown + channel slider over a forward pass of ``model`` on ``x`` computed ONCE (or given as
+    ``steps``); each update only re-renders the cached maps."""
+    import ipywidgets as w
+
+    res = feature_maps_compute(model, x, steps)
+    info_w = w.HTML()
+    img_w = w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto"))
+    if not res["ok"]:
+        info_w.value = res["message"]
+        return w.VBox([info_w, img_w])
+    options = [(f"{k + 1}: {n} {tuple(o.shape)}", k) for k, (n, o) in enumerate(zip(res["names"], res["outputs"]))]
+    layer_w = w.Dropdown(options=options, value=0, description="Layer", layout=w.Layout(width="380px"))
+    chan_w = w.IntSlider(value=0, min=0, max=max(res["outputs"][0].shape[-1] - 1, 0), description="Channel")
+
+    def render(*_):
+        out = res["outputs"][layer_w.value]
+        with chan_w.hold_trait_notifications():
+            chan_w.max = out.shape[-1] - 1 if out.ndim == 3 else 0
+            chan_w.disabled = out.ndim != 3
+        img, txt = render_feature_map(res, layer_w.value, chan_w.value)
+        img_w.value = to_png(img)
+        info_w.value = txt
+        return img_w.value
+
+    for c in (layer_w, chan_w):
+        c.observe(render, names="value")
+    render()
+    titles = w.HTML("<div style='display:flex;justify-content:space-around;width:%dpx'><b>input</b>"
+                    "<b>feature map of the chosen layer and channel</b></div>" % width)
+    box = w.VBox([w.HBox([layer_w, chan_w]), info_w, titles, img_w])
+    box.render = render  # type: ignore[attr-defined]
+    box.controls = {"layer": layer_w, "channel": chan_w}  # type: ignore[attr-defined]
+    box.result = res  # type: ignore[attr-defined]
     return box
