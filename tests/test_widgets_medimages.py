@@ -167,10 +167,13 @@ def test_coronal_plane_equals_full_resample(ct, interp, spacing):
     assert d["memory_mb"] == pytest.approx(np.prod(full.GetSize()) * 2 / 1e6)
 
 
-def test_coronal_plane_bspline_close_to_full(ct):
-    d = mm.compute_resampled_coronal(ct.image, 4.0, 150.0, "bspline")
-    full = mio.to_array(mio.resample_isotropic(ct.image, 4.0, "bspline"))[::-1, d["row_j"], :]
-    assert np.abs(d["plane"].astype(int) - full).max() <= 1
+@pytest.mark.parametrize("spacing, y_mm", [(4.0, 150.0), (2.0, 194.0)])
+def test_coronal_plane_bspline_close_to_simpleitk(ct, spacing, y_mm):
+    # the separable B-spline of a thin slab vs SimpleITK's B-spline resample of the whole volume
+    d = mm.compute_resampled_coronal(ct.image, spacing, y_mm, "bspline")
+    full = mio.to_array(mio.resample_isotropic(ct.image, spacing, "bspline"))[::-1, d["row_j"], :]
+    diff = np.abs(d["plane"].astype(int) - full)
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.001   # int16 truncation of values a hair from an integer
 
 
 @pytest.mark.parametrize("spacing, interp, msg", [(0, "linear", "spacing must be a positive"),
