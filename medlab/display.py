@@ -30,6 +30,9 @@ def window_range(window: float, level: float) -> tuple[float, float]:
     >>> window_range(350, 50)
     (-125.0, 225.0)
     """
+    for name, value in (("window", window), ("level", level)):
+        if isinstance(value, (str, bytes)) or not np.isscalar(value):
+            raise TypeError(f"{name} must be a number in HU, got {value!r}")
     if not np.isfinite(window) or window <= 0:
         raise ValueError(f"window must be a positive width in HU, got {window}")
     if not np.isfinite(level):

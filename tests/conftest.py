@@ -6,6 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (same seed -> same numbers); no example
+# database is written into the checkout.
+settings.register_profile("medlab", derandomize=True, database=None, deadline=None)
+settings.load_profile("medlab")
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")

@@ -192,3 +192,9 @@ def test_as_tf_dataset_bad_input():
         datasets.as_tf_dataset(x, y, batch_size=0)
     with pytest.raises(ValueError, match=r"shape \(N, H, W\)"):
         datasets.as_tf_dataset(x[0], y[:1])
+
+
+@pytest.mark.parametrize("bad", [1, None, b"00000001_000"])
+def test_chest_xray_name_must_be_a_string(bad):
+    with pytest.raises(TypeError, match="name must be a string"):
+        datasets.load_chest_xray(bad)
