@@ -281,15 +281,26 @@ def gaussian_filter(image: np.ndarray, sigma: float = 1.0) -> np.ndarray:
     """Gaussian smoothing with standard deviation ``sigma`` in pixels (SimpleITK,
     ``DiscreteGaussian`` = convolution with a sampled Gaussian kernel).
 
+    SimpleITK's ``DiscreteGaussian`` returns all-NaN for very large sigma (about 27 px and
+    above); then the result comes from ``scipy.ndimage.gaussian_filter`` (same zero-flux,
+    i.e. replicate-edge, boundary) instead, so the output is always finite.
+
     >>> float(gaussian_filter(np.ones((5, 5)), 1.0).mean())
     1.0
+    >>> bool(np.isfinite(gaussian_filter(np.eye(8), 50.0)).all())
+    True
     """
     a = _array(image)
     _positive(sigma, "sigma", allow_zero=True)
     if sigma == 0:
         return a.astype(np.float32)
-    return sitk.GetArrayFromImage(sitk.DiscreteGaussian(_to_sitk_float(a), variance=float(sigma) ** 2,
-                                                        maximumKernelWidth=64, useImageSpacing=False))
+    out = sitk.GetArrayFromImage(sitk.DiscreteGaussian(_to_sitk_float(a), variance=float(sigma) ** 2,
+                                                       maximumKernelWidth=64, useImageSpacing=False))
+    if not np.isfinite(out).all():  # ITK's kernel breaks down for variance >= ~27**2
+        out = ndi.gaussian_filter(a.astype(np.float64), float(sigma), mode="nearest").astype(np.float32)
+    if not np.isfinite(out).all():
+        raise ValueError(f"gaussian_filter produced non-finite values for sigma={sigma}")
+    return out
 
 
 def curvature_flow(image: np.ndarray, iterations: int = 5, time_step: float = 0.125) -> np.ndarray:

@@ -414,3 +414,18 @@ def test_accepts_simpleitk_images_including_temporaries(ct):
     np.testing.assert_array_equal(eq, pp.equalize_hist(plane))
     m = pp.fill_holes(sitk.GetImageFromArray((plane < -320).astype(np.uint8)))
     np.testing.assert_array_equal(m, pp.fill_holes(plane < -320))
+
+
+# ------------------------------------------------------------------ review fixes
+@pytest.mark.parametrize("sigma", [27.0, 40.0, 100.0])
+def test_gaussian_filter_large_sigma_is_finite(sigma):
+    # SimpleITK DiscreteGaussian returns all-NaN for variance >= 27**2
+    rng = np.random.default_rng(0)
+    img = rng.random((64, 64)).astype(np.float32)
+    for out in (pp.gaussian_filter(img, sigma), pp.denoise(img, "gaussian", int(sigma))):
+        assert np.isfinite(out).all()
+        assert out.dtype == np.float32
+        assert abs(float(out.mean()) - float(img.mean())) < 0.05
+        assert out.std() < img.std()
+    const = pp.gaussian_filter(np.full((20, 20), 3.0), sigma)
+    np.testing.assert_allclose(const, 3.0, atol=1e-5)
