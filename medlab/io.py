@@ -27,6 +27,7 @@ import html
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import SimpleITK as sitk
@@ -119,9 +120,40 @@ def _read_dicom_folder(folder: Path, series_uid: str | None) -> sitk.Image:
     names = reader.GetGDCMSeriesFileNames(str(folder), series_uid)
     reader.SetFileNames(names)
     try:
-        return reader.Execute()
+        image = reader.Execute()
     except RuntimeError as exc:
         raise _compression_error(Path(names[0]), exc) from None
+    if image.HasMetaDataKey("ITK_non_uniform_sampling_deviation"):
+        raise _uneven_slices_error(folder, names, image)
+    return image
+
+
+def _uneven_slices_error(folder: Path, names: Sequence[str], image: sitk.Image) -> ValueError:
+    """The series' slice positions are not evenly spaced (e.g. a file is missing): name the gap."""
+    normal = np.asarray(image.GetDirection(), dtype=float).reshape(3, 3)[:, 2]
+    pos = []
+    for name in names:
+        info = sitk.ImageFileReader()
+        info.SetFileName(str(name))
+        info.ReadImageInformation()
+        xyz = [float(v) for v in info.GetMetaData("0020|0032").split("\\")]
+        pos.append((float(np.dot(normal, xyz)), Path(name).name))
+    pos.sort()
+    z = np.array([q for q, _ in pos])
+    steps = np.diff(z)
+    step = float(np.min(steps[steps > 0])) if (steps > 0).any() else 0.0
+    gaps = []
+    for k, d in enumerate(steps):
+        if step > 0 and d > 1.5 * step:
+            missing = ", ".join(f"{z[k] + j * step:g}" for j in range(1, int(round(d / step))))
+            gaps.append(f"between {pos[k][1]} (z = {z[k]:g} mm) and {pos[k + 1][1]} (z = {z[k + 1]:g} mm): "
+                        f"missing z = {missing} mm")
+    detail = "; ".join(gaps) if gaps else f"slice positions (mm) {', '.join(f'{v:g}' for v in z)}"
+    return ValueError(
+        f"folder {folder}: the {len(names)} slices of the DICOM series are not evenly spaced "
+        f"(slice step {step:g} mm), so the volume geometry would be wrong; {detail}. "
+        "Restore the missing file(s) or read the slices one by one."
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -253,3 +253,17 @@ def test_argument_errors(ct):
         mio.resample_isotropic(ct, "2")
     with pytest.raises(ValueError, match="interpolator must be one of"):
         mio.resample_isotropic(ct, 2.0, interpolator="cubic")
+
+
+def test_series_with_a_missing_slice_is_rejected(tmp_path):
+    """1-03 missing: SimpleITK would return 4 slices with z spacing 10.67 mm instead of 8."""
+    for name in ("1-01.dcm", "1-02.dcm", "1-04.dcm", "1-05.dcm"):
+        shutil.copy(CT_DIR / name, tmp_path / name)
+    z3 = float(pydicom.dcmread(CT_DIR / "1-03.dcm", stop_before_pixels=True).ImagePositionPatient[2])
+    with pytest.raises(ValueError, match=rf"not evenly spaced.*missing z = {z3:g} mm") as err:
+        mio.read_image(tmp_path)
+    assert str(tmp_path) in str(err.value) and "1-02.dcm" in str(err.value)
+    shutil.copy(CT_DIR / "1-03.dcm", tmp_path / "1-03.dcm")  # complete again: reads fine
+    img = mio.read_image(tmp_path)
+    assert img.GetSize() == (512, 512, 5)
+    np.testing.assert_allclose(img.GetSpacing()[2], 8.0, atol=1e-4)
