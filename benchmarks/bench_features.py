@@ -3,7 +3,8 @@
 Run: .venv/bin/python benchmarks/bench_features.py
 
 1. median ms per widget update (budget 100 ms) for the GLCM explorer, texture comparison,
-   wavelet viewer (512x512 X-ray) and SVM explorer;
+   wavelet viewer (512x512 X-ray) and SVM explorer, and the round-2 widgets: first-order explorer,
+   GLCM by hand, shape explorer, feature histograms, baseline threshold explorer;
 2. feature extraction over all 5,856 PneumoniaMNIST images (goal <= 20 s on 2 cores),
    vectorised (default) vs image by image;
 3. SVM baseline test metrics, mean +- sd over seeds 0, 1, 2 (the seed shuffles the training
@@ -74,6 +75,39 @@ def bench_widgets() -> list[tuple[str, float]]:
     rows.append(("SVM explorer: gamma", median_ms(cycle(s["gamma"], [0.01, 0.1, 1.0, 10.0]))))
     rows.append(("SVM explorer: kernel", median_ms(cycle(s["kernel"], ["linear", "rbf"]))))
     rows.append(("SVM explorer: feature x", median_ms(cycle(s["x"], ["glcm_entropy", "wavelet_L1_D", "fo_std"]))))
+    rows += bench_round2()
+    return rows
+
+
+def bench_round2() -> list[tuple[str, float]]:
+    """The widgets added in round 2 (one per section: §1, §2, §5, §6, §8)."""
+    rows = []
+    fo = W.first_order_explorer()
+    c = fo.controls
+    rows.append(("§1 first-order: bins (CT tumour box)", median_ms(cycle(c["bins"], [8, 32, 64, 16]))))
+    rows.append(("§1 first-order: ROI row", median_ms(cycle(c["row"], [c["row"].value + d for d in (-20, 0, 20)]))))
+    rows.append(("§1 first-order: ROI size", median_ms(cycle(c["size"], [20, 60, 100]))))
+    c["source"].value = c["source"].options[2]
+    rows.append(("§1 first-order: bins (X-ray 512x512, 100x100 ROI)", median_ms(cycle(c["bins"], [8, 32, 128, 16]))))
+    g = W.glcm_by_hand()
+    rows.append(("§2 GLCM by hand: distance", median_ms(cycle(g.controls["distance"], [1, 2, 3]))))
+    rows.append(("§2 GLCM by hand: angle", median_ms(cycle(g.controls["angle"], [0, 45, 90, 135]))))
+    rows.append(("§2 GLCM by hand: pairs counted", median_ms(cycle(g.controls["step"], [1, 4, 8, 12]))))
+    sh = W.shape_explorer()
+    rows.append(("§5 shape: threshold (tumour, 512x512 slice)", median_ms(cycle(sh.controls["threshold"], [-400, -300, -200]))))
+    sh.controls["structure"].value = "lungs"
+    rows.append(("§5 shape: threshold (lungs, 512x512 slice)", median_ms(cycle(sh.controls["threshold"], [-500, -320, -200]))))
+    rows.append(("§5 shape: slice (lungs)", median_ms(cycle(sh.controls["slice"], list(sh.controls["slice"].options)))))
+    data, names = C.dataset_features("pneumoniamnist", progress=False)
+    (Xtr, ytr), (Xva, yva), (Xte, yte) = data["train"], data["val"], data["test"]
+    fh = W.feature_histograms(Xtr, ytr, names)
+    rows.append(("§6 feature histograms: feature (4708 train rows)",
+                 median_ms(cycle(fh.controls["feature"], ["glcm_contrast", "fo_mean", "wavelet_L1_D", "fo_std"]))))
+    rows.append(("§6 feature histograms: bins", median_ms(cycle(fh.controls["bins"], [20, 40, 60]))))
+    base = C.svm_baseline(Xtr, ytr, Xva, yva, Xte, yte, names, seed=0, importance_repeats=0)
+    bt = W.baseline_threshold_explorer(yte, base.y_score)
+    rows.append(("§8 baseline threshold (624 test scores)",
+                 median_ms(cycle(bt.controls["threshold"], [-1.0, -0.5, 0.0, 0.5, 1.0]))))
     return rows
 
 
@@ -114,6 +148,11 @@ def bench_svm(name: str, positive_label: int, n_train: int | None) -> dict[str, 
 def main() -> None:
     print(f"# bench_features  (cpu count {os.cpu_count()}, budget {BUDGET_MS:.0f} ms per widget update)\n")
     print(f"{'widget update':58s} {'median ms':>10s} {'/budget':>8s}")
+    import sys
+    if "--round2" in sys.argv:                     # only the widgets added in round 2
+        for name, ms in bench_round2():
+            print(f"{name:58s} {ms:10.1f} {ms / BUDGET_MS:8.2f}")
+        return
     for name, ms in bench_widgets():
         print(f"{name:58s} {ms:10.1f} {ms / BUDGET_MS:8.2f}")
 

@@ -147,3 +147,182 @@ def test_default_builders_on_the_embedded_data():
     before = tc.image.value
     tc.controls["distance"].value = 2
     assert tc.image.value != before
+
+
+# ----------------------------------------------------------------------------- round 2: one widget per section
+def test_compute_first_order_view_matches_core_and_numpy():
+    rng = np.random.default_rng(4)
+    img = rng.normal(-500, 200, (96, 96))
+    roi = (10, 20, 49, 69)
+    r = W.compute_first_order_view(img, roi, bins=16, vmin=-1000, vmax=400)
+    crop = img[10:50, 20:70]
+    assert r["error"] is None and r["panel"].shape == (256, 512, 3)
+    assert r["features"] == F.first_order(crop, bins=16, vmin=-1000, vmax=400)
+    assert r["features"]["mean"] == pytest.approx(crop.mean())
+    assert r["counts"].sum() == crop.size and len(r["edges"]) == 17
+    h = r["counts"][r["counts"] > 0] / crop.size                    # the histogram the entropy comes from
+    assert r["features"]["entropy"] == pytest.approx(-(h * np.log(h)).sum())
+    inside = (crop >= -1000) & (crop <= 400)
+    np.testing.assert_array_equal(r["counts"][1:-1], np.histogram(crop[inside], r["edges"])[0][1:-1])
+    # reachable bad settings are flagged, never raised
+    assert "bins" in W.compute_first_order_view(img, (0, 0, 3, 3), bins=256)["warnings"][0]
+    assert "roi" in W.compute_first_order_view(img, (0, 0, 200, 10))["error"]
+    assert "bins" in W.compute_first_order_view(img, roi, bins=0)["error"]
+
+
+@pytest.mark.parametrize("distance,angle", [(1, 0), (1, 45), (2, 90), (1, 135), (3, 45)])
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_glcm_pairs_equal_glcm_and_skimage(distance, angle, symmetric):
+    patch = np.random.default_rng(distance + angle).integers(0, 4, (6, 5)).astype(np.uint8)
+    r = W.glcm_pairs(patch, distance, angle, levels=4, symmetric=symmetric)
+    assert r["error"] is None
+    ref = graycomatrix(patch, [distance], [np.deg2rad(angle)], levels=4, symmetric=symmetric)[:, :, 0, 0]
+    np.testing.assert_array_equal(r["counts"], ref)
+    np.testing.assert_array_equal(r["counts"], F.glcm(patch, [distance], [np.deg2rad(angle)], levels=4,
+                                                      symmetric=symmetric)[:, :, 0, 0])
+    dr, dc = r["offset"]
+    assert np.all(r["pairs"][:, 2] - r["pairs"][:, 0] == dr) and np.all(r["pairs"][:, 3] - r["pairs"][:, 1] == dc)
+    assert len(r["pairs"]) == (6 - abs(dr)) * (5 - abs(dc))
+    img = W.render_glcm_pairs(patch, r, k=3, levels=4, symmetric=symmetric)
+    assert img.dtype == np.uint8 and img.shape == (400, 740, 3)
+    assert (img == (230, 30, 30)).all(axis=2).any()                  # the last pair / its cell boxed in red
+
+
+def test_glcm_pairs_on_the_exercise_and_flags():
+    from medlab.exercises.features import EXAMPLE_4X4, check_glcm_4x4
+
+    r = W.glcm_pairs(EXAMPLE_4X4, 1, 0)
+    assert len(r["pairs"]) == 12 and check_glcm_4x4(r["counts"])
+    gone = W.glcm_pairs(EXAMPLE_4X4, 4, 0)
+    assert "no pixel pair" in gone["error"] and gone["counts"].sum() == 0
+    assert "grey levels" in W.glcm_pairs(EXAMPLE_4X4, 1, 0, levels=2)["error"]
+    assert "integer" in W.glcm_pairs(EXAMPLE_4X4.astype(float), 1, 0)["error"]
+    assert "distances" in W.glcm_pairs(EXAMPLE_4X4, 0, 0)["error"]
+
+
+def test_lung_slice_mask_and_shape_view():
+    s = np.full((80, 80), 40.0)                   # soft tissue
+    s[:4, :] = -1000                              # outside air, touches the border: not lung
+    r, c = np.mgrid[:80, :80]
+    disc = (r - 40) ** 2 + (c - 25) ** 2 <= 14 ** 2
+    s[disc] = -850
+    s[40, 25] = 30                                # a vessel inside the lung: filled
+    small = (r - 40) ** 2 + (c - 62) ** 2 <= 13 ** 2
+    s[small] = -850
+    m = W.lung_slice_mask(s, -320)
+    assert m[40, 25] and not m[:4].any() and m.sum() == disc.sum() + small.sum()
+    assert W.lung_slice_mask(s, -320, min_pixels=550).sum() == disc.sum()     # too small a part is dropped
+    v = W.compute_shape_view(s, "lungs", -320, spacing=(0.5, 0.5))
+    assert v["error"] is None and v["panel"].shape == (80, 80, 3)
+    assert v["features"] == F.shape_features(v["mask"], spacing=(0.5, 0.5))
+    assert v["features"]["size_mm"] == pytest.approx(m.sum() * 0.25)
+    t = W.compute_shape_view(s, "tumour", -900, spacing=(0.5, 0.5), box=(26, 11, 54, 39), upper=-800)
+    assert t["error"] is None
+    np.testing.assert_array_equal(t["mask"], disc & (s == -850))          # the 30 HU vessel is not grown into
+    assert t["features"]["roundness"] > 0.8
+    # flagged, not raised
+    assert "empty" in W.compute_shape_view(s, "lungs", -2000, spacing=(0.5, 0.5))["error"]
+    assert "structure" in W.compute_shape_view(s, "heart", -320)["error"]
+    assert "box" in W.compute_shape_view(s, "tumour", -320)["error"]
+    assert "upper" in W.compute_shape_view(s, "tumour", 500, box=(26, 11, 54, 39))["error"]
+
+
+def test_shape_view_on_the_ct_tumour_matches_regionprops():
+    from skimage.measure import regionprops
+
+    vol, boxes = W._ct_data()
+    b = W._largest_box(boxes)
+    sx, sy, _ = W._ct_spacing()
+    v = W.compute_shape_view(vol[b.slice_index], "tumour", -300, (sx, sy), box=(b.row0, b.col0, b.row1, b.col1))
+    assert v["error"] is None
+    props = regionprops(v["mask"].astype(np.uint8))[0]
+    assert v["features"]["equivalent_diameter_mm"] == pytest.approx(props.equivalent_diameter_area * sx, rel=1e-6)
+    assert v["features"]["n_pixels"] == v["mask"].sum()
+
+
+def test_feature_separation_auc_and_densities():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, 600)
+    v = rng.normal(size=600) + 1.5 * y
+    r = W.feature_separation(v, y, bins=20)
+    assert r["error"] is None
+    assert r["auc"] == pytest.approx(roc_auc_score(y, v)) and r["auc"] > 0.8
+    assert W.feature_separation(-v, y)["separability"] == pytest.approx(r["separability"])
+    w = np.diff(r["edges"])
+    assert (r["density0"] * w).sum() == pytest.approx(1.0) and (r["density1"] * w).sum() == pytest.approx(1.0)
+    assert r["mean"] == pytest.approx(v.mean()) and r["sd"] == pytest.approx(v.std())
+    v2 = v.copy()
+    v2[0] = 1e6
+    assert "beyond" in W.feature_separation(v2, y)["warnings"][0]
+    assert "constant" in W.feature_separation(np.ones(600), y)["error"]
+    assert "NaN" in W.feature_separation(np.full(600, np.nan), y)["error"]
+    assert "both labels" in W.feature_separation(v, np.zeros(600, int))["error"]
+    assert "bins" in W.feature_separation(v, y, bins=1)["error"]
+
+
+def test_threshold_view_matches_sklearn():
+    from sklearn import metrics as skm
+
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 2, 300)
+    s = rng.normal(size=300) + y
+    for t in (-1.0, 0.0, 0.7):
+        r = W.threshold_view(y, s, t)
+        pred = (s >= t).astype(int)
+        assert r["confusion"] == skm.confusion_matrix(y, pred).tolist()
+        assert r["tpr"] == pytest.approx(skm.recall_score(y, pred))
+        assert r["metrics"]["f1"] == pytest.approx(skm.f1_score(y, pred))
+        fpr, tpr, thr = skm.roc_curve(y, s, drop_intermediate=False)
+        k = np.flatnonzero(thr >= t)[-1]                          # the ROC vertex of this threshold
+        assert (r["fpr"], r["tpr"]) == pytest.approx((fpr[k], tpr[k]))
+    assert "no image is called positive" in W.threshold_view(y, s, 100.0)["warnings"][0]
+    assert "every image" in W.threshold_view(y, s, -100.0)["warnings"][0]
+    assert "threshold" in W.threshold_view(y, s, float("nan"))["error"]
+
+
+def test_round2_builders_render_and_react():
+    pytest.importorskip("ipywidgets")
+    img = np.random.default_rng(7).normal(size=(128, 128))
+    fo = W.first_order_explorer(img, roi=(10, 10, 60, 60))
+    before = fo.chart.value
+    fo.controls["bins"].value = 8
+    assert fo.chart.value != before and fo.chart.value[:4] == b"\x89PNG"
+    fo.controls["size"].value = 2
+    fo.controls["bins"].value = 256
+    assert "bins" in fo.message.value                               # flagged in the widget, no exception
+    g = W.glcm_by_hand()
+    before = g.image.value
+    g.controls["distance"].value = 2
+    assert g.image.value != before and g.controls["step"].max == 8   # 4x4 patch, offset (0, 2): 4 x 2 pairs
+    g.controls["step"].value = 3
+    assert "pair 3" in g.children[2].value
+    g.controls["distance"].value = 4
+    assert "no pixel pair" in g.message.value
+    rng = np.random.default_rng(8)
+    y = rng.integers(0, 2, 400)
+    X = np.column_stack([rng.normal(size=400) + y, rng.normal(size=400), np.ones(400)])
+    fh = W.feature_histograms(X, y, ["good", "noise", "const"])
+    assert fh.controls["feature"].value == "good"                   # sorted by separability
+    before = fh.image.value
+    fh.controls["feature"].value = "noise"
+    assert fh.image.value != before
+    fh.controls["feature"].value = "const"
+    assert "constant" in fh.message.value
+    bt = W.baseline_threshold_explorer(y, X[:, 0])
+    before = bt.image.value
+    bt.controls["threshold"].value = 1.0
+    assert bt.image.value != before
+
+
+def test_shape_explorer_on_the_ct():
+    pytest.importorskip("ipywidgets")
+    s = W.shape_explorer()
+    before = s.image.value
+    s.controls["threshold"].value = -200
+    assert s.image.value != before
+    s.controls["structure"].value = "lungs"
+    assert s.controls["threshold"].value == -320 and s.image.value[:4] == b"\x89PNG"
+    s.controls["threshold"].value = -900
+    assert "empty" in s.message.value or s.message.value == ""
