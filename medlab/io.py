@@ -33,7 +33,7 @@ import numpy as np
 import SimpleITK as sitk
 
 __all__ = [
-    "read_image", "to_array", "image_info", "hu_from_dicom", "resample_isotropic",
+    "read_image", "to_array", "image_info", "hu_from_dicom", "resample_isotropic", "isotropic_grid",
     "dicom_info", "DicomInfo", "DicomTable", "is_dicom_file", "SUPPORTED",
 ]
 
@@ -301,14 +301,20 @@ def resample_isotropic(image: sitk.Image, spacing: float | None = None, interpol
                        default_value: float | None = None) -> sitk.Image:
     """Resample ``image`` onto a grid with the same ``spacing`` (mm) along every axis.
 
-    ``spacing=None`` uses the finest existing spacing. The physical extent, origin and
-    direction are kept; the new size is ``round(size * old_spacing / spacing)``.
+    ``spacing=None`` uses the finest existing spacing. The physical extent and the
+    direction are kept: a voxel covers ``spacing`` mm around its centre, so the input covers
+    ``[o - s/2, o + (n - 1/2) s]`` along each axis; the new size is
+    ``m = round(n * s / spacing)`` and the new grid is centred on that extent, i.e. the new
+    origin is ``o + D ((n s - m t) / 2 + (t - s) / 2)`` per axis (``t`` = new spacing,
+    ``D`` = direction). It moves by half the change of spacing when ``m t = n s``; keeping the
+    old origin instead would push the last slices outside the input.
     Use ``interpolator="nearest"`` for label masks. Voxels outside the input get
     ``default_value`` (default: the image minimum, i.e. air for CT).
 
     >>> img = sitk.Image(10, 10, 2, sitk.sitkInt16); img.SetSpacing((1.0, 1.0, 5.0))
-    >>> resample_isotropic(img).GetSize()
-    (10, 10, 10)
+    >>> iso = resample_isotropic(img)
+    >>> iso.GetSize(), iso.GetOrigin()
+    ((10, 10, 10), (0.0, 0.0, -2.0))
     """
     if not isinstance(image, sitk.Image):
         raise TypeError(f"image must be a SimpleITK.Image, got {type(image).__name__}")
@@ -329,9 +335,34 @@ def resample_isotropic(image: sitk.Image, spacing: float | None = None, interpol
         stats = sitk.MinimumMaximumImageFilter()
         stats.Execute(image)
         default_value = stats.GetMinimum()
+    _, origin = isotropic_grid(image, float(spacing))
     return sitk.Resample(image, new_size, sitk.Transform(), _INTERPOLATORS[interpolator],
-                         image.GetOrigin(), (float(spacing),) * image.GetDimension(),
+                         origin, (float(spacing),) * image.GetDimension(),
                          image.GetDirection(), float(default_value), image.GetPixelID())
+
+
+def isotropic_grid(image: sitk.Image, spacing: float) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """(size, origin) of the grid :func:`resample_isotropic` uses for ``spacing`` mm: size
+    ``round(n s / t)`` per axis, origin ``o + D ((n s - m t) / 2 + (t - s) / 2)`` (the new grid
+    centred on the old physical extent). For code that samples part of that grid itself.
+
+    >>> img = sitk.Image(4, 4, 3, sitk.sitkInt16); img.SetSpacing((1.0, 1.0, 8.0))
+    >>> isotropic_grid(img, 2.0)
+    ((2, 2, 12), (0.5, 0.5, -3.0))
+    """
+    if not isinstance(image, sitk.Image):
+        raise TypeError(f"image must be a SimpleITK.Image, got {type(image).__name__}")
+    if isinstance(spacing, bool) or not isinstance(spacing, (int, float, np.floating, np.integer)):
+        raise TypeError(f"spacing must be a positive number (mm), got {type(spacing).__name__}")
+    if not np.isfinite(spacing) or spacing <= 0:
+        raise ValueError(f"spacing must be a positive number of mm, got {spacing}")
+    old_spacing = np.array(image.GetSpacing(), dtype=float)
+    size = np.array(image.GetSize(), dtype=float)
+    new_size = np.array([max(1, int(round(n * s / spacing))) for n, s in zip(size, old_spacing)])
+    shift = (size * old_spacing - new_size * float(spacing)) / 2 + (float(spacing) - old_spacing) / 2
+    direction = np.asarray(image.GetDirection(), dtype=float).reshape(image.GetDimension(), -1)
+    origin = np.asarray(image.GetOrigin(), dtype=float) + direction @ shift
+    return tuple(int(n) for n in new_size), tuple(float(v) for v in origin)
 
 
 # --------------------------------------------------------------------------------------------

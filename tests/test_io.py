@@ -132,8 +132,10 @@ def test_resample_isotropic(ct):
     iso = mio.resample_isotropic(ct, 2.0)
     assert iso.GetSpacing() == (2.0, 2.0, 2.0)
     assert iso.GetSize() == (166, 166, 120)
-    np.testing.assert_allclose(iso.GetOrigin(), ct.GetOrigin())
+    _assert_extent_kept(ct, iso)
     a = mio.to_array(iso)
+    # no output slice lies outside the input (all default value = fake air)
+    assert (a.reshape(a.shape[0], -1) > -1024).any(axis=1).all()
     assert a.min() >= -1024 and a.max() <= 1548
     # the mean HU is preserved by linear interpolation (same physical extent)
     assert abs(float(a.mean()) - float(mio.to_array(ct).mean())) < 15
@@ -142,6 +144,37 @@ def test_resample_isotropic(ct):
     small.SetSpacing((1.0, 1.0, 3.0))
     out = mio.resample_isotropic(small, interpolator="nearest")
     assert out.GetSize() == (2, 2, 6) and set(np.unique(mio.to_array(out))) <= set(range(8))
+
+
+def _extent(img):
+    """Per axis (low edge, high edge) in index-aligned mm: [o - s/2, o + (n - 1/2) s] along D."""
+    o = np.array(img.GetOrigin()) @ np.array(img.GetDirection()).reshape(3, 3)  # D^T o (D orthonormal)
+    s, n = np.array(img.GetSpacing()), np.array(img.GetSize())
+    return o - s / 2, o + (n - 0.5) * s
+
+
+def _assert_extent_kept(old, new):
+    (lo0, hi0), (lo1, hi1) = _extent(old), _extent(new)
+    half = np.array(new.GetSpacing()) / 2 + 1e-6
+    assert (np.abs(lo1 - lo0) <= half).all() and (np.abs(hi1 - hi0) <= half).all()
+
+
+@pytest.mark.parametrize("spacing", [0.5, 1.0, 2.0, 3.0, 5.0])
+@pytest.mark.parametrize("flip", [False, True])
+def test_resample_isotropic_keeps_physical_extent(spacing, flip):
+    """A constant image must stay constant: no slice beyond the input filled with default_value."""
+    img = sitk.GetImageFromArray(np.full((3, 6, 5), 100, dtype=np.int16))  # (z, y, x)
+    img.SetSpacing((1.0, 1.5, 8.0))
+    img.SetOrigin((-10.0, 20.0, 300.0))
+    if flip:  # a non-identity direction (x and z reversed)
+        img.SetDirection((-1, 0, 0, 0, 1, 0, 0, 0, -1))
+    for interp in ("nearest", "linear"):
+        out = mio.resample_isotropic(img, spacing, interp, default_value=0)
+        _assert_extent_kept(img, out)
+        np.testing.assert_array_equal(mio.to_array(out), 100)
+        size, origin = mio.isotropic_grid(img, spacing)
+        assert size == out.GetSize()
+        np.testing.assert_allclose(origin, out.GetOrigin())
 
 
 def test_image_info(ct):
