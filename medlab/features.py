@@ -265,12 +265,8 @@ def _glcm_mats(L: int) -> dict[str, np.ndarray]:
     if L not in _MATS:
         i, j = np.meshgrid(np.arange(L, dtype=np.float64), np.arange(L, dtype=np.float64), indexing="ij")
         diff = i - j
-        s = (i + j).astype(np.intp).ravel()
-        k = np.abs(diff).astype(np.intp).ravel()
-        plus = np.zeros((2 * L - 1, L * L))
-        plus[s, np.arange(L * L)] = 1.0
-        minus = np.zeros((L, L * L))
-        minus[k, np.arange(L * L)] = 1.0
+        s = (i + j).astype(np.intp).ravel()          # k of p_{x+y} for each (i, j)
+        k = np.abs(diff).astype(np.intp).ravel()     # k of p_{x-y}
         W = np.stack([
             (diff ** 2).ravel(),                     # contrast
             np.abs(diff).ravel(),                    # dissimilarity
@@ -280,9 +276,17 @@ def _glcm_mats(L: int) -> dict[str, np.ndarray]:
             (1.0 / (1.0 + diff ** 2 / L ** 2)).ravel(),      # IDMN
             (i * j).ravel(),                         # autocorrelation
         ])
-        _MATS[L] = {"W": W, "plus": plus, "minus": minus, "i": i.ravel(), "j": j.ravel(),
+        _MATS[L] = {"W": W, "plus": s, "minus": k, "i": i.ravel(), "j": j.ravel(),
                     "lv": np.arange(L, dtype=np.float64)}
     return _MATS[L]
+
+
+def _sum_by_index(p: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
+    """``out[k, m] = sum of p[r, m] over rows r with index[r] == k`` with one weighted
+    ``np.bincount`` (O(L^2 M) memory, no dense (n, L^2) indicator matrix)."""
+    M = p.shape[1]
+    idx = index[:, None] * M + np.arange(M)
+    return np.bincount(idx.ravel(), weights=p.ravel(), minlength=n * M).reshape(n, M)
 
 
 def _xlogx(p: np.ndarray) -> np.ndarray:
@@ -314,8 +318,8 @@ def _glcm_features_flat(P: np.ndarray, log_base: float = math.e) -> dict[str, np
     asm = (p * p).sum(0)
     hxy = -_xlogx(p).sum(0) / lnb
     hx, hy = -_xlogx(px).sum(0) / lnb, -_xlogx(py).sum(0) / lnb
-    pplus = mats["plus"] @ p                             # (2L-1, M), k = i + j
-    pminus = mats["minus"] @ p                           # (L, M), k = |i - j|
+    pplus = _sum_by_index(p, mats["plus"], 2 * L - 1)    # (2L-1, M), k = i + j
+    pminus = _sum_by_index(p, mats["minus"], L)          # (L, M), k = |i - j|
     kp = np.arange(2 * L - 1, dtype=np.float64)[:, None]
     km = np.arange(L, dtype=np.float64)[:, None]
     centred = kp - (mux + muy)

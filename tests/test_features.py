@@ -339,3 +339,29 @@ def test_bad_input_errors_name_the_argument():
         F.extract_features(np.full((2, 4, 4), np.nan), progress=False)
     with pytest.raises(TypeError, match="image must be"):
         F.haar2d("not an image")
+
+
+# ------------------------------------------------------------------ review fixes
+def test_glcm_features_memory_is_quadratic_in_levels():
+    """p_{x+y}, p_{x-y} used dense (2L-1) x L^2 matrices: 430+ MB for L=300, MemoryError for 1024."""
+    import tracemalloc
+
+    rng = np.random.default_rng(1)
+    L = 300
+    P = F.glcm(rng.integers(0, L, (40, 40)).astype(np.uint16), [1], ANGLES, levels=L, symmetric=True)
+    F._MATS.pop(L, None)
+    tracemalloc.start()
+    f = F.glcm_features(P)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 60e6, f"peak {peak / 1e6:.0f} MB"
+    # same values as the direct formulas
+    p = P[:, :, 0, 1].astype(float) / P[:, :, 0, 1].sum()
+    i, j = np.indices(p.shape)
+    pplus = np.bincount((i + j).ravel(), weights=p.ravel(), minlength=2 * L - 1)
+    pminus = np.bincount(np.abs(i - j).ravel(), weights=p.ravel(), minlength=L)
+    k = np.arange(2 * L - 1)
+    assert f["sum_average"][0, 1] == pytest.approx((k * pplus).sum(), rel=1e-12)
+    assert f["difference_average"][0, 1] == pytest.approx((np.arange(L) * pminus).sum(), rel=1e-12)
+    big = F.glcm(rng.integers(0, 1024, (16, 16)).astype(np.uint16), [1], [0.0], levels=1024)
+    assert np.isfinite(F.glcm_features(big, average=True)["sum_entropy"])
