@@ -157,11 +157,10 @@ def quantize(image, levels: int, vmin: float | None = None, vmax: float | None =
     if not np.all(np.isfinite(a)):
         raise ValueError("image contains NaN or infinite values; fill or mask them first")
     region = a if mask is None else a[_as_mask(mask, a.shape)]
+    _check_range(vmin, vmax)
     lo = float(region.min()) if vmin is None else float(vmin)
     hi = float(region.max()) if vmax is None else float(vmax)
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise ValueError(f"vmin and vmax must be finite, got vmin={vmin}, vmax={vmax}")
-    if (vmin is not None and vmax is not None and hi <= lo) or hi < lo:
+    if hi < lo:
         raise ValueError(f"vmax must be greater than vmin, got vmin={lo:g}, vmax={hi:g}")
     out_dtype = np.uint8 if levels <= 256 else np.uint16
     if hi <= lo:  # constant region
@@ -171,6 +170,22 @@ def quantize(image, levels: int, vmin: float | None = None, vmax: float | None =
     return q.astype(out_dtype)
 
 
+def _check_range(vmin, vmax) -> None:
+    """``vmin``/``vmax``: None or finite real numbers, and ``vmax > vmin`` when both are given."""
+    for name, v in (("vmin", vmin), ("vmax", vmax)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+            raise TypeError(f"{name} must be a number or None, got {type(v).__name__}")
+    if any(v is not None and not np.isfinite(v) for v in (vmin, vmax)):
+        raise ValueError(f"vmin and vmax must be finite, got vmin={vmin}, vmax={vmax}")
+    if vmin is not None and vmax is not None and float(vmax) <= float(vmin):
+        raise ValueError(f"vmax must be greater than vmin, got vmin={float(vmin):g}, vmax={float(vmax):g}")
+
+
+def _check_log_base(log_base) -> None:
+    if isinstance(log_base, bool) or not (isinstance(log_base, numbers.Real) and log_base > 0 and log_base != 1):
+        raise ValueError(f"log_base must be a positive number other than 1, got {log_base!r}")
+
+
 def _quantize_batch(x: np.ndarray, levels: int, vmin, vmax) -> np.ndarray:
     """Quantise (N, H, W) images; ``None`` limits are per image."""
     xf = x.astype(np.float64)
@@ -178,6 +193,9 @@ def _quantize_batch(x: np.ndarray, levels: int, vmin, vmax) -> np.ndarray:
     lo = xf.reshape(n, -1).min(1) if vmin is None else np.full(n, float(vmin))
     hi = xf.reshape(n, -1).max(1) if vmax is None else np.full(n, float(vmax))
     span = hi - lo
+    if (span < 0).any():  # only one limit given and an image lies entirely beyond it
+        k = int(np.argmax(span < 0))
+        raise ValueError(f"image {k}: vmax must be greater than vmin, got vmin={lo[k]:g}, vmax={hi[k]:g}")
     safe = np.where(span > 0, span, 1.0)[:, None, None]
     q = np.floor((xf - lo[:, None, None]) / safe * levels)
     q[span <= 0] = 0                                   # constant image -> bin 0
@@ -401,8 +419,7 @@ def glcm_features(P, average: bool | str = False, log_base: float = math.e) -> d
     A = A.astype(np.float64)
     if not np.all(np.isfinite(A)) or np.any(A < 0):
         raise ValueError("P must contain finite, non-negative counts or probabilities")
-    if not (isinstance(log_base, numbers.Real) and log_base > 0 and log_base != 1):
-        raise ValueError(f"log_base must be a positive number other than 1, got {log_base!r}")
+    _check_log_base(log_base)
     if average not in (False, True, "angles", "all"):
         raise ValueError(f"average must be False, True, 'angles' or 'all', got {average!r}")
     L, _, nd, na = A.shape
@@ -464,8 +481,7 @@ def first_order(image, mask=None, bins: int = 32, vmin: float | None = None, vma
     pct = list(percentiles)
     if not pct or any(not (0 <= p <= 100) for p in pct):
         raise ValueError(f"percentiles must be a non-empty list of values in [0, 100], got {percentiles!r}")
-    if not (isinstance(log_base, numbers.Real) and log_base > 0 and log_base != 1):
-        raise ValueError(f"log_base must be a positive number other than 1, got {log_base!r}")
+    _check_log_base(log_base)
     m = None if mask is None else _as_mask(mask, a.shape)
     q = quantize(a, bins, vmin, vmax, mask=m)
     if m is not None:
@@ -698,6 +714,8 @@ def extract_features(images, masks=None, levels: int = 16, distances: Sequence[f
     from tqdm.auto import tqdm
 
     levels = _check_levels(levels)
+    _check_range(vmin, vmax)
+    _check_log_base(log_base)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
     if isinstance(images, (str, bytes)) or images is None:

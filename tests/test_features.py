@@ -365,3 +365,26 @@ def test_glcm_features_memory_is_quadratic_in_levels():
     assert f["difference_average"][0, 1] == pytest.approx((np.arange(L) * pminus).sum(), rel=1e-12)
     big = F.glcm(rng.integers(0, 1024, (16, 16)).astype(np.uint16), [1], [0.0], levels=1024)
     assert np.isfinite(F.glcm_features(big, average=True)["sum_entropy"])
+
+
+@pytest.mark.parametrize("batch", [True, False])
+def test_extract_features_validates_range_and_log_base_on_both_paths(batch):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (3, 12, 12)).astype(np.uint8)
+    imgs = x if batch else list(x)   # a stack takes the vectorised path, a list the per-image one
+    kw = dict(progress=False)
+    with pytest.raises(ValueError, match="vmax must be greater than vmin"):
+        F.extract_features(imgs, vmin=200, vmax=10, **kw)
+    with pytest.raises(ValueError, match="vmax must be greater than vmin"):
+        F.extract_features(imgs, vmin=5, vmax=5, **kw)
+    with pytest.raises(ValueError, match="vmin and vmax must be finite"):
+        F.extract_features(imgs, vmin=float("nan"), **kw)
+    with pytest.raises(ValueError, match="image 0: vmax must be greater than vmin"):  # only vmin, above the maximum
+        F.extract_features(imgs, vmin=300, **kw)
+    with pytest.raises(TypeError, match="vmin must be a number"):
+        F.extract_features(imgs, vmin="0", **kw)
+    for bad in (1, -2, 0, "e"):
+        with pytest.raises(ValueError, match="log_base must be a positive number other than 1"):
+            F.extract_features(imgs, log_base=bad, **kw)
+    t = F.extract_features(imgs, vmin=0, vmax=255, log_base=2, **kw)
+    assert all(np.isfinite(v).all() for v in t.values())
