@@ -526,6 +526,12 @@ def pool2d(x: Any, size: Any = 2, stride: Any = None, padding: Padding = "valid"
     pads = _padding_2d(padding, hw, (kh, kw), (sh, sw))
     oh = _out_len(hw[0], kh, pads[0], sh, 1, what="pool window", name="size")
     ow = _out_len(hw[1], kw, pads[1], sw, 1, what="pool window", name="size")
+    for n_in, k, (p0, _), s_, n_out in ((hw[0], kh, pads[0], sh, oh), (hw[1], kw, pads[1], sw, ow)):
+        starts = -p0 + s_ * np.arange(n_out)           # first input index of each window
+        if (starts + k <= 0).any() or (starts >= n_in).any():
+            raise ValueError(f"padding must be smaller than size: a window would contain only padding, got "
+                             f"padding={padding!r} -> {pads} for size={(kh, kw)}, stride={(sh, sw)}, "
+                             f"input {hw[0]}x{hw[1]}")
     dtype = _float_dtype(x)
     x4 = x4.astype(dtype, copy=False)
     padded = any(pads[0]) or any(pads[1])
