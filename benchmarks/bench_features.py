@@ -86,7 +86,7 @@ def bench_round2() -> list[tuple[str, float]]:
     c = fo.controls
     rows.append(("§1 first-order: bins (CT tumour box)", median_ms(cycle(c["bins"], [8, 32, 64, 16]))))
     rows.append(("§1 first-order: ROI row", median_ms(cycle(c["row"], [c["row"].value + d for d in (-20, 0, 20)]))))
-    rows.append(("§1 first-order: ROI size", median_ms(cycle(c["size"], [20, 60, 100]))))
+    rows.append(("§1 first-order: ROI height", median_ms(cycle(c["height"], [20, 60, 100]))))
     c["source"].value = c["source"].options[2]
     rows.append(("§1 first-order: bins (X-ray 512x512, 100x100 ROI)", median_ms(cycle(c["bins"], [8, 32, 128, 16]))))
     g = W.glcm_by_hand()

@@ -285,11 +285,13 @@ def test_threshold_view_matches_sklearn():
 def test_round2_builders_render_and_react():
     pytest.importorskip("ipywidgets")
     img = np.random.default_rng(7).normal(size=(128, 128))
-    fo = W.first_order_explorer(img, roi=(10, 10, 60, 60))
+    fo = W.first_order_explorer(img, roi=(10, 10, 60, 40))
+    assert (fo.controls["height"].value, fo.controls["width"].value) == (51, 31)
     before = fo.chart.value
     fo.controls["bins"].value = 8
     assert fo.chart.value != before and fo.chart.value[:4] == b"\x89PNG"
-    fo.controls["size"].value = 2
+    fo.controls["height"].value = 2
+    fo.controls["width"].value = 2
     fo.controls["bins"].value = 256
     assert "bins" in fo.message.value                               # flagged in the widget, no exception
     g = W.glcm_by_hand()

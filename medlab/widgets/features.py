@@ -755,7 +755,8 @@ def first_order_explorer(image: np.ndarray | None = None, roi: Sequence[int] | N
     names = list(sources)
     source_w = w.Dropdown(options=names, value=names[0], description="Region", layout=w.Layout(width="320px"))
     bins_w = w.SelectionSlider(options=[4, 8, 16, 32, 64, 128, 256], value=32, description="Bins")
-    size_w = w.IntSlider(value=40, min=2, max=160, description="ROI size")
+    size_w = w.IntSlider(value=40, min=2, max=160, description="ROI height")
+    width_w = w.IntSlider(value=40, min=2, max=160, description="ROI width")
     row_w = w.IntSlider(description="ROI row")
     col_w = w.IntSlider(description="ROI col")
     img_w = w.Image(format="png", layout=w.Layout(width="440px", height="auto"))
@@ -778,22 +779,30 @@ def first_order_explorer(image: np.ndarray | None = None, roi: Sequence[int] | N
 
     def set_source(name: str) -> None:
         img, (r0, c0, r1, c1), (lo, hi), _ = sources[name]
-        size = max(r1 - r0, c1 - c0) + 1
         state["name"] = name
-        with size_w.hold_trait_notifications(), row_w.hold_trait_notifications(), col_w.hold_trait_notifications():
-            size_w.max = min(img.shape) // 2
-            size_w.value = min(size, size_w.max)
-            row_w.max, col_w.max = img.shape[0] - size_w.value, img.shape[1] - size_w.value
-            row_w.value, col_w.value = r0, c0
-        ax.set_xlim(lo, hi)
+        ax.set_xlim(lo, hi)                       # before any render: backgrounds are cached per source
         ax.set_xlabel("HU" if name.startswith("CT") else "grey value")
+        state["busy"] = True                      # moving the ROI sliders here must not render half-updated
+        try:
+            size_w.max, width_w.max = img.shape[0] // 2, img.shape[1] // 2
+            size_w.value, width_w.value = min(r1 - r0 + 1, size_w.max), min(c1 - c0 + 1, width_w.max)
+            row_w.max, col_w.max = img.shape[0] - size_w.value, img.shape[1] - width_w.value
+            row_w.value, col_w.value = r0, c0
+        finally:
+            state["busy"] = False
 
     def render(*_) -> bytes:
+        if state.get("busy"):
+            return b""
         img, _, (lo, hi), disp = sources[state["name"]]
-        s = size_w.value
-        row_w.max, col_w.max = img.shape[0] - s, img.shape[1] - s
+        s, sw = size_w.value, width_w.value
+        state["busy"] = True                      # a smaller max may clamp the position: no nested render
+        try:
+            row_w.max, col_w.max = img.shape[0] - s, img.shape[1] - sw
+        finally:
+            state["busy"] = False
         r0, c0 = row_w.value, col_w.value
-        res = compute_first_order_view(img, (r0, c0, r0 + s - 1, c0 + s - 1), bins_w.value, lo, hi, display_range=disp)
+        res = compute_first_order_view(img, (r0, c0, r0 + s - 1, c0 + sw - 1), bins_w.value, lo, hi, display_range=disp)
         msg_w.value = _message_html(res)
         if res["error"]:
             return b""
@@ -807,7 +816,7 @@ def first_order_explorer(image: np.ndarray | None = None, roi: Sequence[int] | N
             line.set_xdata([x, x])
         for line, k in zip(pct_l, ("p10", "p50", "p90")):
             line.set_xdata([f[k]] * 2)
-        title.set_text(f"{s}×{s} ROI, {bins_w.value} bins over [{lo:g}, {hi:g}]")
+        title.set_text(f"{s}×{sw} ROI, {bins_w.value} bins over [{lo:g}, {hi:g}]")
         png = to_png(res["panel"])
         img_w.value = png
         chart_w.value = blit.png((state["name"], top))
@@ -823,10 +832,10 @@ def first_order_explorer(image: np.ndarray | None = None, roi: Sequence[int] | N
 
     set_source(names[0])
     source_w.observe(on_source, names="value")
-    for c in (bins_w, size_w, row_w, col_w):
+    for c in (bins_w, size_w, width_w, row_w, col_w):
         c.observe(render, names="value")
     render()
-    box = w.VBox([w.HBox([w.VBox([source_w, bins_w]), w.VBox([size_w, row_w, col_w])]), msg_w,
+    box = w.VBox([w.HBox([source_w, bins_w]), w.HBox([row_w, col_w]), w.HBox([size_w, width_w]), msg_w,
                   w.HTML("<small>left: image with the ROI; middle: the ROI; chart: its histogram "
                          "(red: mean and mean ± std, dotted: p10, p50, p90)</small>"),
                   w.HBox([w.VBox([img_w, chart_w]), table_w])])
@@ -834,7 +843,8 @@ def first_order_explorer(image: np.ndarray | None = None, roi: Sequence[int] | N
     box.image = img_w  # type: ignore[attr-defined]
     box.chart = chart_w  # type: ignore[attr-defined]
     box.message = msg_w  # type: ignore[attr-defined]
-    box.controls = {"source": source_w, "bins": bins_w, "size": size_w, "row": row_w, "col": col_w}  # type: ignore[attr-defined]
+    box.controls = {"source": source_w, "bins": bins_w, "height": size_w, "width": width_w,  # type: ignore[attr-defined]
+                    "row": row_w, "col": col_w}  # type: ignore[attr-defined]
     return box
 
 
@@ -1404,7 +1414,7 @@ def baseline_threshold_explorer(y_true: np.ndarray, y_score: np.ndarray,
     lo, hi = math.floor(min(lo, threshold) * 10) / 10 - 0.1, math.ceil(max(hi, threshold) * 10) / 10 + 0.1
     thr_w = w.FloatSlider(value=threshold, min=lo, max=hi, step=0.05, description="Threshold",
                           readout_format=".2f", layout=w.Layout(width="520px"))
-    chart_w = w.Image(format="png", layout=w.Layout(width="900px", height="auto"))
+    chart_w = w.Image(format="png", layout=w.Layout(width="860px", height="auto"))
     info_w = w.HTML()
     msg_w = w.HTML()
     is_pos = (yt == positive_label).astype(int)
