@@ -896,6 +896,8 @@ def grow_from_box(image: np.ndarray, box_mask: np.ndarray, lower: float = -300.0
     m = _mask(box_mask, "box_mask")
     if m.shape != a.shape:
         raise ValueError(f"box_mask shape {m.shape} differs from image shape {a.shape}")
+    if not m.any():
+        raise ValueError("box_mask is empty: it must mark the annotated box")
     if seed is None:
         seed = box_seed(a, m, lower, upper)
     work = a

@@ -429,3 +429,11 @@ def test_gaussian_filter_large_sigma_is_finite(sigma):
         assert out.std() < img.std()
     const = pp.gaussian_filter(np.full((20, 20), 3.0), sigma)
     np.testing.assert_allclose(const, 3.0, atol=1e-5)
+
+
+def test_grow_from_box_with_empty_box_and_explicit_seed():
+    img = np.zeros((6, 6))
+    with pytest.raises(ValueError, match="box_mask is empty"):
+        pp.grow_from_box(img, np.zeros((6, 6), bool), seed=(0, 0))
+    with pytest.raises(ValueError, match="box_mask is empty"):
+        pp.grow_from_box(img, np.zeros((6, 6), bool))
