@@ -228,7 +228,7 @@ def test_flip_compute_against_scipy(ct, name, offset):
     if name in ("off-centre 1", "emboss"):
         assert r["diff_corr_conv"] > 0.1
     img = wc.render_flip(r)
-    assert img.dtype == np.uint8 and img.shape[0] == 2 * wc.FLIP_CROP[2]
+    assert img.dtype == np.uint8 and img.shape[0] == 2 * wc.FLIP_CROP[2] + 24
 
 
 def test_flip_off_centre_shifts_opposite_ways(ct):
@@ -243,7 +243,7 @@ def test_flip_off_centre_shifts_opposite_ways(ct):
 def test_flip_invalid_flagged(ct, kernel, rule):
     r = wc.flip_compute(ct, kernel)
     assert not r["ok"] and rule in r["message"]
-    assert wc.render_flip(r).shape[0] == 2 * wc.FLIP_CROP[2]
+    assert wc.render_flip(r).shape[0] == 2 * wc.FLIP_CROP[2] + 24
     with pytest.raises(ValueError, match="offset must be"):
         wc.flip_kernel("off-centre 1", 0)
 
@@ -263,7 +263,7 @@ def test_output_size_compute_matches_tf(n, k, p, s, d):
     read = set(np.unique(ops.im2col(ids, k, s, p, d)).astype(int)) - {0}
     assert n * n - len(read) == n * n - (n - r["unused"]) ** 2
     img = wc.render_output_size(r, window=r["n_out"] ** 2 - 1)
-    assert img.dtype == np.uint8 and img.shape[0] == (n + 2 * p) * 24
+    assert img.dtype == np.uint8 and img.shape[0] == (n + 2 * p) * 32
 
 
 @pytest.mark.parametrize("args,rule", [((8, 3, 0, 1, 4), "larger than the padded input"),

@@ -927,8 +927,16 @@ def _kernel_tile(k: np.ndarray, size: int) -> np.ndarray:
     return img
 
 
+def _titled(panel: np.ndarray, title: str, height: int = 24) -> np.ndarray:
+    """``panel`` (RGB) with ``title`` written centred in a white strip above it."""
+    strip = Image.new("RGB", (panel.shape[1], height), (255, 255, 255))
+    draw = ImageDraw.Draw(strip)
+    draw.text((panel.shape[1] / 2, height / 2), title, fill=(0, 0, 0), font=_font(15), anchor="mm")
+    return np.concatenate([np.asarray(strip), panel], axis=0)
+
+
 def render_flip(result: dict, zoom: int = 2, tile: int = 150) -> np.ndarray:
-    """kernel / flipped kernel tiles | input crop | correlation | convolution (RGB, zoomed)."""
+    """kernel / flipped kernel tiles | input crop | correlation | convolution (RGB, zoomed, titled)."""
     x = result["x"]
     panels = [_grey_rgb(x)]
     if result["ok"]:
@@ -942,18 +950,18 @@ def render_flip(result: dict, zoom: int = 2, tile: int = 150) -> np.ndarray:
         y = min(tiles[0].shape[0] + 20, col.shape[0] - tiles[1].shape[0])
         col[y: y + tiles[1].shape[0]] = tiles[1]
         panels = [col] + panels
-    return _hstack(panels, gap=10)
+    titles = (["kernel / flipped"] if result["ok"] else []) + ["CT crop", "correlation (CNN)", "true convolution"]
+    return _hstack([_titled(p, t) for p, t in zip(panels, titles)], gap=10)
 
 
-def flip_explorer(kernel: str = "off-centre 1", width: int = 1100) -> Any:
+def flip_explorer(kernel: str = "off-centre 1", width: int = 940) -> Any:
     """Correlation (what CNNs compute) vs true convolution on a real CT crop, for an asymmetric kernel."""
     import ipywidgets as w
 
     kernel_w = w.Dropdown(options=list(FLIP_KERNELS), value=kernel, description="Kernel")
     off_w = w.IntSlider(value=6, min=1, max=12, description="Offset (px)")
-    titles = w.HTML("<div style='display:flex;justify-content:space-around;width:%dpx'><b>kernel w (top) and "
-                    "flipped w[::-1, ::-1] (below)</b><b>CT crop</b><b>correlation (CNN)</b>"
-                    "<b>true convolution</b></div>" % width)
+    titles = w.HTML("<small>left: the kernel w (top) and the flipped kernel w[::-1, ::-1] (below); red &gt; 0, "
+                    "blue &lt; 0</small>")
     img_w = w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto"))
     info_w = w.HTML()
 
@@ -1019,7 +1027,7 @@ def output_size_compute(n: int = 7, k: int = 3, padding: int = 0, stride: int = 
     return base
 
 
-def render_output_size(result: dict, window: int = 0, cell: int = 24) -> np.ndarray:
+def render_output_size(result: dict, window: int = 0, cell: int = 32) -> np.ndarray:
     """Padded input grid (padding blue, pixels never read hatched red) with window ``window``'s taps in
     yellow and every window's top-left tap as a dot; the output grid with the matching pixel in red."""
     n, p = result["n"], result["padding"] if isinstance(result["padding"], (int, np.integer)) else 0
@@ -1067,7 +1075,7 @@ def output_size_explorer(width: int = 760) -> Any:
     s_w = w.IntSlider(value=2, min=1, max=4, description="Stride s")
     d_w = w.IntSlider(value=1, min=1, max=4, description="Dilation d")
     win_w = w.IntSlider(value=0, min=0, max=0, description="Window")
-    img_w = w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto"))
+    img_w = w.Image(format="png", layout=w.Layout(max_width=f"{width}px", height="auto"))  # natural size
     info_w = w.HTML()
 
     def render(*_):
@@ -1163,13 +1171,15 @@ def channel_mix_explorer(width: int = 800) -> Any:
     import ipywidgets as w
 
     x3 = ct_channels()
-    sliders = [w.FloatSlider(value=v, min=-1.0, max=1.0, step=0.05, description=f"w {n}")
+    sliders = [w.FloatSlider(value=v, min=-1.0, max=1.0, step=0.05, description=f"w {n}",
+                             style={"description_width": "120px"})
                for v, n in zip((1.0, 0.0, 0.0), CHANNEL_WINDOWS)]
-    bias_w = w.FloatSlider(value=0.0, min=-1.0, max=1.0, step=0.05, description="Bias")
+    bias_w = w.FloatSlider(value=0.0, min=-1.0, max=1.0, step=0.05, description="Bias",
+                           style={"description_width": "120px"})
     img_w = w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto"))
     info_w = w.HTML()
-    titles = w.HTML("<div style='display:flex;width:%dpx'><b style='width:34%%'>channels: lung / mediastinum / "
-                    "bone window (cropped)</b><b>1×1 conv output y</b></div>" % width)
+    titles = w.HTML("<b>left: the three channels (lung, mediastinum, bone window; top to bottom, cropped) · "
+                    "right: the 1×1 conv output y</b>")
 
     def render(*_):
         res = channel_mix_compute(x3, [s.value for s in sliders], bias_w.value)
@@ -1257,8 +1267,8 @@ def im2col_explorer(width: int = 760) -> Any:
     x = stepper_patch()
     k_w = w.IntSlider(value=3, min=1, max=9, description="Kernel size")
     s_w = w.IntSlider(value=1, min=1, max=3, description="Stride")
-    pix_w = w.IntSlider(value=0, min=0, max=35, description="Output pixel")
-    img_w = w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto"))
+    pix_w = w.IntSlider(value=0, min=0, max=35, description="Output pixel", style={"description_width": "initial"})
+    img_w = w.Image(format="png", layout=w.Layout(max_width=f"{width}px", height="auto"))  # natural size
     info_w = w.HTML()
 
     def render(*_):
@@ -1350,18 +1360,17 @@ def speed_explorer(width: int = 520) -> Any:
 
     size_w = w.IntSlider(value=128, min=16, max=512, step=16, description="Image size")
     k_w = w.IntSlider(value=3, min=1, max=15, step=2, description="Kernel size")
-    btn = w.Button(description="Measure ⏱", button_style="primary")
+    btn = w.Button(description="Measure", button_style="primary", icon="clock")
     chart_w = w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto"))
     info_w = w.HTML()
     fr = FigureRenderer(figsize=(6, 3), dpi=80)
     fr.fig.subplots_adjust(left=0.13, right=0.98, bottom=0.12, top=0.88)
     ax = fr.fig.add_subplot()
     ax.set_yscale("log")
-    ax.set(ylim=(1e-3, 1e5), ylabel="ms (log scale)", title="one convolution, measured on this machine")
+    ax.set(ylim=(1e-3, 1e5), ylabel="ms (log scale)", title="one convolution, measured here (dotted: 100 ms)")
     bars = ax.bar([0, 1, 2], [1e-3] * 3, color=["#d95f02", "#1b9e77", "#7570b3"], animated=True)
     ax.set_xticks([0, 1, 2], ["conv2d_naive (loops)", "ops.conv2d (numpy)", "tf.nn.conv2d"])
     ax.axhline(100, color="grey", ls=":", lw=1)
-    ax.text(-0.45, 130, "100 ms", ha="left", fontsize=8, color="grey")
     texts = [ax.text(x, 1e-3, "", ha="center", va="bottom", fontsize=9, animated=True) for x in range(3)]
     png = _blit_chart(fr, list(bars) + texts)
 
