@@ -164,6 +164,9 @@ def test_coronal_plane_equals_full_resample(ct, interp, spacing):
     full = mio.resample_isotropic(ct.image, spacing, interp)
     assert d["new_size"] == full.GetSize()
     np.testing.assert_array_equal(d["plane"], mio.to_array(full)[::-1, d["row_j"], :])
+    plane_pt = full.TransformIndexToPhysicalPoint((0, d["row_j"], 0))
+    assert plane_pt[1] - ct.image.GetOrigin()[1] == pytest.approx(d["plane_y_mm"])
+    assert abs(d["plane_y_mm"] - y_mm) <= spacing / 2 + 1e-9          # the grid row nearest to y_mm
     assert d["memory_mb"] == pytest.approx(np.prod(full.GetSize()) * 2 / 1e6)
 
 
@@ -190,17 +193,18 @@ def test_resampled_invalid_is_flagged(ct, spacing, interp, msg):
 def test_voxel_inspector(ct):
     w = mm.voxel_inspector(ct, start_zyx=(17, 292, 170))
     assert len(_images(w)) == 2 and all(im.value[:4] == b"\x89PNG" for im in _images(w))
-    assert "HU" in w.children[0].children[0].children[3].value
+    assert "HU" in w.children[1].children[1].value
     assert _moves_image(w, w.controls["x"], 171)
     assert _moves_image(w, w.controls["z"], 5)
     p = ct.image.TransformIndexToPhysicalPoint((171, 292, 5))
-    assert f"{p[2]:.2f} mm" in w.children[0].children[0].children[3].value
+    assert f"{p[2]:.2f} mm" in w.children[1].children[1].value
 
 
 def test_dicom_series_browser(series):
     w = mm.dicom_series_browser(series=series)
     assert len(_images(w)) == 3
-    assert _moves_image(w, w.controls["file"], 29)
+    assert w.controls["file"].min == 1 and "1-01.dcm" in w.children[-1].value
+    assert _moves_image(w, w.controls["file"], 30)
     assert "1-30.dcm" in w.children[-1].value and "array[0]" in w.children[-1].value
     with pytest.raises(ValueError, match="give folder"):
         mm.dicom_series_browser()

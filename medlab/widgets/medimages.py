@@ -155,7 +155,7 @@ def render_crosshair(grey: np.ndarray, y: int, x: int, radius: int = 3, color: S
     the outline of the ``(2r+1)²`` neighbourhood shown in the zoom."""
     h, w = grey.shape
     rgb = np.repeat(grey[..., None], 3, axis=2)
-    arm = max(gap + 4, min(h, w) // 16)
+    arm = max(gap + 4, min(h, w) // 10)
     rgb[y, max(0, x - arm):max(0, x - gap)] = color
     rgb[y, min(w, x + gap + 1):min(w, x + arm + 1)] = color
     rgb[max(0, y - arm):max(0, y - gap), x] = color
@@ -343,8 +343,15 @@ def _cubic_bspline(u: float) -> float:
     return (2.0 - u) ** 3 / 6.0 if u < 2.0 else 0.0
 
 
-def _bspline_plane(image: sitk.Image, j: int, spacing: float, new_size: Sequence[int], default_value: float,
-                   margin: int) -> np.ndarray:
+def _continuous_index(image: sitk.Image, spacing: float, grid_origin: Sequence[float]) -> np.ndarray:
+    """Old-grid continuous index (x, y, z) of new-grid voxel (0, 0, 0); new voxel n is at this + t·n/s."""
+    d = np.asarray(image.GetDirection(), dtype=float).reshape(3, 3)
+    off = d.T @ (np.asarray(grid_origin, dtype=float) - np.asarray(image.GetOrigin(), dtype=float))
+    return off / np.asarray(image.GetSpacing(), dtype=float)
+
+
+def _bspline_plane(image: sitk.Image, j: int, spacing: float, new_size: Sequence[int],
+                   grid_origin: Sequence[float], default_value: float, margin: int) -> np.ndarray:
     """Cubic B-spline values on coronal row ``j`` of the resampled grid, as (z, x) float64.
 
     SimpleITK evaluates 4x4x4 = 64 coefficients per output point (70-140 ms for the finest plane);
@@ -355,7 +362,8 @@ def _bspline_plane(image: sitk.Image, j: int, spacing: float, new_size: Sequence
 
     size = np.array(image.GetSize(), dtype=float)
     old = np.array(image.GetSpacing(), dtype=float)
-    yc = j * spacing / old[1]
+    c0 = _continuous_index(image, spacing, grid_origin)
+    yc = c0[1] + j * spacing / old[1]
     lo = int(max(0, np.floor(yc) - margin))
     hi = int(min(size[1], np.ceil(yc) + margin + 1))
     slab = np.asarray(sitk.GetArrayViewFromImage(image)[:, lo:hi, :], dtype=np.float64)
@@ -366,20 +374,21 @@ def _bspline_plane(image: sitk.Image, j: int, spacing: float, new_size: Sequence
     for m in range(int(np.floor(t)) - 1, int(np.floor(t)) + 3):
         mm = -m if m < 0 else (2 * (n - 1) - m if m >= n else m)  # mirror, as the coefficients are
         plane += _cubic_bspline(t - m) * coef[:, mm, :]
-    zc = np.arange(new_size[2]) * spacing / old[2]
-    xc = np.arange(new_size[0]) * spacing / old[0]
+    zc = c0[2] + np.arange(new_size[2]) * spacing / old[2]
+    xc = c0[0] + np.arange(new_size[0]) * spacing / old[0]
     zz, xx = np.meshgrid(zc, xc, indexing="ij")
     vals = ndi.map_coordinates(plane, [zz, xx], order=3, prefilter=False, mode="mirror")
-    inside = (zz < size[2] - 0.5) & (xx < size[0] - 0.5)  # ITK: points beyond the last half voxel are outside
+    # ITK: a point is inside when its continuous index lies in [-0.5, size - 0.5)
+    inside = (zz >= -0.5) & (zz < size[2] - 0.5) & (xx >= -0.5) & (xx < size[0] - 0.5)
     return np.where(inside, vals, default_value)
 
 
 def coronal_plane_resampled(image: sitk.Image, spacing: float, y_mm: float, interpolator: str = "linear",
                             default_value: float | None = None, margin: int = 8) -> tuple[np.ndarray, int]:
     """Just the coronal plane of ``mio.resample_isotropic(image, spacing, interpolator)`` nearest to
-    ``y_mm`` (mm from the origin along the image's y axis, identity-like direction assumed for
-    the B-spline path); returns (the plane as a (z, x) array, z from the origin upwards, and its
-    row index ``j`` in the full resampled grid).
+    ``y_mm`` (mm from the origin along the image's y axis) on that function's grid
+    (:func:`medlab.io.isotropic_grid`); returns (the plane as a (z, x) array, z from the grid
+    origin upwards, and its row index ``j`` in the full resampled grid).
 
     Only a slab of ``2·margin+1`` input rows around the plane is used (the full resample takes
     0.1-0.2 s linear, 2-3 s B-spline). Nearest and linear: SimpleITK ``Resample`` of the slab onto
@@ -388,27 +397,27 @@ def coronal_plane_resampled(image: sitk.Image, spacing: float, y_mm: float, inte
     8-row margin (the prefilter decays as 0.27^n), so the plane agrees with SimpleITK's full
     B-spline resample to within 1 HU (int16 truncation).
     """
-    size = np.array(image.GetSize(), dtype=float)
+    new_size, grid_origin = mio.isotropic_grid(image, float(spacing))
+    c0 = _continuous_index(image, spacing, grid_origin)
     old = np.array(image.GetSpacing(), dtype=float)
-    new_size = [max(1, int(round(n * s / spacing))) for n, s in zip(size, old)]
-    j = int(np.clip(round(y_mm / spacing), 0, new_size[1] - 1))
+    j = int(np.clip(round((y_mm / old[1] - c0[1]) * old[1] / spacing), 0, new_size[1] - 1))
     if default_value is None:
         stats = sitk.MinimumMaximumImageFilter()
         stats.Execute(image)
         default_value = stats.GetMinimum()
     dtype = sitk.GetArrayViewFromImage(image[:1, :1, :1]).dtype
     if interpolator == "bspline":
-        vals = _bspline_plane(image, j, float(spacing), new_size, float(default_value), margin)
+        vals = _bspline_plane(image, j, float(spacing), new_size, grid_origin, float(default_value), margin)
         if np.issubdtype(dtype, np.integer):
             info = np.iinfo(dtype)
             vals = np.clip(np.trunc(vals), info.min, info.max)  # ITK casts by truncation
         return vals.astype(dtype), j
-    y_cont = j * spacing / old[1]
+    y_cont = c0[1] + j * spacing / old[1]
     lo = int(max(0, np.floor(y_cont) - margin))
     hi = int(min(image.GetSize()[1], np.ceil(y_cont) + margin + 1))
     slab = image[:, lo:hi, :]
     d = np.asarray(image.GetDirection(), dtype=float).reshape(3, 3)
-    origin = np.asarray(image.GetOrigin(), dtype=float) + d @ np.array([0.0, j * spacing, 0.0])
+    origin = np.asarray(grid_origin, dtype=float) + d @ np.array([0.0, j * spacing, 0.0])
     out = sitk.Resample(slab, [new_size[0], 1, new_size[2]], sitk.Transform(), _SITK_INTERP[interpolator],
                         tuple(origin), (float(spacing),) * 3, image.GetDirection(), float(default_value),
                         image.GetPixelID())
@@ -433,8 +442,11 @@ def compute_resampled_coronal(image: sitk.Image, spacing: float, y_mm: float, in
         return _invalid(f"spacing {spacing} mm gives {new_size} = {voxels:,} voxels: too many")
     plane, j = coronal_plane_resampled(image, float(spacing), y_mm, interpolator, default_value)
     plane = plane[::-1]                                                 # superior at the top
+    _, grid_origin = mio.isotropic_grid(image, float(spacing))
+    plane_y = float(_continuous_index(image, spacing, grid_origin)[1] * old[1] + j * spacing)
     bpv = np.dtype(sitk.GetArrayViewFromImage(image[:1, :1, :1]).dtype).itemsize
-    return {"valid": True, "message": "", "plane": plane, "row_j": j, "new_size": new_size, "voxels": voxels,
+    return {"valid": True, "message": "", "plane": plane, "row_j": j, "plane_y_mm": plane_y,
+            "new_size": new_size, "voxels": voxels,
             "memory_mb": voxels * bpv / 1e6, "old_size": tuple(int(v) for v in size),
             "old_memory_mb": float(np.prod(size)) * bpv / 1e6, "spacing": float(spacing)}
 
@@ -489,21 +501,21 @@ def voxel_inspector(image: Any, start_zyx: Sequence[int] | None = None, radius: 
         zoom_w.value = to_png(render_neighbourhood(d["neighbourhood"], d["center"], window, level, cell=46))
         p = d["physical_mm"]
         info_w.value = (
-            "<table style='font-family:monospace;font-size:13px'>"
-            f"<tr><td>numpy index <code>array[z, y, x]</code></td><td>[{z}, {y}, {x}]</td></tr>"
-            f"<tr><td>ITK index <code>(i, j, k)</code> = (x, y, z)</td><td>({x}, {y}, {z})</td></tr>"
+            "<table style='font-family:monospace;font-size:12px;line-height:1.25'>"
+            f"<tr><td>numpy array[z, y, x]</td><td>[{z}, {y}, {x}]</td></tr>"
+            f"<tr><td>ITK index (i, j, k)</td><td>({x}, {y}, {z})</td></tr>"
             f"<tr><td><b>value</b></td><td><b>{d['value']} HU</b></td></tr>"
-            f"<tr><td>x: {o[0]:.2f} + {x} × {s[0]:.4f}</td><td>= {p[0]:.2f} mm (→ patient's left)</td></tr>"
+            f"<tr><td>x: {o[0]:.2f} + {x} × {s[0]:.4f}</td><td>= {p[0]:.2f} mm (→ left)</td></tr>"
             f"<tr><td>y: {o[1]:.2f} + {y} × {s[1]:.4f}</td><td>= {p[1]:.2f} mm (→ posterior)</td></tr>"
             f"<tr><td>z: {o[2]:.2f} + {z} × {s[2]:.4f}</td><td>= {p[2]:.2f} mm (→ superior)</td></tr></table>"
-            "<small>physical point p = origin + D·diag(spacing)·(i, j, k); here D is the identity, so each axis is "
-            f"origin + index × spacing. Zoom: the {2 * radius + 1}×{2 * radius + 1} voxels in the yellow square, "
-            "the inspected one outlined in cyan.</small>")
+            "<div style='font-size:12px;line-height:1.3'>p = origin + D·diag(spacing)·(i, j, k); D is the identity "
+            f"here, so each axis is origin + index × spacing. Zoom: the {2 * radius + 1}×{2 * radius + 1} voxels in "
+            "the yellow square, the inspected one outlined in cyan.</div>")
 
     for c in (z_w, y_w, x_w):
         c.observe(render, names="value")
     render()
-    box = w.VBox([w.HBox([w.VBox([z_w, y_w, x_w, info_w], layout=w.Layout(width="440px")), zoom_w]), slice_w])
+    box = w.HBox([w.VBox([z_w, y_w, x_w, slice_w]), w.VBox([zoom_w, info_w], layout=w.Layout(width="470px"))])
     box.render = render  # type: ignore[attr-defined]
     box.controls = {"z": z_w, "y": y_w, "x": x_w}  # type: ignore[attr-defined]
     return box
@@ -519,14 +531,14 @@ def dicom_series_browser(folder: str | Path | None = None, series: DicomSeries |
         if folder is None:
             raise ValueError("give folder (a DICOM series folder) or series (from load_dicom_series)")
         series = load_dicom_series(folder)
-    file_w = _slider(w, "IntSlider", "File", value=0, min=0, max=len(series) - 1)
+    file_w = _slider(w, "IntSlider", "File (by name)", value=1, min=1, max=len(series))
     stored_w, hu_w, chart_w = _img(w, width), _img(w, width), _img(w, 368)
     tags_w, info_w = w.HTML(), w.HTML()
     chart = _PositionChart(series)
     order = np.argsort(series.z_mm, kind="stable")
 
     def render(_=None):
-        i = file_w.value
+        i = file_w.value - 1  # the slider counts files from 1, like their names
         d = compute_dicom_file(series, i, window, level)
         if not d["valid"]:
             info_w.value = f"<b style='color:#b00'>{d['message']}</b>"
@@ -570,7 +582,7 @@ def hu_profile_explorer(image: Any, window: float = 1800, level: float = -200, w
     sx = float(img.GetSpacing()[0])
     slice_w = _slider(w, "IntSlider", "Slice", value=z0, min=0, max=arr.shape[0] - 1)
     row_w = _slider(w, "IntSlider", "Row", value=y0, min=0, max=arr.shape[1] - 1)
-    img_w, chart_w, info_w = _img(w, width), _img(w, 480), w.HTML()
+    img_w, chart_w, info_w = _img(w, width), _img(w, 528), w.HTML()
     chart = ProfileChart(arr.shape[2] * sx)
     state = {"z": None, "grey": None}
 
@@ -588,7 +600,7 @@ def hu_profile_explorer(image: Any, window: float = 1800, level: float = -200, w
         chart.set_profile(d["x_mm"], d["hu"])
         chart_w.value = chart.png()
         parts = " · ".join(f"{k} {v:.0%}" for k, v in d["fractions"].items())
-        info_w.value = (f"<code>slice {z}, row {r}: HU {d['min']:.0f}…{d['max']:.0f}; share of the row in each band: "
+        info_w.value = (f"<code>slice {z}, row {r}: HU {d['min']:.0f}…{d['max']:.0f}; share of the row per band: "
                         f"{parts}</code><br><small>Pixels between bands (e.g. −500…−150) are "
                         "partial-volume mixtures "
                         "or tissue outside these textbook ranges.</small>")
@@ -651,8 +663,8 @@ def resampling_explorer(image: Any, spacing: float = 2.0, row: int = 300, window
             f"<td>{d['old_memory_mb']:.1f} MB</td></tr>"
             f"<tr><td>{d['spacing']:.2f} mm iso</td><td>{nx} × {ny} × {nz}</td><td>{d['voxels']:,}</td>"
             f"<td>{d['memory_mb']:.1f} MB ({d['memory_mb'] / d['old_memory_mb']:.2f}×)</td></tr></table>"
-            f"<small>Shown: coronal row {d['row_j']} of the resampled grid (y = {d['row_j'] * d['spacing']:.1f} mm), "
-            f"{nx} × {nz} pixels drawn {f:.1f}× enlarged. Only this plane is resampled at each move "
+            f"<small>Shown: coronal row {d['row_j']} of the resampled grid ({d['plane_y_mm']:.1f} mm from the "
+            f"origin along y), {nx} × {nz} pixels drawn {f:.1f}× enlarged. Only this plane is resampled at each move "
             "(from a slab of 17 input rows around it); the full volume is never built here.</small>")
 
     spacing_w.observe(render, names="value")
