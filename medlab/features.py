@@ -513,6 +513,20 @@ def _first_order_batch(x: np.ndarray, q: np.ndarray, bins: int, lnb: float) -> d
 
 
 # ----------------------------------------------------------------------------- shape
+def _check_spacing(spacing, n: int) -> tuple[float, ...]:
+    """``n`` finite positive pixel sizes in mm, SimpleITK order (x, y[, z])."""
+    msg = f"spacing must be {n} positive sizes in mm (x, y[, z]), got {spacing!r}"
+    if isinstance(spacing, (str, bytes)) or not isinstance(spacing, (tuple, list, np.ndarray)) \
+            or np.ndim(spacing) != 1 or len(spacing) != n:
+        raise ValueError(msg)
+    if any(isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Real) for s in spacing):
+        raise ValueError(msg)
+    sp = tuple(float(s) for s in spacing)
+    if not all(math.isfinite(s) and s > 0 for s in sp):
+        raise ValueError(msg)
+    return sp
+
+
 def shape_features(mask, spacing: Sequence[float] | None = None, feret: bool | None = None) -> dict[str, float]:
     """Shape of the foreground of a 2-D or 3-D ``mask`` in physical units (SimpleITK).
 
@@ -539,7 +553,7 @@ def shape_features(mask, spacing: Sequence[float] | None = None, feret: bool | N
     if isinstance(mask, sitk.Image):
         img = sitk.Cast(mask != 0, sitk.sitkUInt8)
         if spacing is not None:
-            img.SetSpacing(tuple(float(s) for s in spacing))
+            img.SetSpacing(_check_spacing(spacing, img.GetDimension()))
         arr = sitk.GetArrayViewFromImage(img)
         if not arr.any():
             raise ValueError("mask is empty (no foreground pixel): there is no shape to describe")
@@ -550,10 +564,7 @@ def shape_features(mask, spacing: Sequence[float] | None = None, feret: bool | N
         m = _as_mask(m, m.shape)
         img = sitk.GetImageFromArray(m.astype(np.uint8))
         if spacing is not None:
-            sp = tuple(float(s) for s in spacing)
-            if len(sp) != m.ndim or any(not (math.isfinite(s) and s > 0) for s in sp):
-                raise ValueError(f"spacing must be {m.ndim} positive sizes in mm (x, y[, z]), got {spacing!r}")
-            img.SetSpacing(sp)
+            img.SetSpacing(_check_spacing(spacing, m.ndim))
     do_feret = (img.GetDimension() == 2) if feret is None else bool(feret)
     f = sitk.LabelShapeStatisticsImageFilter()
     f.SetComputePerimeter(True)

@@ -91,6 +91,20 @@ def _positive(value, name: str, integer: bool = False, allow_zero: bool = False)
     return value
 
 
+def _spacing(spacing, n: int, name: str = "spacing", order: str = "x, y, z") -> tuple[float, ...]:
+    """``n`` finite positive voxel sizes in mm -> tuple of floats; errors name ``name`` and ``order``."""
+    if isinstance(spacing, (str, bytes)) or not isinstance(spacing, (tuple, list, np.ndarray)) \
+            or np.ndim(spacing) != 1 or len(spacing) != n:
+        raise ValueError(f"{name} must have {n} entries ({order}) in mm, got {spacing!r}")
+    for s in spacing:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{name} must hold numbers (voxel sizes in mm, order {order}), got {spacing!r}")
+    out = tuple(float(s) for s in spacing)
+    if not all(np.isfinite(s) and s > 0 for s in out):
+        raise ValueError(f"{name} must be finite positive voxel sizes in mm ({order}), got {spacing!r}")
+    return out
+
+
 def _connectivity(connectivity, ndim: int) -> int:
     """'face' -> 1 (4/6 neighbours), 'full' -> ndim (8/26 neighbours); also accepts 4, 6, 8, 26."""
     table = {"face": 1, "full": ndim, 4: 1, 6: 1, 8: ndim, 26: ndim}
@@ -718,8 +732,7 @@ def lung_mask(hu: np.ndarray, spacing: Sequence[float] = (1.0, 1.0, 1.0), air_hu
     a = _array(hu, "hu", ndims=(3,))
     if not (isinstance(spacing, (tuple, list, np.ndarray)) and len(spacing) == 3):
         raise ValueError(f"spacing must be three numbers (x, y, z) in mm, got {spacing!r}")
-    for s in spacing:
-        _positive(float(s), "spacing")
+    spacing = _spacing(spacing, 3)
     _positive(close_radius, "close_radius", integer=True, allow_zero=True)
     if not (-1000 < air_hu < 0):
         raise ValueError(f"air_hu must be between -1000 and 0 HU, got {air_hu}")
@@ -820,10 +833,18 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if union == 0 else int((ma & mb).sum()) / union
 
 
-def hausdorff(a: np.ndarray, b: np.ndarray, spacing: Sequence[float] | None = None) -> float:
-    """Symmetric Hausdorff distance between the voxel sets of two masks, in mm when
-    ``spacing`` is given in numpy order ((z,) y, x), else in pixels: the largest distance
-    from a voxel of one mask to the nearest voxel of the other.
+def hausdorff(a: np.ndarray, b: np.ndarray, spacing: Sequence[float] | None = None, *,
+              spacing_xyz: Sequence[float] | None = None) -> float:
+    """Symmetric Hausdorff distance between the voxel sets of two masks: the largest distance
+    from a voxel of one mask to the nearest voxel of the other; in mm when a spacing is
+    given, else in pixels.
+
+    Two ways to give the voxel size (at most one):
+
+    * ``spacing_xyz`` - SimpleITK order ``(x, y[, z])``, as ``lung_mask``, ``shape_features``
+      and ``LungCT.spacing`` use (pass ``ct.spacing`` here);
+    * ``spacing`` - **numpy order** ``((z,) y, x)``, the axis order of the arrays (kept for
+      existing code; ``spacing=ct.spacing[::-1]`` equals ``spacing_xyz=ct.spacing``).
 
     Computed with Euclidean distance transforms; equals SimpleITK ``HausdorffDistance``
     and ``scipy.spatial.distance.directed_hausdorff`` (both directions).
@@ -831,14 +852,21 @@ def hausdorff(a: np.ndarray, b: np.ndarray, spacing: Sequence[float] | None = No
     >>> a = np.zeros((5, 5), bool); a[1, 1] = True; b = np.zeros((5, 5), bool); b[1, 4] = True
     >>> hausdorff(a, b)
     3.0
+    >>> hausdorff(a, b, spacing_xyz=(0.5, 2.0))   # x (columns) 0.5 mm, y (rows) 2 mm
+    1.5
     """
     ma, mb = _two_masks(a, b)
     if not ma.any() or not mb.any():
         raise ValueError("hausdorff needs two non-empty masks (a or b has no foreground voxel)")
-    if spacing is None:
+    axes = "z, y, x" if ma.ndim == 3 else "y, x"
+    if spacing is not None and spacing_xyz is not None:
+        raise ValueError("give spacing (numpy order) or spacing_xyz (SimpleITK order), not both")
+    if spacing_xyz is not None:
+        spacing = _spacing(spacing_xyz, ma.ndim, "spacing_xyz", ", ".join(reversed(axes.split(", "))))[::-1]
+    elif spacing is None:
         spacing = (1.0,) * ma.ndim
-    if len(spacing) != ma.ndim:
-        raise ValueError(f"spacing must have {ma.ndim} entries (numpy order), got {spacing!r}")
+    else:
+        spacing = _spacing(spacing, ma.ndim, "spacing", f"numpy order {axes}")
     d_to_b = ndi.distance_transform_edt(~mb, sampling=spacing)
     d_to_a = ndi.distance_transform_edt(~ma, sampling=spacing)
     return float(max(d_to_b[ma].max(), d_to_a[mb].max()))

@@ -388,3 +388,21 @@ def test_extract_features_validates_range_and_log_base_on_both_paths(batch):
             F.extract_features(imgs, log_base=bad, **kw)
     t = F.extract_features(imgs, vmin=0, vmax=255, log_base=2, **kw)
     assert all(np.isfinite(v).all() for v in t.values())
+
+
+def test_shape_features_spacing_validated_for_arrays_and_sitk_images():
+    import SimpleITK as sitk
+
+    m = np.zeros((9, 9), np.uint8)
+    m[2:7, 3:6] = 1
+    img = sitk.GetImageFromArray(m)
+    for mask in (m, img):
+        for bad in ((-1, 1), (0, 1), (np.nan, 1), (1, 1, 1)):
+            with pytest.raises(ValueError, match=r"spacing must be 2 positive sizes in mm \(x, y"):
+                F.shape_features(mask, spacing=bad)
+        with pytest.raises(ValueError, match="spacing must be 2 positive sizes"):
+            F.shape_features(mask, spacing=("a", 1))
+    f_arr = F.shape_features(m, spacing=(0.5, 2.0))
+    f_img = F.shape_features(img, spacing=(0.5, 2.0))
+    assert f_arr == pytest.approx(f_img, nan_ok=True)
+    assert f_arr["size_mm"] == pytest.approx(15 * 0.5 * 2.0)

@@ -437,3 +437,39 @@ def test_grow_from_box_with_empty_box_and_explicit_seed():
         pp.grow_from_box(img, np.zeros((6, 6), bool), seed=(0, 0))
     with pytest.raises(ValueError, match="box_mask is empty"):
         pp.grow_from_box(img, np.zeros((6, 6), bool))
+
+
+def test_hausdorff_spacing_orders_and_validation():
+    rng = np.random.default_rng(2)
+    a, b = rng.random((4, 6, 5)) > 0.7, rng.random((4, 6, 5)) > 0.7
+    sp_xyz = (0.6465, 0.7, 8.0)                       # SimpleITK order, e.g. ct.spacing
+    ref = pp.hausdorff(a, b, spacing=sp_xyz[::-1])     # `spacing` keeps numpy order (z, y, x)
+    assert pp.hausdorff(a, b, spacing_xyz=sp_xyz) == ref
+    ia, ib = (sitk.GetImageFromArray(m.astype(np.uint8)) for m in (a, b))
+    ia.SetSpacing(sp_xyz)
+    ib.SetSpacing(sp_xyz)
+    f = sitk.HausdorffDistanceImageFilter()
+    f.Execute(ia, ib)
+    assert pp.hausdorff(a, b, spacing_xyz=sp_xyz) == pytest.approx(f.GetHausdorffDistance(), rel=1e-6)
+    a2, b2 = a[0], b[0]
+    for bad in ((-1, 1), (0, 1), (np.nan, 1), (np.inf, 1)):
+        with pytest.raises(ValueError, match="spacing must be .*positive"):
+            pp.hausdorff(a2, b2, spacing=bad)
+        with pytest.raises(ValueError, match="spacing_xyz must be .*positive"):
+            pp.hausdorff(a2, b2, spacing_xyz=bad)
+    with pytest.raises(TypeError, match="spacing_xyz must hold numbers"):
+        pp.hausdorff(a2, b2, spacing_xyz=("a", 1))
+    with pytest.raises(ValueError, match="spacing_xyz must have 2 entries"):
+        pp.hausdorff(a2, b2, spacing_xyz=(1, 1, 1))
+    with pytest.raises(ValueError, match="give spacing .*or spacing_xyz.*not both"):
+        pp.hausdorff(a2, b2, spacing=(1, 1), spacing_xyz=(1, 1))
+
+
+def test_lung_mask_spacing_errors_name_the_argument():
+    hu = np.zeros((2, 5, 5))
+    with pytest.raises(TypeError, match="spacing must hold numbers"):
+        pp.lung_mask(hu, spacing=("a", 1, 1))
+    with pytest.raises(ValueError, match="spacing must be .*positive"):
+        pp.lung_mask(hu, spacing=(-1, 1, 1))
+    with pytest.raises(ValueError, match="spacing must be .*positive"):
+        pp.lung_mask(hu, spacing=(np.nan, 1, 1))
