@@ -1149,7 +1149,8 @@ def compute_shape_view(hu_slice: np.ndarray, structure: str = "lungs", threshold
         r0, c0, r1, c1 = box
         ring = mask[r0, c0:c1 + 1].any() or mask[r1, c0:c1 + 1].any() or mask[r0:r1 + 1, c0].any() or mask[r0:r1 + 1, c1].any()
         if ring:
-            warnings_.append("the region touches the box edge: it leaked into neighbouring tissue and was cut by the box")
+            warnings_.append("the region reaches the box edge: it continues into neighbouring tissue there and "
+                             "the box cuts it off")
     grey = _grey(a, *display_range)
     rgb = np.repeat(grey[..., None], 3, axis=2)
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
@@ -1173,7 +1174,8 @@ def shape_explorer() -> Any:
     """Shape features from a mask: structure (lungs / tumour), HU threshold and slice -> outline and
     area, perimeter, elongation, roundness, equivalent and Feret diameter in mm.
 
-    Works on one 512x512 slice (a few ms); the 3-D lung mask takes seconds, too slow for a slider.
+    Works on one 512x512 slice (30-50 ms per update, benchmarks/bench_features.py); the 3-D lung mask
+    takes seconds, too slow for a slider.
     """
     import ipywidgets as w
 
@@ -1187,7 +1189,7 @@ def shape_explorer() -> Any:
                         style={"description_width": "110px"}, layout=w.Layout(width="420px"))
     slice_w = w.SelectionSlider(options=slices, value=_largest_box(boxes).slice_index, description="Slice")
     img_w = w.Image(format="png", layout=w.Layout(width="460px", height="auto"))
-    table_w = w.HTML()
+    table_w = w.HTML(layout=w.Layout(width="330px"))
     msg_w = w.HTML()
     ranges = {"lungs": (-900, -100, -320, "air below the threshold, not touching the image border, two largest parts"),
               "tumour": (-700, 100, -300, "grown from a seed in the box over [threshold, 200] HU, kept inside the box")}
@@ -1209,8 +1211,9 @@ def shape_explorer() -> Any:
                 "elongation": "elongation", "roundness": "roundness", "equivalent_diameter_mm": "equiv. diameter (mm)",
                 "feret_diameter_mm": "Feret diameter (mm)"}
         td = "style='padding:0 6px;line-height:1.3'"
-        table_w.value = (f"<small>{html.escape(ranges[struct_w.value][3])}; pixel {sx:.3f}×{sy:.3f} mm; "
-                         f"slice {b.slice_index} only (one slice: ~10 ms; the 3-D mask above: seconds)</small>"
+        table_w.value = ("<div style='line-height:1.3;font-size:12px'>"
+                         f"{html.escape(ranges[struct_w.value][3])}.<br>Pixel {sx:.3f}×{sy:.3f} mm; slice "
+                         f"{b.slice_index} only (tens of ms per update; the 3-D mask above takes seconds).</div>"
                          "<table style='font-family:monospace;font-size:13px;border-collapse:collapse'>"
                          + "".join(f"<tr><td {td}>{unit[k]}</td><td {td} align='right'>{f[k]:.4g}</td></tr>"
                                    for k in SHAPE_SHOWN) + "</table>")
@@ -1231,7 +1234,7 @@ def shape_explorer() -> Any:
     for c in (thr_w, slice_w):
         c.observe(render, names="value")
     render()
-    box = w.VBox([w.HBox([struct_w, slice_w]), thr_w, msg_w, w.HBox([img_w, table_w])])
+    box = w.VBox([struct_w, w.HBox([thr_w, slice_w]), msg_w, w.HBox([img_w, table_w])])
     box.render = render  # type: ignore[attr-defined]
     box.image = img_w  # type: ignore[attr-defined]
     box.message = msg_w  # type: ignore[attr-defined]
