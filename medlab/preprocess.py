@@ -117,10 +117,15 @@ def _connectivity(connectivity, ndim: int) -> int:
 # =============================================================================================
 # enhancement
 # =============================================================================================
+_MAX_INT_BINS = 2 ** 16
+
+
 def histogram(image: np.ndarray, nbins: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Counts and bin centres. Integer images get one bin per integer value (``nbins`` is
     ignored, as in ``skimage.exposure.histogram``); float images get ``nbins`` equal bins
-    between their minimum and maximum.
+    between their minimum and maximum. An integer image whose values span more than
+    ``2**16`` integers is rejected (one bin per integer would not fit in memory): convert
+    it to float (``image.astype(float)``) to use ``nbins`` bins, or rescale it.
 
     >>> histogram(np.array([0, 1, 1, 3]))
     (array([1, 2, 0, 1]), array([0, 1, 2, 3]))
@@ -129,6 +134,10 @@ def histogram(image: np.ndarray, nbins: int = 256) -> tuple[np.ndarray, np.ndarr
     _positive(nbins, "nbins", integer=True)
     if np.issubdtype(a.dtype, np.integer):
         lo, hi = int(a.min()), int(a.max())
+        if hi - lo + 1 > _MAX_INT_BINS:
+            raise ValueError(f"image integer values span {lo}..{hi} ({hi - lo + 1} values, more than 2**16 = "
+                             f"{_MAX_INT_BINS}): one histogram bin per integer would not fit in memory; "
+                             "use a float image (image.astype(float)) to get nbins bins, or rescale it")
         counts = np.bincount((a.astype(np.int64) - lo).ravel(), minlength=hi - lo + 1)
         return counts, np.arange(lo, hi + 1)
     counts, edges = np.histogram(a, bins=int(nbins), range=(float(a.min()), float(a.max())))

@@ -473,3 +473,15 @@ def test_lung_mask_spacing_errors_name_the_argument():
         pp.lung_mask(hu, spacing=(-1, 1, 1))
     with pytest.raises(ValueError, match="spacing must be .*positive"):
         pp.lung_mask(hu, spacing=(np.nan, 1, 1))
+
+
+def test_integer_images_with_a_huge_range_are_rejected_not_allocated():
+    big = np.array([0, 10**12])  # one bin per integer would need 7.3 TiB
+    for fn in (pp.histogram, pp.cdf, pp.equalize_hist, pp.otsu_threshold, pp.between_class_variance):
+        with pytest.raises(ValueError, match=r"image .*integer values span .* use a float image"):
+            fn(big if fn is not pp.equalize_hist else big.reshape(1, 2))
+    # the float version of the same image works with nbins bins
+    assert pp.otsu_threshold(big.astype(np.float64), nbins=16) < 10**12
+    # the largest allowed span: 2**16 distinct integer values (e.g. full uint16 range)
+    full = np.array([0, 65535], dtype=np.uint16)
+    assert pp.histogram(full)[0].size == 65536
