@@ -94,10 +94,12 @@ def bench_round2() -> list[tuple[str, float]]:
     rows.append(("§2 GLCM by hand: angle", median_ms(cycle(g.controls["angle"], [0, 45, 90, 135]))))
     rows.append(("§2 GLCM by hand: pairs counted", median_ms(cycle(g.controls["step"], [1, 4, 8, 12]))))
     sh = W.shape_explorer()
-    rows.append(("§5 shape: threshold (tumour, 512x512 slice)", median_ms(cycle(sh.controls["threshold"], [-400, -300, -200]))))
+    thr = sh.controls["threshold"]
+    rows.append(("§5 shape: threshold (tumour, 512x512 slice)", median_ms(cycle(thr, [-400, -300, -200]))))
     sh.controls["structure"].value = "lungs"
-    rows.append(("§5 shape: threshold (lungs, 512x512 slice)", median_ms(cycle(sh.controls["threshold"], [-500, -320, -200]))))
-    rows.append(("§5 shape: slice (lungs)", median_ms(cycle(sh.controls["slice"], list(sh.controls["slice"].options)))))
+    rows.append(("§5 shape: threshold (lungs, 512x512 slice)", median_ms(cycle(thr, [-500, -320, -200]))))
+    sl = sh.controls["slice"]
+    rows.append(("§5 shape: slice (lungs)", median_ms(cycle(sl, list(sl.options)))))
     data, names = C.dataset_features("pneumoniamnist", progress=False)
     (Xtr, ytr), (Xva, yva), (Xte, yte) = data["train"], data["val"], data["test"]
     fh = W.feature_histograms(Xtr, ytr, names)

@@ -220,6 +220,9 @@ def test_lung_slice_mask_and_shape_view():
     assert t["error"] is None
     np.testing.assert_array_equal(t["mask"], disc & (s == -850))          # the 30 HU vessel is not grown into
     assert t["features"]["roundness"] > 0.8
+    assert "box edge" in t["warnings"][0]                                   # the disc fills the box exactly
+    roomy = W.compute_shape_view(s, "tumour", -900, spacing=(0.5, 0.5), box=(20, 5, 60, 45), upper=-800)
+    assert roomy["warnings"] == [] and roomy["features"] == t["features"]
     # flagged, not raised
     assert "empty" in W.compute_shape_view(s, "lungs", -2000, spacing=(0.5, 0.5))["error"]
     assert "structure" in W.compute_shape_view(s, "heart", -320)["error"]

@@ -690,7 +690,8 @@ FO_SHOWN = ("mean", "std", "skewness", "kurtosis", "p10", "p25", "p50", "p75", "
 
 
 def compute_first_order_view(image: np.ndarray, roi: Sequence[int], bins: int = 32, vmin: float | None = None,
-                             vmax: float | None = None, display_range: tuple[float, float] | None = None) -> dict[str, Any]:
+                             vmax: float | None = None,
+                             display_range: tuple[float, float] | None = None) -> dict[str, Any]:
     """First-order statistics of a region and the histogram they summarise.
 
     Returns ``{"features": F.first_order(crop, bins, vmin, vmax), "counts": (bins,) pixel counts per
@@ -747,7 +748,8 @@ def first_order_explorer(image: np.ndarray | None = None, roi: Sequence[int] | N
         img = np.asarray(image)
         if img.ndim != 2:
             raise ValueError(f"image must be 2-D, got shape {img.shape}")
-        r = roi if roi is not None else (img.shape[0] // 4, img.shape[1] // 4, 3 * img.shape[0] // 4, 3 * img.shape[1] // 4)
+        h, wd = img.shape
+        r = roi if roi is not None else (h // 4, wd // 4, 3 * h // 4, 3 * wd // 4)
         rng = (float(img.min()) if vmin is None else vmin, float(img.max()) if vmax is None else vmax)
         sources = {"your image": (img, _check_roi(r, img.shape), rng, rng)}
     else:
@@ -822,7 +824,8 @@ def first_order_explorer(image: np.ndarray | None = None, roi: Sequence[int] | N
         chart_w.value = blit.png((state["name"], top))
         td = "style='padding:0 6px;line-height:1.25'"
         table_w.value = ("<table style='font-family:monospace;font-size:12px;border-collapse:collapse'>"
-                         + "".join(f"<tr><td {td}>{k}</td><td {td} align='right'>{f[k]:.4g}</td></tr>" for k in FO_SHOWN)
+                         + "".join(f"<tr><td {td}>{k}</td><td {td} align='right'>{f[k]:.4g}</td></tr>"
+                                   for k in FO_SHOWN)
                          + "</table>")
         return png
 
@@ -843,8 +846,8 @@ def first_order_explorer(image: np.ndarray | None = None, roi: Sequence[int] | N
     box.image = img_w  # type: ignore[attr-defined]
     box.chart = chart_w  # type: ignore[attr-defined]
     box.message = msg_w  # type: ignore[attr-defined]
-    box.controls = {"source": source_w, "bins": bins_w, "height": size_w, "width": width_w,  # type: ignore[attr-defined]
-                    "row": row_w, "col": col_w}  # type: ignore[attr-defined]
+    box.controls = {"source": source_w, "bins": bins_w,  # type: ignore[attr-defined]
+                    "height": size_w, "width": width_w, "row": row_w, "col": col_w}  # type: ignore[attr-defined]
     return box
 
 
@@ -1061,8 +1064,8 @@ def glcm_by_hand(patch: np.ndarray | None = None, levels: int = 4) -> Any:
     box.render = render  # type: ignore[attr-defined]
     box.image = img_w  # type: ignore[attr-defined]
     box.message = msg_w  # type: ignore[attr-defined]
-    box.controls = {"patch": patch_w, "distance": dist_w, "angle": angle_w, "symmetric": sym_w,  # type: ignore[attr-defined]
-                    "step": step_w}
+    box.controls = {"patch": patch_w, "distance": dist_w, "angle": angle_w,  # type: ignore[attr-defined]
+                    "symmetric": sym_w, "step": step_w}
     return box
 
 
@@ -1147,8 +1150,9 @@ def compute_shape_view(hu_slice: np.ndarray, structure: str = "lungs", threshold
     warnings_ = []
     if structure == "tumour" and box is not None:
         r0, c0, r1, c1 = box
-        ring = mask[r0, c0:c1 + 1].any() or mask[r1, c0:c1 + 1].any() or mask[r0:r1 + 1, c0].any() or mask[r0:r1 + 1, c1].any()
-        if ring:
+        inner = np.zeros_like(mask)
+        inner[r0 + 1:r1, c0 + 1:c1] = True
+        if (mask[r0:r1 + 1, c0:c1 + 1] & ~inner[r0:r1 + 1, c0:c1 + 1]).any():      # a pixel on the box's border
             warnings_.append("the region reaches the box edge: it continues into neighbouring tissue there and "
                              "the box cuts it off")
     grey = _grey(a, *display_range)
@@ -1468,8 +1472,9 @@ def baseline_threshold_explorer(y_true: np.ndarray, y_score: np.ndarray,
         ctitle.set_text(f"confusion at threshold {thr_w.value:.2f}")
         png = blit.png()
         chart_w.value = png
-        info_w.value = (f"<code>sensitivity {m['sensitivity']:.3f} &middot; specificity {m['specificity']:.3f} &middot; "
-                        f"precision {m['precision']:.3f} &middot; F1 {m['f1']:.3f} &middot; accuracy {m['accuracy']:.3f}"
+        info_w.value = (f"<code>sensitivity {m['sensitivity']:.3f} &middot; specificity {m['specificity']:.3f} "
+                        f"&middot; precision {m['precision']:.3f} &middot; F1 {m['f1']:.3f} &middot; "
+                        f"accuracy {m['accuracy']:.3f}"
                         f" &middot; ROC AUC {m['roc_auc']:.3f} (any threshold)</code>")
         return png
 
