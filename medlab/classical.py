@@ -180,13 +180,15 @@ def _params(p: dict) -> dict:
 
 
 def select_svm(X_train, y_train, X_val, y_val, grid: Sequence[dict] = DEFAULT_GRID, metric: str = "roc_auc",
-               seed: int = 0, class_weight: str | None = "balanced") -> tuple[dict, list[dict]]:
+               seed: int = 0, class_weight: str | None = "balanced",
+               positive_label: int = 1) -> tuple[dict, list[dict]]:
     """Fit one pipeline per grid entry on train, score it on validation; return ``(best, table)``.
 
     ``metric`` is one of ``roc_auc`` (default, threshold-free), ``balanced_accuracy``,
-    ``accuracy``, ``f1`` computed with :func:`diagnostic_metrics` at threshold 0. Ties keep
-    the earlier (simpler) grid entry. The table has one row per entry with the validation
-    metrics and the fit time in seconds.
+    ``accuracy``, ``f1``, ``sensitivity``, ... computed with :func:`diagnostic_metrics` at
+    threshold 0 with ``positive_label`` as the diseased class (0 for BreastMNIST, where 0 =
+    malignant). Ties keep the earlier (simpler) grid entry. The table has one row per entry
+    with the validation metrics and the fit time in seconds.
     """
     Xt, yt = _check_xy(X_train, y_train, "train")
     Xv, yv = _check_xy(X_val, y_val, "val")
@@ -196,6 +198,8 @@ def select_svm(X_train, y_train, X_val, y_val, grid: Sequence[dict] = DEFAULT_GR
         raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
     if not grid:
         raise ValueError("grid must contain at least one {'kernel', 'C', 'gamma'} entry")
+    if isinstance(positive_label, bool) or positive_label not in (0, 1):
+        raise ValueError(f"positive_label must be 0 or 1, got {positive_label!r}")
     table, best, best_score = [], None, -np.inf
     for entry in grid:
         params = _params(entry)
@@ -203,7 +207,7 @@ def select_svm(X_train, y_train, X_val, y_val, grid: Sequence[dict] = DEFAULT_GR
         t0 = time.perf_counter()
         model.fit(Xt, yt)
         fit_s = time.perf_counter() - t0
-        m = diagnostic_metrics(yv, model.decision_function(Xv), threshold=0.0)
+        m = diagnostic_metrics(yv, model.decision_function(Xv), threshold=0.0, positive_label=positive_label)
         table.append({**params, **{f"val_{k}": m[k] for k in _METRICS}, "fit_s": fit_s})
         if m[metric] > best_score:
             best, best_score = params, m[metric]
@@ -285,7 +289,8 @@ def svm_baseline(X_train, y_train, X_val, y_val, X_test, y_test, feature_names: 
     if len(names) != Xt.shape[1]:
         raise ValueError(f"feature_names must name all {Xt.shape[1]} columns, got {len(names)} names")
     Xt, yt, _ = shuffle_split(Xt, yt, seed=seed, n=n_train)
-    best, table = select_svm(Xt, yt, Xv, yv, grid=grid, metric=metric, seed=seed, class_weight=class_weight)
+    best, table = select_svm(Xt, yt, Xv, yv, grid=grid, metric=metric, seed=seed, class_weight=class_weight,
+                             positive_label=positive_label)
     model = make_svm(**best, class_weight=class_weight, seed=seed).fit(Xt, yt)
     imps = (permutation_importances(model, Xv, yv, names, n_repeats=importance_repeats, seed=seed)
             if importance_repeats else [])

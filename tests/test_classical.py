@@ -165,3 +165,30 @@ def test_pneumoniamnist_smoke():
     Xs, ys, _ = C.shuffle_split(Xtr, ytr, seed=0, n=600)
     best, table = C.select_svm(Xs, ys, Xva, yva, grid=GRID)
     assert max(row["val_roc_auc"] for row in table) > 0.9
+
+
+def test_select_svm_uses_positive_label_and_baseline_passes_it():
+    """BreastMNIST: positive (malignant) = 0; metrics for model choice must be about class 0."""
+    X, y = toy(3)
+    Xv, yv = toy(4)
+    grid = [{"kernel": "linear", "C": c} for c in (0.001, 0.01, 1.0)]
+    for pos in (0, 1):
+        _, table = C.select_svm(X, y, Xv, yv, grid=grid, metric="sensitivity", positive_label=pos)
+        for entry, row in zip(grid, table):
+            model = C.make_svm(**entry).fit(X, y)
+            m = C.diagnostic_metrics(yv, model.decision_function(Xv), 0.0, positive_label=pos)
+            assert row["val_sensitivity"] == pytest.approx(m["sensitivity"])
+            assert row["val_f1"] == pytest.approx(m["f1"])
+    calls = []
+    real = C.select_svm
+
+    def spy(*a, **k):
+        calls.append(k.get("positive_label"))
+        return real(*a, **k)
+
+    import unittest.mock
+    with unittest.mock.patch.object(C, "select_svm", spy):
+        C.svm_baseline(X, y, Xv, yv, Xv, yv, grid=grid, metric="f1", positive_label=0, importance_repeats=0)
+    assert calls == [0]
+    with pytest.raises(ValueError, match="positive_label must be 0 or 1"):
+        C.select_svm(X, y, Xv, yv, grid=grid, positive_label=2)
