@@ -657,6 +657,11 @@ def _layer_spec(layer: Any, idx: int) -> tuple[str, int, int, int, Any] | None:
         else:
             raise ValueError(f"layers[{idx}]: {cls} has no receptive field of its own (a Flatten/Dense layer "
                              "sees the whole input); pass only the conv/pool part of the network")
+        for name, v in (("kernel_size" if kind == "conv" else "pool_size", k), ("strides", s),
+                        ("dilation_rate", d)):
+            if isinstance(v, (tuple, list)) and len(set(v)) > 1:
+                raise ValueError(f"layers[{idx}]: {cls} {name}={tuple(v)} is not square; receptive_field "
+                                 "works per axis for square kernels, strides and dilations only")
         k, s, d = (v[0] if isinstance(v, (tuple, list)) else v for v in (k, s, d))
     for name, v in (("kernel", k), ("stride", s), ("dilation", d)):
         if not _is_int(v) or v < 1:
@@ -834,6 +839,12 @@ def forward_sequential(model: Any, x: Any, return_all: bool = False):
         elif cls == "Activation":
             x = _activation(layer, x)
         elif cls == "ReLU":
+            cfg = layer.get_config()
+            extra = {k: cfg.get(k) for k in ("max_value", "negative_slope", "threshold")
+                     if cfg.get(k) not in (None, 0, 0.0)}
+            if extra:
+                raise ValueError(f"layer {layer.name}: ReLU with {extra} is not supported by forward_sequential "
+                                 "(only the plain max(x, 0))")
             x = relu(x)
         elif cls in ("Dropout", "InputLayer", "SpatialDropout2D"):
             pass  # identity at inference time

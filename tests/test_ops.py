@@ -313,6 +313,26 @@ def test_forward_sequential_rejects_unknown_layers():
         ops.forward_sequential(object(), np.zeros((1, 8, 8, 1)))
 
 
+def test_receptive_field_rejects_non_square_keras_layers():
+    import keras
+    for layer in (keras.layers.Conv2D(1, (1, 5)), keras.layers.Conv2D(1, 3, strides=(1, 2)),
+                  keras.layers.Conv2D(1, 3, dilation_rate=(2, 1)), keras.layers.MaxPooling2D((2, 3))):
+        with pytest.raises(ValueError, match=r"layers\[0\]: .*not square"):
+            ops.receptive_field([layer])
+    assert ops.receptive_field([keras.layers.Conv2D(1, (5, 5))]).size == 5   # square: fine
+
+
+def test_forward_sequential_rejects_relu_variants_it_does_not_implement():
+    import keras
+    x = np.linspace(-3, 3, 2 * 4 * 4).reshape(2, 4, 4, 1)
+    for kw in ({"max_value": 1.0}, {"negative_slope": 0.1}, {"threshold": 0.5}):
+        model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.ReLU(**kw)])
+        with pytest.raises(ValueError, match="ReLU with .* is not supported"):
+            ops.forward_sequential(model, x)
+    plain = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.ReLU()])
+    np.testing.assert_allclose(ops.forward_sequential(plain, x), plain.predict(x, verbose=0), atol=1e-6)
+
+
 # ------------------------------------------------------------------------------------ kernels
 
 def test_kernels_named_and_frozen():
