@@ -22,13 +22,23 @@ REPEATS = 15
 BUDGET_MS = 100.0
 
 
+CPU_MS: dict[int, float] = {}  # id(control) -> median CPU ms of the last time_updates call
+
+
 def time_updates(control, values, repeats: int = REPEATS) -> float:
+    """Median wall ms per update; the median CPU ms (process time, all threads) goes to CPU_MS.
+
+    The machine is shared: under load the wall time includes waiting for a core, the CPU time is
+    the work itself.
+    """
     control.value = values[1]  # warm-up
-    times = []
+    times, cpu = [], []
     for k in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         control.value = values[k % 2]
         times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    CPU_MS[len(CPU_MS)] = float(np.median(cpu) * 1e3)
     return float(np.median(times) * 1e3)
 
 
@@ -100,12 +110,14 @@ def main() -> int:
     print(f"02§8 speed explorer, Measure button (not a slider update): 128x128 3x3 incl. loops {button_small:.0f} ms; "
           f"512x512 15x15 (loops skipped) {button_big:.0f} ms")
     print(f"03§5 one-time forward pass of the seed model with medlab.ops (builder): {forward_s:.1f} s")
-    print(f"{'widget':<34}{'control':<14}{'median ms':>10}{'/ budget':>10}")
-    worst = 0.0
-    for name, control, ms in rows:
-        worst = max(worst, ms)
-        print(f"{name:<34}{control:<14}{ms:>10.1f}{ms / BUDGET_MS:>10.2f}")
-    print(f"slowest update: {worst:.1f} ms (budget {BUDGET_MS:.0f} ms) -> {'met' if worst <= BUDGET_MS else 'NOT met'}")
+    print(f"load average (1 min) during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{'widget':<34}{'control':<14}{'wall ms':>9}{'CPU ms':>8}{'/ budget':>10}")
+    worst = worst_cpu = 0.0
+    for k, (name, control, ms) in enumerate(rows):
+        worst, worst_cpu = max(worst, ms), max(worst_cpu, CPU_MS[k])
+        print(f"{name:<34}{control:<14}{ms:>9.1f}{CPU_MS[k]:>8.1f}{ms / BUDGET_MS:>10.2f}")
+    print(f"slowest update: {worst:.1f} ms wall, {worst_cpu:.1f} ms CPU (budget {BUDGET_MS:.0f} ms) -> "
+          f"{'met' if worst <= BUDGET_MS else 'NOT met'} (wall)")
     return 0 if worst <= BUDGET_MS else 1
 
 
