@@ -122,6 +122,9 @@ def _offsets(distances, angles) -> tuple[np.ndarray, np.ndarray, list[tuple[int,
         raise ValueError(f"distances must be positive pixel distances, got {distances!r}")
     if not np.all(np.isfinite(a)):
         raise ValueError(f"angles must be finite (radians), got {angles!r}")
+    if np.any(a < 0) or np.any(a > 2 * math.pi + 1e-9):
+        raise ValueError(f"angles must be in radians in [0, 2*pi], got {angles!r}; for degrees use "
+                         f"np.deg2rad(...), e.g. 45 degrees = np.pi / 4")
     offs = [(_round_half_away(math.sin(t) * float(dist)), _round_half_away(math.cos(t) * float(dist)))
             for dist in d for t in a]
     return d, a, offs

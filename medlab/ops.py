@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from numbers import Integral
+from numbers import Integral, Real
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
@@ -199,7 +199,7 @@ def gaussian_kernel(sigma: float = 1.0, size: int | None = None) -> np.ndarray:
     >>> k = gaussian_kernel(1.0, 3); k.shape, round(float(k.sum()), 6)
     ((3, 3), 1.0)
     """
-    if not isinstance(sigma, (int, float)) or isinstance(sigma, bool) or not math.isfinite(sigma) or sigma <= 0:
+    if not isinstance(sigma, Real) or isinstance(sigma, (bool, np.bool_)) or not math.isfinite(sigma) or sigma <= 0:
         raise ValueError(f"sigma must be a positive number (pixels), got {sigma!r}")
     if size is None:
         size = 2 * math.ceil(2 * sigma) + 1

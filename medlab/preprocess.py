@@ -91,6 +91,22 @@ def _positive(value, name: str, integer: bool = False, allow_zero: bool = False)
     return value
 
 
+def _number(value, name: str):
+    """A real number (int/float/numpy scalar, +-inf allowed as an open bound), not NaN."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number (in the image's units, e.g. HU), got {value!r}")
+    if np.isnan(value):
+        raise ValueError(f"{name} must not be NaN")
+    return value
+
+
+def _bounds(lower, upper) -> None:
+    _number(lower, "lower")
+    _number(upper, "upper")
+    if lower > upper:
+        raise ValueError(f"lower must be <= upper, got lower={lower}, upper={upper}")
+
+
 def _spacing(spacing, n: int, name: str = "spacing", order: str = "x, y, z") -> tuple[float, ...]:
     """``n`` finite positive voxel sizes in mm -> tuple of floats; errors name ``name`` and ``order``."""
     if isinstance(spacing, (str, bytes)) or not isinstance(spacing, (tuple, list, np.ndarray)) \
@@ -276,6 +292,9 @@ def add_noise(image: np.ndarray, kind: str = "gaussian", level: float = 0.05, se
         out[(u >= level / 2) & (u < level)] = hi
         return out
     n_photons = 1.0 / level ** 2
+    if n_photons > 1e18:  # numpy's Poisson sampler accepts means up to ~9.2e18
+        raise ValueError(f"level must be >= 1e-09 for poisson noise (1/level^2 photons at the brightest "
+                         f"pixel must stay <= 1e18), got {level}")
     counts = rng.poisson((x - lo) / rng_range * n_photons)
     return counts / n_photons * rng_range + lo
 
@@ -368,6 +387,16 @@ def _pair(reference, test, ref_name="reference", test_name="test"):
     return r, t
 
 
+def _data_range(r: np.ndarray, data_range) -> float:
+    if data_range is None:
+        data_range = float(r.max()) - float(r.min())
+        if data_range == 0:
+            raise ValueError(f"reference is constant (every value {float(r.min()):g}), so its range is 0: "
+                             "pass data_range (e.g. 1.0 for [0, 1] images, 255 for 8-bit)")
+    _positive(data_range, "data_range")
+    return data_range
+
+
 def psnr(reference: np.ndarray, test: np.ndarray, data_range: float | None = None) -> float:
     """Peak signal-to-noise ratio in dB: ``10 log10(R^2 / MSE)``; ``inf`` for identical images.
     ``data_range`` R defaults to ``reference.max() - reference.min()``.
@@ -376,9 +405,7 @@ def psnr(reference: np.ndarray, test: np.ndarray, data_range: float | None = Non
     23.01
     """
     r, t = _pair(reference, test)
-    if data_range is None:
-        data_range = float(r.max()) - float(r.min())
-    _positive(data_range, "data_range")
+    data_range = _data_range(r, data_range)
     mse = float(np.mean((r.astype(np.float64) - t.astype(np.float64)) ** 2))
     return float("inf") if mse == 0 else float(10.0 * np.log10(data_range ** 2 / mse))
 
@@ -394,9 +421,7 @@ def ssim(reference: np.ndarray, test: np.ndarray, data_range: float | None = Non
     r, t = _pair(reference, test)
     if min(r.shape) < 7:
         raise ValueError(f"reference must be at least 7 pixels along every axis for SSIM, got {r.shape}")
-    if data_range is None:
-        data_range = float(r.max()) - float(r.min())
-    _positive(data_range, "data_range")
+    data_range = _data_range(r, data_range)
     return float(structural_similarity(r.astype(np.float64), t.astype(np.float64), data_range=data_range))
 
 
@@ -412,6 +437,9 @@ def threshold(image: np.ndarray, lower: float | None = None, upper: float | None
     a = _array(image, ndims=(1, 2, 3))
     if lower is None and upper is None:
         raise ValueError("give lower and/or upper (in the image's units, e.g. HU)")
+    for v, n in ((lower, "lower"), (upper, "upper")):
+        if v is not None:
+            _number(v, n)
     if lower is not None and upper is not None and lower > upper:
         raise ValueError(f"lower must be <= upper, got lower={lower}, upper={upper}")
     m = np.ones(a.shape, dtype=bool)
@@ -496,8 +524,7 @@ def region_grow(image: np.ndarray, seed: Sequence[int], lower: float, upper: flo
     a = _array(image)
     seed = _check_seed(seed, a.shape)
     conn = _connectivity(connectivity, a.ndim)
-    if lower > upper:
-        raise ValueError(f"lower must be <= upper, got lower={lower}, upper={upper}")
+    _bounds(lower, upper)
     if method not in ("label", "queue"):
         raise ValueError(f"method must be 'label' or 'queue', got {method!r}")
     inside = (a >= lower) & (a <= upper)
@@ -528,6 +555,7 @@ def connected_threshold_sitk(image: np.ndarray, seed: Sequence[int], lower: floa
     a = _array(image)
     seed = _check_seed(seed, a.shape)
     conn = _connectivity(connectivity, a.ndim)
+    _bounds(lower, upper)
     f = sitk.ConnectedThresholdImageFilter()
     f.SetSeedList([tuple(reversed(seed))])
     f.SetLower(float(lower))
@@ -897,6 +925,7 @@ def box_seed(image: np.ndarray, box_mask: np.ndarray, lower: float, upper: float
         raise ValueError(f"box_mask shape {m.shape} differs from image shape {a.shape}")
     if not m.any():
         raise ValueError("box_mask is empty: it must mark the annotated box")
+    _bounds(lower, upper)
     idx = np.argwhere(m)
     centre = (idx.min(0) + idx.max(0)) / 2.0
     cand = np.argwhere(m & (a >= lower) & (a <= upper))
@@ -935,6 +964,7 @@ def grow_from_box(image: np.ndarray, box_mask: np.ndarray, lower: float = -300.0
         raise ValueError(f"box_mask shape {m.shape} differs from image shape {a.shape}")
     if not m.any():
         raise ValueError("box_mask is empty: it must mark the annotated box")
+    _bounds(lower, upper)
     if seed is None:
         seed = box_seed(a, m, lower, upper)
     work = a

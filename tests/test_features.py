@@ -406,3 +406,11 @@ def test_shape_features_spacing_validated_for_arrays_and_sitk_images():
     f_img = F.shape_features(img, spacing=(0.5, 2.0))
     assert f_arr == pytest.approx(f_img, nan_ok=True)
     assert f_arr["size_mm"] == pytest.approx(15 * 0.5 * 2.0)
+
+
+def test_glcm_rejects_angles_in_degrees():
+    img = np.zeros((5, 5), np.uint8)
+    for bad in ([45], [0, 90], [-0.5], [7.0]):
+        with pytest.raises(ValueError, match=r"angles must be in radians in \[0, 2.pi\].*deg2rad"):
+            F.glcm(img, [1], bad, levels=2)
+    assert F.glcm(img, [1], [0, 2 * np.pi], levels=2).shape == (2, 2, 1, 2)

@@ -411,3 +411,12 @@ def test_kernels_named_and_frozen():
 def test_bad_input_raises_clear_error(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_gaussian_kernel_accepts_numpy_scalars():
+    for sigma in (np.float32(1.0), np.float64(1.0), np.int64(1)):
+        np.testing.assert_allclose(ops.gaussian_kernel(sigma), ops.gaussian_kernel(1.0))
+    with pytest.raises(ValueError, match="sigma must be a positive number"):
+        ops.gaussian_kernel(np.float32(-1.0))
+    with pytest.raises(ValueError, match="sigma must be a positive number"):
+        ops.gaussian_kernel(True)

@@ -485,3 +485,31 @@ def test_integer_images_with_a_huge_range_are_rejected_not_allocated():
     # the largest allowed span: 2**16 distinct integer values (e.g. full uint16 range)
     full = np.array([0, 65535], dtype=np.uint16)
     assert pp.histogram(full)[0].size == 65536
+
+
+def test_unclear_errors_now_name_the_argument():
+    img = np.zeros((8, 8))
+    img[2:5, 2:5] = 10
+    for fn in (pp.region_grow, pp.connected_threshold_sitk):
+        with pytest.raises(TypeError, match="lower must be a number"):
+            fn(img, (3, 3), "a", 20)
+        with pytest.raises(TypeError, match="upper must be a number"):
+            fn(img, (3, 3), 0, None)
+        with pytest.raises(ValueError, match="lower must not be NaN"):
+            fn(img, (3, 3), np.nan, 20)
+    with pytest.raises(TypeError, match="lower must be a number"):
+        pp.threshold(img, lower="5")
+    with pytest.raises(TypeError, match="upper must be a number"):
+        pp.grow_from_box(img, img > 0, upper="a")
+    # Poisson noise with a tiny level: 1/level^2 photons overflow numpy's sampler
+    with pytest.raises(ValueError, match=r"level must be >= 1e-09 for poisson"):
+        pp.add_noise(img, "poisson", 1e-10)
+    assert np.isfinite(pp.add_noise(img, "poisson", 1e-9)).all()
+    # constant reference and no data_range: say so instead of "data_range must be > 0, got 0.0"
+    const = np.ones((8, 8))
+    for fn in (pp.psnr, pp.ssim):
+        with pytest.raises(ValueError, match="reference is constant .* pass data_range"):
+            fn(const, const + np.eye(8))
+        with pytest.raises(ValueError, match="data_range must be > 0, got 0"):
+            fn(const, const, data_range=0)
+    assert pp.psnr(const, const + 0.1, data_range=1.0) == pytest.approx(20.0)
