@@ -558,7 +558,7 @@ def dicom_series_browser(folder: str | Path | None = None, series: DicomSeries |
             f"{d['slope']:g} + ({d['intercept']:g}) = {d['hu_range'][0]:.0f}…{d['hu_range'][1]:.0f}.<br>"
             f"<small>Both thumbnails use the same window (W {window:g}, L {level:g}) on their numbers: "
             "the stored values are "
-            f"{-d['intercept']:g} too high to be HU, so lung looks like soft tissue on the left.</small>")
+            f"{-d['intercept']:g} too high to be HU, so on the left even the lungs come out white.</small>")
 
     file_w.observe(render, names="value")
     render()
