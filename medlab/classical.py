@@ -189,6 +189,13 @@ def select_svm(X_train, y_train, X_val, y_val, grid: Sequence[dict] = DEFAULT_GR
     threshold 0 with ``positive_label`` as the diseased class (0 for BreastMNIST, where 0 =
     malignant). Ties keep the earlier (simpler) grid entry. The table has one row per entry
     with the validation metrics and the fit time in seconds.
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(120, 3)); y = (X[:, 0] > 0).astype(int)
+    >>> grid = [{"kernel": "linear", "C": 0.01}, {"kernel": "linear", "C": 1.0}]
+    >>> best, table = select_svm(X[:80], y[:80], X[80:], y[80:], grid=grid)
+    >>> best, len(table), round(table[1]["val_roc_auc"], 2)
+    ({'kernel': 'linear', 'C': 1.0}, 2, 0.98)
     """
     Xt, yt = _check_xy(X_train, y_train, "train")
     Xv, yv = _check_xy(X_val, y_val, "val")
@@ -220,6 +227,13 @@ def permutation_importances(model, X, y, feature_names: Sequence[str], n_repeats
 
     Returns rows ``{"feature", "mean", "std"}`` sorted by decreasing mean drop. Compute it
     on held-out data (validation), not on the rows the model was fitted on.
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(120, 3)); y = (X[:, 0] > 0).astype(int)   # only column 0 matters
+    >>> model = make_svm("linear").fit(X[:80], y[:80])
+    >>> rows = permutation_importances(model, X[80:], y[80:], ["signal", "noise1", "noise2"], n_repeats=3)
+    >>> rows[0]["feature"], rows[0]["mean"] > 0.1
+    ('signal', True)
     """
     from sklearn.inspection import permutation_importance
 
@@ -320,6 +334,17 @@ def save_baseline(result: BaselineResult, path, dataset: str = "", extra: dict |
 
     ``path`` is chosen by the caller (e.g. ``notebooks/results/pneumoniamnist_svm``); a
     ``.json``/``.npz`` suffix is replaced. Returns the two paths.
+
+    >>> import tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(90, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> res = svm_baseline(X[:50], y[:50], X[50:70], y[50:70], X[70:], y[70:],
+    ...                    grid=[{"kernel": "linear", "C": 1.0}], importance_repeats=0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     jpath, npath = save_baseline(res, Path(tmp) / "toy_svm", dataset="toy")
+    ...     doc = load_baseline(jpath)
+    >>> jpath.name, npath.name, doc["dataset"], bool((doc["y_score"] == res.y_score).all())
+    ('toy_svm.json', 'toy_svm.npz', 'toy', True)
     """
     if not isinstance(result, BaselineResult):
         raise TypeError(f"result must be a BaselineResult from svm_baseline(), got {type(result).__name__}")
@@ -340,7 +365,21 @@ def save_baseline(result: BaselineResult, path, dataset: str = "", extra: dict |
 
 
 def load_baseline(path) -> dict:
-    """Read what :func:`save_baseline` wrote: the JSON dict plus ``y_true``, ``y_score``, ``y_pred``."""
+    """Read what :func:`save_baseline` wrote: the JSON dict plus ``y_true``, ``y_score``, ``y_pred``.
+
+    ``path`` may carry the ``.json`` or ``.npz`` suffix or none.
+
+    >>> import tempfile
+    >>> rng = np.random.default_rng(1)
+    >>> X = rng.normal(size=(90, 2)); y = (X[:, 1] > 0).astype(int)
+    >>> res = svm_baseline(X[:50], y[:50], X[50:70], y[50:70], X[70:], y[70:],
+    ...                    grid=[{"kernel": "linear", "C": 1.0}], importance_repeats=0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = save_baseline(res, Path(tmp) / "run")
+    ...     doc = load_baseline(Path(tmp) / "run")
+    >>> doc["params"], doc["y_true"].shape, doc["test_metrics"]["accuracy"] == res.test_metrics["accuracy"]
+    ({'kernel': 'linear', 'C': 1.0}, (20,), True)
+    """
     base = Path(path)
     if base.suffix in (".json", ".npz"):
         base = base.with_suffix("")
@@ -361,6 +400,10 @@ def dataset_features(name: str = "pneumoniamnist", splits: Sequence[str] = ("tra
 
     ``name`` is ``"pneumoniamnist"`` or ``"breastmnist"``; ``feature_kw`` go to
     :func:`medlab.features.extract_features`. Splits keep their stored order.
+
+    >>> data, names = dataset_features("breastmnist", splits=("val",), progress=False)
+    >>> data["val"][0].shape, data["val"][1].shape, names[0]
+    ((78, 50), (78,), 'fo_mean')
     """
     from . import datasets
     from .features import extract_features, feature_matrix

@@ -57,6 +57,10 @@ def is_dicom_file(path: str | os.PathLike) -> bool:
 
     Files without the preamble (old ACR-NEMA style) are still tried as DICOM when they
     end in ``.dcm``.
+
+    >>> from pydicom.data import get_testdata_file
+    >>> is_dicom_file(get_testdata_file("CT_small.dcm")), is_dicom_file(__file__)
+    (True, False)
     """
     p = Path(path)
     try:

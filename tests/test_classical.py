@@ -192,3 +192,9 @@ def test_select_svm_uses_positive_label_and_baseline_passes_it():
     assert calls == [0]
     with pytest.raises(ValueError, match="positive_label must be 0 or 1"):
         C.select_svm(X, y, Xv, yv, grid=grid, positive_label=2)
+
+
+@pytest.mark.parametrize("fn", [C.select_svm, C.permutation_importances, C.save_baseline, C.load_baseline,
+                                C.dataset_features])
+def test_public_functions_have_a_runnable_example(fn):
+    assert ">>>" in (fn.__doc__ or ""), f"{fn.__name__} has no doctest example"

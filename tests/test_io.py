@@ -300,3 +300,7 @@ def test_series_with_a_missing_slice_is_rejected(tmp_path):
     img = mio.read_image(tmp_path)
     assert img.GetSize() == (512, 512, 5)
     np.testing.assert_allclose(img.GetSpacing()[2], 8.0, atol=1e-4)
+
+
+def test_is_dicom_file_has_a_runnable_example():
+    assert ">>>" in (mio.is_dicom_file.__doc__ or "")

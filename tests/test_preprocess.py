@@ -513,3 +513,14 @@ def test_unclear_errors_now_name_the_argument():
         with pytest.raises(ValueError, match="data_range must be > 0, got 0"):
             fn(const, const, data_range=0)
     assert pp.psnr(const, const + 0.1, data_range=1.0) == pytest.approx(20.0)
+
+
+@pytest.mark.parametrize("fn", [pp.lung_mask, pp.grow_from_box, pp.between_class_variance,
+                                pp.connected_threshold_sitk])
+def test_public_functions_have_a_runnable_example(fn):
+    assert ">>>" in (fn.__doc__ or ""), f"{fn.__name__} has no doctest example"
+
+
+def test_add_noise_example_shows_the_noise_level():
+    # the example must demonstrate what `level` means, not a tautology
+    assert "std" in pp.add_noise.__doc__.split(">>>", 1)[1]
