@@ -432,6 +432,15 @@ def _scipy_like(x: Any, w: Any, mode: str, flip: bool) -> np.ndarray:
 # one step, explained
 # --------------------------------------------------------------------------------------------
 
+def _fmt_weight(v: float, digits: int) -> str:
+    """``digits`` significant digits (``:g``), but no exponent for 10**digits <= |v| < 1e4:
+    125 -> "125" (``:.2g`` would print "1.2e+02")."""
+    s = f"{v:.{digits}g}"
+    if "e+" in s and abs(v) < 1e4:
+        s = f"{v:.{digits}f}".rstrip("0").rstrip(".")
+    return s
+
+
 @dataclass(frozen=True)
 class StepExplanation:
     """Everything behind one output pixel ``y[i, j]`` of a single-channel convolution."""
@@ -448,7 +457,8 @@ class StepExplanation:
 
     def formula(self, decimals: int = 2) -> str:
         """The sum written out with the actual numbers, e.g. ``0.50×(-1) + ... = 3.20``."""
-        terms = [f"{wv:.{decimals}g}×{xv:.{decimals}f}" for wv, xv in zip(self.kernel.ravel(), self.patch.ravel())]
+        terms = [f"{_fmt_weight(wv, decimals)}×{xv:.{decimals}f}"
+                 for wv, xv in zip(self.kernel.ravel(), self.patch.ravel())]
         s = " + ".join(terms)
         if self.bias:
             s += f" + {self.bias:.{decimals}f}"

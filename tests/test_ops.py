@@ -420,3 +420,12 @@ def test_gaussian_kernel_accepts_numpy_scalars():
         ops.gaussian_kernel(np.float32(-1.0))
     with pytest.raises(ValueError, match="sigma must be a positive number"):
         ops.gaussian_kernel(True)
+
+
+def test_step_formula_shows_large_weights_without_exponent():
+    x = np.arange(4.0).reshape(2, 2)
+    w = np.array([[125.0, -1500.0], [0.5, 2.0]])
+    text = ops.explain_step(x, w, 0, 0).formula()
+    assert "e+" not in text and "125×0.00" in text and "-1500×1.00" in text and "0.5×2.00" in text
+    assert text.endswith(f"= {ops.conv2d(x, w)[0, 0]:.2f}")
+    assert "1.2e+05×" in ops.explain_step(x, w * 1000, 0, 0).formula()   # |w| >= 1e4 keeps the exponent
