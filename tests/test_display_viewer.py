@@ -166,3 +166,16 @@ def test_window_level_rejects_non_numbers():
         window_level(np.zeros(3), "1500", -600)
     with pytest.raises(TypeError, match="level must be a number"):
         window_level(np.zeros(3), 1500, "-600")
+
+
+def test_preset_buttons_release_when_a_slider_moves(ct):
+    v = slice_viewer(ct)
+    c = v.controls
+    c["preset"].value = "mediastinum"
+    assert (c["window"].value, c["level"].value) == PRESETS["mediastinum"]
+    shown = v.children[1].value
+    c["level"].value = 60.0  # the picture no longer shows the preset ...
+    assert c["preset"].value is None  # ... so the button is released
+    assert v.children[1].value != shown
+    c["preset"].value = "mediastinum"  # and clicking it again restores the preset
+    assert c["level"].value == PRESETS["mediastinum"][1]

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from medlab import io as mio
 from medlab.datasets import DATA_DIR, load_lung_ct
 from medlab.widgets import medimages as mm
+from widget_helpers import images as _images, moves_image as _moves_image
 
 DICOM_DIR = DATA_DIR / "lung_ct_dicom"
 
@@ -25,27 +26,6 @@ def ct():
 @pytest.fixture(scope="module")
 def series():
     return mm.load_dicom_series(DICOM_DIR)
-
-
-def _images(widget):
-    import ipywidgets as w
-
-    out = []
-
-    def walk(x):
-        if isinstance(x, w.Image):
-            out.append(x)
-        for c in getattr(x, "children", ()):
-            walk(c)
-
-    walk(widget)
-    return out
-
-
-def _moves_image(widget, control, value):
-    before = [im.value for im in _images(widget)]
-    control.value = value
-    return any(a != b for a, b in zip([im.value for im in _images(widget)], before))
 
 
 def _rotated_image():

@@ -11,6 +11,7 @@ from medlab import preprocess as pp
 from medlab.datasets import load_lung_ct
 from medlab.display import window_level
 from medlab.widgets import preprocess as wp
+from widget_helpers import images as _images, moves_image as _moves_image
 
 
 @pytest.fixture(scope="module")
@@ -21,28 +22,6 @@ def ct():
 @pytest.fixture(scope="module")
 def vol(ct):
     return np.array(ct.array)
-
-
-def _images(widget):
-    import ipywidgets as w
-
-    out = []
-
-    def walk(x):
-        if isinstance(x, w.Image):
-            out.append(x)
-        for c in getattr(x, "children", ()):
-            walk(c)
-
-    walk(widget)
-    return out
-
-
-def _moves_image(widget, control, value):
-    before = [im.value for im in _images(widget)]
-    control.value = value
-    after = [im.value for im in _images(widget)]
-    return any(a != b for a, b in zip(after, before))
 
 
 # ------------------------------------------------------------------ pure functions

@@ -29,7 +29,8 @@ from matplotlib.patches import Rectangle
 from matplotlib.transforms import blended_transform_factory
 
 from .. import preprocess as pp
-from ..display import PRESETS, window_range
+from ..display import window_range
+from ._controls import window_preset_buttons
 from ._render import FigureRenderer, draw_boxes, overlay_mask, scale_nearest, to_png, to_uint8
 
 __all__ = [
@@ -416,8 +417,7 @@ def window_level_explorer(image: Any, window: float = 1500, level: float = -600,
     slice_w = _slider(w, "IntSlider", "Slice", value=k0, min=0, max=volume.shape[0] - 1)
     window_w = _slider(w, "FloatSlider", "Window W (HU)", value=window, min=1, max=4000, step=1)
     level_w = _slider(w, "FloatSlider", "Level L (HU)", value=level, min=-1024, max=3000, step=1)
-    preset_w = w.ToggleButtons(options=[(k.capitalize(), k) for k in PRESETS], value=None, description="Preset",
-                               style={"button_width": "104px"})
+    preset_w = window_preset_buttons(window_w, level_w, button_width="104px")
     img_w, chart_w, info_w = _img(w, width), _img(w, 420), w.HTML()
     chart = HistogramChart(*hu_histogram(volume[k0]), xlabel="HU", title="HU histogram of the slice",
                            curve_label="grey level (0 black, 1 white)", xlim=(-1100, 1700),
@@ -444,18 +444,9 @@ def window_level_explorer(image: Any, window: float = 1500, level: float = -600,
         chart.set_hist(*hu_histogram(volume[slice_w.value]))
         render()
 
-    def on_preset(change):
-        if change["new"] is None:
-            return
-        ww, ll = PRESETS[change["new"]]
-        with window_w.hold_trait_notifications(), level_w.hold_trait_notifications():
-            window_w.value, level_w.value = ww, ll
-        render()
-
     slice_w.observe(on_slice, names="value")
     window_w.observe(render, names="value")
     level_w.observe(render, names="value")
-    preset_w.observe(on_preset, names="value")
     render()
     box = w.VBox([w.HBox([w.VBox([slice_w, window_w, level_w]), preset_w]), w.HBox([img_w, chart_w]), info_w])
     box.render = render  # type: ignore[attr-defined]

@@ -14,7 +14,8 @@ from typing import Any, Sequence
 import numpy as np
 import SimpleITK as sitk
 
-from ..display import PRESETS, window_range
+from ..display import window_range
+from ._controls import window_preset_buttons
 from ._render import draw_boxes, overlay_mask, scale_nearest, to_png
 
 __all__ = ["VIEWS", "render_slice", "slice_viewer", "browse_dataset", "dataset_browser"]
@@ -147,8 +148,7 @@ def slice_viewer(image: Any, mask: Any = None, boxes: Sequence[Any] | None = Non
                              style={"description_width": "90px"})
     level_w = w.FloatSlider(value=level, min=min(vmin, -1024), max=max(vmax, 3000), step=1,
                             description="Level (HU)", style={"description_width": "90px"})
-    preset_w = w.ToggleButtons(options=[(k.capitalize(), k) for k in PRESETS], value=None, description="Preset",
-                               style={"button_width": "102px"})
+    preset_w = window_preset_buttons(window_w, level_w)
     controls: list = [view_w, slice_w, window_w, level_w, preset_w]
     opacity_w = w.FloatSlider(value=0.4, min=0, max=1, step=0.05, description="Mask opacity",
                               style={"description_width": "90px"})
@@ -179,16 +179,7 @@ def slice_viewer(image: Any, mask: Any = None, boxes: Sequence[Any] | None = Non
             slice_w.value = min(start[change["new"]], n - 1)
         render()
 
-    def on_preset(change):
-        if change["new"] is None:
-            return
-        ww, ll = PRESETS[change["new"]]
-        with window_w.hold_trait_notifications(), level_w.hold_trait_notifications():
-            window_w.value, level_w.value = ww, ll
-        render()
-
     view_w.observe(on_view, names="value")
-    preset_w.observe(on_preset, names="value")
     for c in (slice_w, window_w, level_w, opacity_w, boxes_w):
         c.observe(lambda _: render(), names="value")
     render()
