@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 # PyPI name -> conda-forge name where they differ; the TensorFlow extras map to conda's tensorflow.
-PYPI_TO_CONDA = {"matplotlib": "matplotlib-base", "tensorflow-cpu": "tensorflow",
+PYPI_TO_CONDA = {"matplotlib": "matplotlib-base", "playwright": "playwright-python", "tensorflow-cpu": "tensorflow",
                  "tensorflow[and-cuda]": "tensorflow"}
 
 
@@ -39,7 +39,7 @@ def _environment_requirements() -> dict[str, str]:
         if line.startswith("dependencies:"):
             in_deps = True
             continue
-        m = re.match(r"^  - ([^\s#]+)\s*$", line)
+        m = re.match(r"^  - ([^\s#]+)\s*(#.*)?$", line)
         if in_deps and m and m.group(1) not in ("pip", "pip:"):
             name, bound = _name_and_bound(m.group(1))
             out[name] = bound
