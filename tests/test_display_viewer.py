@@ -179,3 +179,16 @@ def test_preset_buttons_release_when_a_slider_moves(ct):
     assert v.children[1].value != shown
     c["preset"].value = "mediastinum"  # and clicking it again restores the preset
     assert c["level"].value == PRESETS["mediastinum"][1]
+
+
+def test_dataset_browser_reads_each_split_once(monkeypatch):
+    calls = []
+    real = datasets.load_breastmnist
+    monkeypatch.setattr(datasets, "load_breastmnist", lambda split: calls.append(split) or real(split))
+    w = dataset_browser("breastmnist")
+    controls = w.children[0].children
+    for k in range(1, 6):
+        controls[2].value = k
+    controls[0].value = "test"
+    controls[0].value = "train"
+    assert calls == ["train", "test"]

@@ -331,3 +331,14 @@ def test_shape_explorer_on_the_ct():
     assert s.controls["threshold"].value == -320 and s.image.value[:4] == b"\x89PNG"
     s.controls["threshold"].value = -900
     assert "empty" in s.message.value or s.message.value == ""
+
+
+def test_wavelet_viewer_flags_too_many_levels_for_a_small_image():
+    from medlab.widgets.features import wavelet_viewer
+
+    v = wavelet_viewer(np.random.default_rng(0).random((28, 28)))
+    v.controls["wavelet"].value = "db4"  # level 2 still fits: a new, valid picture
+    shown = v.image.value
+    v.controls["level"].value = 4  # more levels than a 28x28 image allows for db4
+    assert v.image.value == shown  # the last valid picture stays
+    assert "⚠" in v.children[0].children[3].value

@@ -20,7 +20,25 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-__all__ = ["to_png", "to_uint8", "overlay_mask", "draw_boxes", "FigureRenderer", "scale_nearest"]
+__all__ = ["to_png", "to_uint8", "overlay_mask", "draw_boxes", "FigureRenderer", "scale_nearest", "font"]
+
+_FONTS: dict = {}
+
+
+def font(size: int):
+    """Pillow's default TrueType font at ``size`` px (cached); the bitmap font on Pillow < 10.1.
+
+    >>> font(12) is font(12)
+    True
+    """
+    if size not in _FONTS:
+        from PIL import ImageFont
+
+        try:
+            _FONTS[size] = ImageFont.load_default(size=size)
+        except TypeError:  # Pillow < 10.1 has only the fixed bitmap font
+            _FONTS[size] = ImageFont.load_default()
+    return _FONTS[size]
 
 
 def to_uint8(array: np.ndarray, vmin: float | None = None, vmax: float | None = None) -> np.ndarray:

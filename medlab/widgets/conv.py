@@ -35,10 +35,11 @@ from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from .. import ops
 from ..display import window_level
+from ._render import font as _font
 from ._render import FigureRenderer, draw_boxes, to_png, to_uint8
 
 __all__ = [
@@ -116,14 +117,6 @@ def _image(source: Any) -> np.ndarray:
     if img.ndim != 2:
         raise ValueError(f"image must be a 2-D array, got shape {img.shape}")
     return img
-
-
-@lru_cache(maxsize=4)
-def _font(size: int):
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1: fixed bitmap font
-        return ImageFont.load_default()
 
 
 def _grey_rgb(a: np.ndarray, vmin: float = 0.0, vmax: float = 1.0) -> np.ndarray:

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import features as F
+from ._render import font as _font
 from ._render import draw_boxes, to_png, to_uint8
 
 __all__ = ["compute_glcm_view", "glcm_explorer", "parenchyma_box", "compare_textures", "texture_comparison",
@@ -399,8 +400,12 @@ def wavelet_viewer(image: np.ndarray | None = None) -> Any:
     img_w = w.Image(format="png", layout=w.Layout(width="512px", height="auto"))
     table_w = w.HTML()
 
-    def render(*_) -> bytes:
-        res = render_wavelet(sources[source_w.value], wav_w.value, level_w.value)
+    def render(*_) -> bytes | None:
+        try:
+            res = render_wavelet(sources[source_w.value], wav_w.value, level_w.value)
+        except ValueError as e:  # e.g. too many levels for a small image: say so, keep the last picture
+            table_w.value = f"<div style='color:#b00020;font-weight:bold'>⚠ {html.escape(str(e))}</div>"
+            return None
         png = to_png(res["mosaic"])
         img_w.value = png
         e = res["energies"]
@@ -903,13 +908,6 @@ def glcm_pairs(patch: np.ndarray, distance: int = 1, angle_deg: float = 0, level
                 "error": f"distance {distance} at {angle_deg:g}° is the offset (row {dr:+d}, col {dc:+d}): "
                          f"no pixel pair fits inside the {h}×{w} patch", "warnings": []}
     return {"offset": (dr, dc), "pairs": pairs, "counts": counts, "error": None, "warnings": []}
-
-
-@functools.lru_cache(maxsize=4)
-def _font(size: int):
-    from PIL import ImageFont
-
-    return ImageFont.load_default(size=size)
 
 
 def _arrow(draw, a, b, colour, width: int = 4, head: float = 11.0) -> None:

@@ -26,10 +26,11 @@ from typing import Any, Sequence
 import numpy as np
 import SimpleITK as sitk
 from PIL import Image as PILImage
-from PIL import ImageDraw, ImageFont
+from PIL import ImageDraw
 
 from .. import io as mio
 from ..display import PRESETS, window_range
+from ._render import font as _font
 from ._render import FigureRenderer, scale_nearest, to_png, to_uint8
 
 __all__ = [
@@ -107,18 +108,6 @@ def compute_voxel(image: sitk.Image, z: int, y: int, x: int, radius: int = 3,
     return {"valid": True, "message": "", "value": array[z, y, x].item(),
             "neighbourhood": np.array(array[z, r0:r1, c0:c1]), "corner": (r0, c0), "center": (y - r0, x - c0),
             "index_xyz": (int(x), int(y), int(z)), "physical_mm": index_to_physical(image, (x, y, z))}
-
-
-_FONTS: dict[int, Any] = {}
-
-
-def _font(size: int):
-    if size not in _FONTS:
-        try:
-            _FONTS[size] = ImageFont.load_default(size=size)
-        except TypeError:  # Pillow < 10.1: bitmap font only
-            _FONTS[size] = ImageFont.load_default()
-    return _FONTS[size]
 
 
 def render_neighbourhood(values: np.ndarray, center: Sequence[int] | None = None, window: float = 1500,

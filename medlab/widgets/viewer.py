@@ -195,11 +195,12 @@ _LOADERS = {"pneumoniamnist": "load_pneumoniamnist", "breastmnist": "load_breast
 
 
 def browse_dataset(name: str, split: str = "train", label: int | None = None, index: int = 0,
-                   zoom: int = 8) -> dict:
+                   zoom: int = 8, data: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """Pure compute for the dataset browser: one image (enlarged) with its label and class counts.
 
     Returns ``{"image": uint8 (28*zoom, 28*zoom), "label": int, "label_name": str,
-    "n": images of that class in the split, "counts": {class name: count}}``.
+    "n": images of that class in the split, "counts": {class name: count}}``. ``data``: the split's
+    ``(images, labels)`` if already loaded (the widget passes them so a slider move reads no file).
 
     >>> r = browse_dataset("breastmnist", "val", label=0, index=0)
     >>> r["image"].shape, r["label_name"], r["counts"]
@@ -209,7 +210,7 @@ def browse_dataset(name: str, split: str = "train", label: int | None = None, in
 
     if name not in _LOADERS:
         raise ValueError(f"name must be one of {sorted(_LOADERS)}, got {name!r}")
-    images, labels = getattr(datasets, _LOADERS[name])(split)
+    images, labels = getattr(datasets, _LOADERS[name])(split) if data is None else data
     names = datasets.CLASS_NAMES[name]
     if label is not None and label not in names:
         raise ValueError(f"label must be None or one of {sorted(names)}, got {label!r}")
@@ -238,8 +239,13 @@ def dataset_browser(name: str = "pneumoniamnist") -> Any:
     img_w = w.Image(format="png", layout=w.Layout(width="224px", height="224px"))
     info_w = w.HTML()
 
+    loaded: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # split -> (images, labels), read once
+
     def render(*_):
-        r = browse_dataset(name, split_w.value, class_w.value, min(index_w.value, index_w.max))
+        split = split_w.value
+        if split not in loaded:
+            loaded[split] = getattr(datasets, _LOADERS[name])(split)
+        r = browse_dataset(name, split, class_w.value, min(index_w.value, index_w.max), data=loaded[split])
         with index_w.hold_trait_notifications():
             index_w.max = r["n"] - 1
         img_w.value = to_png(r["image"])
