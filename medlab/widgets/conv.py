@@ -591,14 +591,7 @@ def nodule_pooling_explorer(image: str = "lung CT", width: int = 900) -> Any:
            title="nodule contrast left after pooling")
     ax.legend(loc="upper right", fontsize=8)
     # blitting: axes, ticks and legend are drawn once; an update redraws only the three data artists
-    fr.canvas.draw()
-    background = fr.canvas.copy_from_bbox(fr.fig.bbox)
-
-    def chart_png() -> bytes:
-        fr.canvas.restore_region(background)
-        for artist in (line_max, line_avg, marker):
-            ax.draw_artist(artist)
-        return to_png(np.asarray(fr.canvas.buffer_rgba())[..., :3].copy())
+    chart_png = _blit_chart(fr, (line_max, line_avg, marker))
 
     cache: dict = {}
 

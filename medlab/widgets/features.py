@@ -67,10 +67,6 @@ def _fit(img: np.ndarray, size: int = PANEL) -> np.ndarray:
     return img[rows][:, cols]
 
 
-def _grey(image: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
-    return to_uint8(image, vmin, vmax)
-
-
 def _check_roi(roi: Sequence[int], shape: tuple[int, int], name: str = "roi") -> tuple[int, int, int, int]:
     try:
         r0, c0, r1, c1 = (int(v) for v in roi)
@@ -112,7 +108,7 @@ def compute_glcm_view(image: np.ndarray, roi: Sequence[int], distance: int = 1, 
     lo, hi = display_range if display_range is not None else (float(img.min()), float(img.max()))
     h, w = img.shape
     step = max(1, max(h, w) // PANEL)
-    small = _grey(img[::step, ::step], lo, hi)
+    small = to_uint8(img[::step, ::step], lo, hi)
     over = np.repeat(small[..., None], 3, axis=2)
     draw_boxes(over, [(r0 // step, c0 // step, r1 // step, c1 // step)], thickness=2)
     over = _fit(over)
@@ -289,7 +285,7 @@ def compare_textures(slice_hu: np.ndarray, box_a: Sequence[int], box_b: Sequence
         out[f"features_{key}"] = {k: float(v) for k, v in F.glcm_features(P, average=True).items()}
         out[f"glcm_{key}"] = P.mean(axis=(2, 3))
     step = max(1, max(img.shape) // PANEL)
-    over = np.repeat(_grey(img[::step, ::step], *display_range)[..., None], 3, axis=2)
+    over = np.repeat(to_uint8(img[::step, ::step], *display_range)[..., None], 3, axis=2)
     a = [v // step for v in _check_roi(box_a, img.shape)]
     b = [v // step for v in _check_roi(box_b, img.shape)]
     draw_boxes(over, [a], color=(255, 215, 0))
@@ -730,9 +726,9 @@ def compute_first_order_view(image: np.ndarray, roi: Sequence[int], bins: int = 
     counts = np.bincount(q.ravel(), minlength=bins)
     dlo, dhi = display_range if display_range is not None else (float(img.min()), float(img.max()))
     step = max(1, max(img.shape) // PANEL)
-    over = np.repeat(_grey(img[::step, ::step], dlo, dhi)[..., None], 3, axis=2)
+    over = np.repeat(to_uint8(img[::step, ::step], dlo, dhi)[..., None], 3, axis=2)
     draw_boxes(over, [(r0 // step, c0 // step, r1 // step, c1 // step)], thickness=2)
-    zoom = np.repeat(_grey(crop, dlo, dhi)[..., None], 3, axis=2)
+    zoom = np.repeat(to_uint8(crop, dlo, dhi)[..., None], 3, axis=2)
     panel = np.concatenate([_fit(over), _fit(zoom)], axis=1)
     return {"features": feats, "counts": counts, "edges": np.linspace(lo, hi, bins + 1), "panel": panel,
             "error": None, "warnings": warnings_}
@@ -1153,7 +1149,7 @@ def compute_shape_view(hu_slice: np.ndarray, structure: str = "lungs", threshold
         if (mask[r0:r1 + 1, c0:c1 + 1] & ~inner[r0:r1 + 1, c0:c1 + 1]).any():      # a pixel on the box's border
             warnings_.append("the region reaches the box edge: it continues into neighbouring tissue there and "
                              "the box cuts it off")
-    grey = _grey(a, *display_range)
+    grey = to_uint8(a, *display_range)
     rgb = np.repeat(grey[..., None], 3, axis=2)
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     sl = (slice(max(rows[0] - 2, 0), rows[-1] + 3), slice(max(cols[0] - 2, 0), cols[-1] + 3))

@@ -523,8 +523,8 @@ def denoise_explorer(image: np.ndarray, in_range: tuple[float, float] | None = N
     state: dict = {"noisy": None}
 
     def render(_=None, new_noise: bool = True):
-        if new_noise or state["noisy"] is None:
-            state["noisy"] = None
+        if new_noise:
+            state["noisy"] = None  # compute_noise_filter draws fresh noise when given none
         d = compute_noise_filter(clean, noise_w.value, level_w.value, filt_w.value, size_w.value, seed,
                                  noisy=state["noisy"])
         state["noisy"] = d["noisy"]
