@@ -5,7 +5,7 @@ from typing import Any
 
 from ..display import PRESETS
 
-__all__ = ["window_preset_buttons"]
+__all__ = ["window_preset_buttons", "slider", "image_view"]
 
 
 def window_preset_buttons(window_w: Any, level_w: Any, button_width: str = "102px") -> Any:
@@ -38,3 +38,14 @@ def window_preset_buttons(window_w: Any, level_w: Any, button_width: str = "102p
     window_w.observe(on_slider, names="value")
     level_w.observe(on_slider, names="value")
     return preset_w
+
+
+def slider(w: Any, kind: str, description: str, width: str = "360px", label_width: str = "110px", **kw) -> Any:
+    """An ipywidgets slider of class ``kind`` ("IntSlider", "FloatSlider", ...) with a readable label."""
+    return getattr(w, kind)(description=description, style={"description_width": label_width},
+                            layout=w.Layout(width=width), continuous_update=True, **kw)
+
+
+def image_view(w: Any, width: int) -> Any:
+    """An ``ipywidgets.Image`` ``width`` px wide; in an HBox a short chart is not stretched to its neighbour."""
+    return w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto", align_self="flex-start"))

@@ -20,7 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-__all__ = ["to_png", "to_uint8", "overlay_mask", "draw_boxes", "FigureRenderer", "scale_nearest", "font"]
+__all__ = ["to_png", "to_uint8", "overlay_mask", "draw_boxes", "FigureRenderer", "scale_nearest", "font", "grey_window"]
 
 _FONTS: dict = {}
 
@@ -149,3 +149,15 @@ class FigureRenderer:
     def png(self) -> bytes:
         """Draw and return PNG bytes."""
         return to_png(self.rgba()[..., :3].copy())
+
+
+def grey_window(plane: np.ndarray, window: float, level: float) -> np.ndarray:
+    """HU plane -> uint8 grey with window ``W`` and level ``L`` (black below L-W/2, white above L+W/2).
+
+    >>> grey_window(np.array([[-1000, -600, -150]]), 1500, -600).tolist()
+    [[60, 128, 204]]
+    """
+    from ..display import window_range
+
+    lo, hi = window_range(window, level)
+    return to_uint8(plane, lo, hi)

@@ -30,7 +30,10 @@ from PIL import ImageDraw
 
 from .. import io as mio
 from ..display import PRESETS, window_range
+from ._controls import image_view as _img
+from ._controls import slider
 from ._render import font as _font
+from ._render import grey_window
 from ._render import FigureRenderer, scale_nearest, to_png, to_uint8
 
 __all__ = [
@@ -444,12 +447,7 @@ def compute_resampled_coronal(image: sitk.Image, spacing: float, y_mm: float, in
 # builders
 # =============================================================================================
 def _slider(w, kind, description, width="380px", **kw):
-    return getattr(w, kind)(description=description, style={"description_width": "120px"},
-                            layout=w.Layout(width=width), continuous_update=True, **kw)
-
-
-def _img(w, width):
-    return w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto", align_self="flex-start"))
+    return slider(w, kind, description, width=width, label_width="120px", **kw)
 
 
 def _start(image: sitk.Image, boxes) -> tuple[int, int, int]:
@@ -485,7 +483,7 @@ def voxel_inspector(image: Any, start_zyx: Sequence[int] | None = None, radius: 
             info_w.value = f"<b style='color:#b00'>{d['message']}</b>"
             return
         if state["z"] != z:
-            state["z"], state["grey"] = z, to_uint8(arr[z], *window_range(window, level))
+            state["z"], state["grey"] = z, grey_window(arr[z], window, level)
         slice_w.value = to_png(render_crosshair(state["grey"], y, x, radius))
         zoom_w.value = to_png(render_neighbourhood(d["neighbourhood"], d["center"], window, level, cell=46))
         p = d["physical_mm"]
@@ -582,7 +580,7 @@ def hu_profile_explorer(image: Any, window: float = 1800, level: float = -200, w
             info_w.value = f"<b style='color:#b00'>{d['message']}</b>"
             return
         if state["z"] != z:
-            state["z"], state["grey"] = z, to_uint8(arr[z], *window_range(window, level))
+            state["z"], state["grey"] = z, grey_window(arr[z], window, level)
         rgb = np.repeat(state["grey"][..., None], 3, axis=2)
         rgb[max(0, r - 1):r + 2] = (255, 40, 40)
         img_w.value = to_png(rgb)

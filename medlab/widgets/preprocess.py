@@ -30,7 +30,10 @@ from matplotlib.transforms import blended_transform_factory
 
 from .. import preprocess as pp
 from ..display import window_range
+from ._controls import image_view as _img
+from ._controls import slider as _slider
 from ._controls import window_preset_buttons
+from ._render import grey_window  # noqa: F401  (re-exported: notebooks use it from here)
 from ._render import FigureRenderer, draw_boxes, overlay_mask, scale_nearest, to_png, to_uint8
 
 __all__ = [
@@ -64,16 +67,6 @@ def _volume(image: Any) -> tuple[np.ndarray, tuple[float, float, float], list]:
     if arr.ndim != 3:
         raise ValueError(f"image must be a 2-D or 3-D (z, y, x) array, got shape {image.shape}")
     return arr, (1.0, 1.0, 1.0), boxes
-
-
-def grey_window(plane: np.ndarray, window: float, level: float) -> np.ndarray:
-    """HU plane -> uint8 grey with window ``W`` and level ``L`` (black below L-W/2, white above L+W/2).
-
-    >>> grey_window(np.array([[-1000, -600, -150]]), 1500, -600).tolist()
-    [[60, 128, 204]]
-    """
-    lo, hi = window_range(window, level)
-    return to_uint8(plane, lo, hi)
 
 
 def hu_histogram(plane: np.ndarray, bins: np.ndarray = HU_BINS) -> tuple[np.ndarray, np.ndarray]:
@@ -388,17 +381,6 @@ class HistogramChart:
 def _log_top(plane: np.ndarray) -> float:
     """Fixed y limit for log10(1 + count) histograms of a plane: no bin can exceed the pixel count."""
     return float(np.log10(1.0 + plane.size)) * 1.05
-
-
-def _slider(w, kind, description, **kw):
-    style = {"description_width": "110px"}
-    layout = w.Layout(width="360px")
-    return getattr(w, kind)(description=description, style=style, layout=layout, continuous_update=True, **kw)
-
-
-def _img(w, width):
-    # align_self: in an HBox a short chart must not be stretched to the height of the CT image
-    return w.Image(format="png", layout=w.Layout(width=f"{width}px", height="auto", align_self="flex-start"))
 
 
 def _start_slice(volume, boxes):
