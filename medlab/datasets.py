@@ -446,3 +446,7 @@ def as_tf_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int = 64, 
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+# Teaching samples (cached, read-only cut-outs shared by notebooks and widgets) live in medlab.samples.
+from .samples import *  # noqa: E402,F401,F403

@@ -34,7 +34,7 @@ import SimpleITK as sitk
 
 __all__ = [
     "read_image", "to_array", "image_info", "hu_from_dicom", "resample_isotropic", "isotropic_grid",
-    "dicom_info", "DicomInfo", "DicomTable", "is_dicom_file", "SUPPORTED",
+    "dicom_info", "DicomInfo", "DicomTable", "is_dicom_file", "SUPPORTED", "as_volume",
 ]
 
 SUPPORTED = ("a DICOM series folder, a DICOM file (.dcm), NIfTI (.nii, .nii.gz), MetaImage (.mha, .mhd), "
@@ -533,3 +533,35 @@ def dicom_info(path: str | os.PathLike) -> DicomTable:
         raise ValueError(f"folder {p} contains {len(files)} file(s) but none is DICOM")
     rows.sort(key=lambda r: (r.instance_number if r.instance_number is not None else 10**9, r.file))
     return DicomTable(rows)
+
+
+def as_volume(image) -> tuple[np.ndarray, tuple[float, float, float], list]:
+    """The one converter "LungCT / SimpleITK image / array -> volume": ``(zyx array, spacing xyz mm, boxes)``.
+
+    A LungCT-like object (with ``.image`` and ``.boxes``) gives its boxes; a 3-D SimpleITK image its
+    spacing; a numpy (z, y, x) array (or one 2-D slice) spacing (1, 1, 1) mm. The array is a copy.
+    Used by the viewers of 00, 01, 04 and 09.
+
+    >>> vol, spacing, boxes = as_volume(np.zeros((2, 3, 4)))
+    >>> vol.shape, spacing, boxes
+    ((2, 3, 4), (1.0, 1.0, 1.0), [])
+    """
+    boxes = list(getattr(image, "boxes", []) or [])
+    if hasattr(image, "image") and isinstance(image.image, sitk.Image):
+        image = image.image
+    if isinstance(image, sitk.Image):
+        if image.GetDimension() != 3:
+            raise ValueError(f"image must be 3-D, got a {image.GetDimension()}-D SimpleITK image")
+        # a copy: an array view would dangle once the caller drops the image
+        return sitk.GetArrayFromImage(image), tuple(float(v) for v in image.GetSpacing()), boxes
+    if image is None or isinstance(image, (str, bytes)):
+        raise TypeError(f"image must be a LungCT, a 3-D SimpleITK image or a (z, y, x) array, "
+                        f"got {type(image).__name__}")
+    arr = np.array(image)
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+        raise TypeError(f"image must be numeric, got dtype {arr.dtype}")
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3:
+        raise ValueError(f"image must be a 3-D (z, y, x) array or SimpleITK image, got shape {arr.shape}")
+    return arr, (1.0, 1.0, 1.0), boxes

@@ -12,8 +12,10 @@ from PIL import Image
 
 from medlab import datasets
 from medlab.display import PRESETS, show_images, window_level, window_range
-from medlab.widgets import browse_dataset, dataset_browser, render_slice, slice_viewer
-from medlab.widgets._render import FigureRenderer, draw_boxes, overlay_mask, scale_nearest, to_png, to_uint8
+from medlab.display import render_slice
+from medlab.widgets import dataset_browser, slice_viewer
+from medlab.widgets.viewer import browse_dataset
+from medlab.render import FigureRenderer, draw_boxes, overlay_mask, scale_nearest, to_png, to_uint8
 
 
 @settings(max_examples=50, deadline=None)
@@ -124,7 +126,7 @@ def test_render_slice_bad_input(ct, kwargs, match):
 
 def test_slice_viewer_updates_image(ct):
     v = slice_viewer(ct, mask=ct.mask())
-    img = v.children[1]
+    img = v.panes["main"]
     first = img.value
     v.controls["slice"].value = 3
     assert img.value != first
@@ -148,17 +150,17 @@ def test_browse_dataset_and_widget():
     assert r["position"] == k and r["label"] == 1 and r["label_name"] == "pneumonia" and r["n"] == 390
     assert np.array_equal(r["image"][::8, ::8], x[k]) and r["image"].shape == (224, 224)
     assert r["counts"] == {"normal": 234, "pneumonia": 390}
-    with pytest.raises(ValueError, match="index must be in 0..389"):
-        browse_dataset("pneumoniamnist", "test", label=1, index=390)
+    flagged = browse_dataset("pneumoniamnist", "test", label=1, index=390)
+    assert not flagged["ok"] and "index must be in 0..389" in flagged["message"]
     with pytest.raises(ValueError, match="label must be None or one of"):
         browse_dataset("pneumoniamnist", "test", label=2)
     with pytest.raises(ValueError, match="name must be one of"):
         browse_dataset("chestmnist")
     w = dataset_browser("breastmnist")
-    controls, img = w.children[0].children, w.children[1]
+    img = w.panes["main"]
     before = img.value
-    controls[2].value = 5
-    assert img.value != before and controls[2].max == 545
+    w.controls["index"].value = 5
+    assert img.value != before and w.controls["index"].max == 545
 
 
 def test_window_level_rejects_non_numbers():
@@ -173,10 +175,10 @@ def test_preset_buttons_release_when_a_slider_moves(ct):
     c = v.controls
     c["preset"].value = "mediastinum"
     assert (c["window"].value, c["level"].value) == PRESETS["mediastinum"]
-    shown = v.children[1].value
+    shown = v.panes["main"].value
     c["level"].value = 60.0  # the picture no longer shows the preset ...
     assert c["preset"].value is None  # ... so the button is released
-    assert v.children[1].value != shown
+    assert v.panes["main"].value != shown
     c["preset"].value = "mediastinum"  # and clicking it again restores the preset
     assert c["level"].value == PRESETS["mediastinum"][1]
 
@@ -186,9 +188,29 @@ def test_dataset_browser_reads_each_split_once(monkeypatch):
     real = datasets.load_breastmnist
     monkeypatch.setattr(datasets, "load_breastmnist", lambda split: calls.append(split) or real(split))
     w = dataset_browser("breastmnist")
-    controls = w.children[0].children
     for k in range(1, 6):
-        controls[2].value = k
-    controls[0].value = "test"
-    controls[0].value = "train"
+        w.controls["index"].value = k
+    w.controls["split"].value = "test"
+    w.controls["split"].value = "train"
     assert calls == ["train", "test"]
+
+
+def test_dataset_browser_clamps_index_to_the_new_selection():
+    # bug: Index 3000 on PneumoniaMNIST train, then class "normal" raised from the observer
+    w = dataset_browser("pneumoniamnist")
+    w.controls["index"].value = 3000
+    w.controls["label"].value = 0
+    assert w.controls["index"].value == 1213 and w.controls["index"].max == 1213 and w.message == ""
+    w.controls["label"].value = None
+    w.controls["index"].value = 1000
+    w.controls["split"].value = "val"
+    assert w.controls["index"].value == 523 and w.message == "" and w.last_exception is None
+
+
+def test_slice_viewer_renders_once_per_view_change_and_preset(ct):
+    v = slice_viewer(ct)
+    n = v.renders
+    v.controls["view"].value = "coronal"
+    assert v.renders == n + 1 and v.controls["slice"].max == 511
+    v.controls["preset"].value = "bone"
+    assert v.renders == n + 2

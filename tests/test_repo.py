@@ -39,8 +39,9 @@ def _environment_requirements() -> dict[str, str]:
         if line.startswith("dependencies:"):
             in_deps = True
             continue
-        m = re.match(r"^  - ([^\s#]+)\s*(#.*)?$", line)
-        if in_deps and m and m.group(1) not in ("pip", "pip:"):
+        # conda packages (2-space indent) and the few PyPI-only ones under "pip:" (6-space indent)
+        m = re.match(r"^(?:  |      )- ([^\s#]+)\s*(#.*)?$", line)
+        if in_deps and m and m.group(1) not in ("pip", "pip:", "-e"):
             name, bound = _name_and_bound(m.group(1))
             out[name] = bound
     out.pop("python", None)
@@ -114,3 +115,51 @@ def test_every_dataset_file_is_documented():
     sums = (ROOT / "datasets" / "SHA256SUMS").read_text()
     for rel, digest in CHECKSUMS.items():
         assert f"{digest}  {rel}" in sums, f"datasets/SHA256SUMS lacks {rel}"
+
+
+def _notebook_widget_imports() -> dict[str, set[str]]:
+    """notebook -> names it imports from medlab.widgets (any submodule) or uses as medlab.widgets.X."""
+    out: dict[str, set[str]] = {}
+    pat = re.compile(r"from\s+medlab\.widgets(\.[\w.]+)?\s+import\s+\(?([\w\s,\n]+)\)?")
+    for nb_path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        names: set[str] = set()
+        for cell in json.loads(nb_path.read_text())["cells"]:
+            src = "".join(cell["source"])
+            for m in pat.finditer(src):
+                if m.group(1):
+                    names.add(f"medlab.widgets{m.group(1)}")
+                names |= {n.strip() for n in m.group(2).replace("\n", ",").split(",") if n.strip()}
+            names |= {f"medlab.widgets.{n}" for n in re.findall(r"medlab\.widgets\.(\w+)", src)}
+        out[nb_path.name] = names
+    return out
+
+
+def test_notebooks_import_only_registered_builders_from_widgets():
+    from medlab.widgets import WIDGETS
+
+    bad = {}
+    for nb, names in _notebook_widget_imports().items():
+        wrong = sorted(n for n in names if n.removeprefix("medlab.widgets.") not in WIDGETS)
+        if wrong:
+            bad[nb] = wrong
+    assert not bad, ("notebooks may import from medlab.widgets only registered builders "
+                     f"(domain code belongs in core): {bad}")
+
+
+def test_every_public_widget_builder_is_registered():
+    import inspect
+
+    import medlab.widgets as mw
+
+    builder = re.compile(r"_(explorer|viewer|stepper|browser|inspector|dashboard|lab|comparison|histograms|"
+                         r"by_hand)$")
+    names = [n for n, f in vars(mw).items() if inspect.isfunction(f) and builder.search(n)]
+    assert names, "no builders found"
+    missing = sorted(n for n in names if n not in mw.WIDGETS)
+    assert not missing, f"widget builders not in medlab.widgets.WIDGETS: {missing}"
+
+
+def test_core_modules_import_no_ipywidgets():
+    offenders = [p.name for p in (ROOT / "medlab").glob("*.py")
+                 if re.search(r"^\s*(import ipywidgets|from ipywidgets)", p.read_text(), re.M)]
+    assert not offenders, f"core modules must not import ipywidgets: {offenders}"
