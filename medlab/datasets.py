@@ -27,7 +27,7 @@ import SimpleITK as sitk
 __all__ = [
     "DatasetError", "DATA_DIR", "data_dir", "list_datasets", "verify", "verify_all",
     "load_pneumoniamnist", "load_breastmnist", "load_lung_ct", "load_head_ct", "load_chest_xray",
-    "LungCT", "TumourBox", "CLASS_NAMES", "CHEST_XRAYS", "as_tf_dataset",
+    "LungCT", "TumourBox", "LUNG_CT_PATIENTS", "UNBOXED_TUMOUR_SLICES", "CLASS_NAMES", "CHEST_XRAYS", "as_tf_dataset",
     "load_chestxray256",
 ]
 
@@ -84,12 +84,90 @@ CHECKSUMS: dict[str, str] = {
     "lung_ct_dicom/1-29.dcm": "3991b74d55cf2369fe36518e50185c697846deb5c55804e7ef4bb058413d201c",
     "lung_ct_dicom/1-30.dcm": "bd905322dc63b28dd7b2e6199522e10583b9204da9aec6b47d7355c1d7f27690",
     "lung_ct_dicom/LICENSE_TCIA_Lung-PET-CT-Dx.txt": "29e286014609673e83a514c5e739884f5bb0a585d09af16b3439f82e7edb9b9e",
+    "lung_ct2_annotations/1.3.6.1.4.1.14519.5.2.1.6655.2359.102500633407588554681658808214.xml": "797ee3a9cfdcbcd4380e84ebe96e4c97b5615a90bf71132c91738da61d55cc66",
+    "lung_ct2_annotations/1.3.6.1.4.1.14519.5.2.1.6655.2359.103293611003651848123608366756.xml": "403839161cc7c8edcc4187a438e05ae4f0dd8da08b563efa59508e11fdd3e4c0",
+    "lung_ct2_annotations/1.3.6.1.4.1.14519.5.2.1.6655.2359.191468104323452587789797624004.xml": "6e410216dc298aa58ef634a700bdfc199b804bf3436f4a49f6adfc417f8cc53a",
+    "lung_ct2_annotations/1.3.6.1.4.1.14519.5.2.1.6655.2359.217649008723153656849717286154.xml": "fa9e29e5781775ca54d5e1ca89cd6ae9996c7d30b31f16ea934f6f126890ad4b",
+    "lung_ct2_annotations/1.3.6.1.4.1.14519.5.2.1.6655.2359.253763111879303517159545374933.xml": "e171a7ac582b7444e22a4f67704a6211ee85528ac696d2e0ec0a17b731ddab8f",
+    "lung_ct2_annotations/1.3.6.1.4.1.14519.5.2.1.6655.2359.289186849349654450104973032531.xml": "43c1f323094fa3a687604f9902f32f038227f0682704c19ff10bc46bc3e8a5f0",
+    "lung_ct2_annotations/1.3.6.1.4.1.14519.5.2.1.6655.2359.326712390675165848304281961959.xml": "a4d77628e9d03330f0f9b523fd37d331edd9a6a6c71d72ab4191c316909bb7f7",
+    "lung_ct2_annotations/1.3.6.1.4.1.14519.5.2.1.6655.2359.592450921957945360354404357368.xml": "cf5f4ff595d8f6956c1d0369be352360eb3a505fee3230f2968bf183d739234c",
+    "lung_ct2_annotations/1.3.6.1.4.1.14519.5.2.1.6655.2359.741206086241237558496042747969.xml": "678b6577e64a83727d407376d79d52ffdae12188b4193177e19155da52a0b499",
+    "lung_ct2_annotations/tcia_metadata.csv": "d96827ed9064b5e72a15a460638591a8769242e1c66aed5c07958ff4986b417c",
+    "lung_ct2_annotations/tumour_boxes.csv": "d23e0a1dbfb26fce2d91416511147d9dc5b35a79b1413c087da99f6f8cf62d1c",
+    "lung_ct2_dicom/1-01.dcm": "df338062df30ced4c7f0fa0829195b3cc465ab7024c3d397eacf8adff3c69bfc",
+    "lung_ct2_dicom/1-02.dcm": "a0f3e08f7cde7440e49c30f2b5a5b469ca8be6e7e772d2dfa5c9a68265b2c59e",
+    "lung_ct2_dicom/1-03.dcm": "6aae0ce46375652957924263d3a7531263bc4baadf45eaf52c4af8c0dbbaf3cf",
+    "lung_ct2_dicom/1-04.dcm": "51ff06f3c627a46d991002020524a44cdd9843556ef3e2401436eff610f62d0a",
+    "lung_ct2_dicom/1-05.dcm": "7b99df20e91ba95462bdf77e7bcff94d53d258a4d5c1ba0a3078a82cd6bbb0aa",
+    "lung_ct2_dicom/1-06.dcm": "5962ec2304684de330e7472d24ec5ef7f8f4d71d47d38e8cf181f0cd8380d2bf",
+    "lung_ct2_dicom/1-07.dcm": "043d9a121a0271324101082b6fdb4ac7ac42222a39ee02ed8d52a635cee72376",
+    "lung_ct2_dicom/1-08.dcm": "29d36e4793650bae448fb9b53084223cabaacaee00c66a23933a3552b7639598",
+    "lung_ct2_dicom/1-09.dcm": "a3b3a4a182f65556988bbbfee0eb1fe91a6d7fcbe5c6c90e3d62c45ddb1677e3",
+    "lung_ct2_dicom/1-10.dcm": "c85e772265fe2da920af7d2d609dcf73d30a8fe1f557b406da2cd606a05d83bf",
+    "lung_ct2_dicom/1-11.dcm": "449e393a90a1c6fbc2956a1c55b1f3a1a6085c6ef638039132dd9e892b0d5574",
+    "lung_ct2_dicom/1-12.dcm": "d0cad0cf0f4d5e36b4b7fb5dafe6e026ad5cfd33619637235c819c8531a874e9",
+    "lung_ct2_dicom/1-13.dcm": "fbfcb820e6f3970147c2f4e140d718b4e5c530aebce4ec602ce20a5f4d7ce96d",
+    "lung_ct2_dicom/1-14.dcm": "55fa1335738b263a344600dcea2948aaf352bbff5104bb128cf708204e409996",
+    "lung_ct2_dicom/1-15.dcm": "f4b0700778f3ec9a9ff929667a2e24d243c3f2909525370f1bacf877e63c856f",
+    "lung_ct2_dicom/1-16.dcm": "3cb42b20dedcfe5a37e4efebddebbe51259aa39a01113a837eaae5610e34e960",
+    "lung_ct2_dicom/1-17.dcm": "7b5743d290244a63d8e5ad16ed866e623918ab0a58ceb3414be9ff69bd304c91",
+    "lung_ct2_dicom/1-18.dcm": "d128c0e7228f20c4d8093993c7a2027a8bcddc78d6f8aac664d84f0f8cdb3b95",
+    "lung_ct2_dicom/1-19.dcm": "ce4e3785b031acb332022e6d119c6526123aff0df1455ce8d7e9f12c040cb915",
+    "lung_ct2_dicom/1-20.dcm": "ecd88dfca2624845424c36c759f9a2ed7db197a5f6890646687173d96218e775",
+    "lung_ct2_dicom/1-21.dcm": "5022e95375020fe52c8b32ce78e477ad9c1216256e42505ae13ec85a045771aa",
+    "lung_ct2_dicom/1-22.dcm": "58246c3a2ca856f1addbddd51d049a4bdc71878d3a5e03ef0a2bc22c6f59536a",
+    "lung_ct2_dicom/1-23.dcm": "2db581701d470bc16a374df9ea656178f4a50444dabbee361e9633eeca4ba632",
+    "lung_ct2_dicom/1-24.dcm": "1a5c83055bd48e26dc09e813111f9aa9da1a4e92497383b326e524f5d3dce2cb",
+    "lung_ct2_dicom/1-25.dcm": "4d91aa05d5f1d016a2f7c58da79d11019bee20ecebc57f78ac8a29d9d2b57a9d",
+    "lung_ct2_dicom/1-26.dcm": "16eac52e872ec3a36bdb8e57bb0496233bb206b03369b95df9caa17544b63a29",
+    "lung_ct2_dicom/1-27.dcm": "9913e9bd5d23d21fc486b98df45f37e04e1a9503921cc3f4994c1c53b602c0aa",
+    "lung_ct2_dicom/1-28.dcm": "eb819eb246bb89885214196d68a35480150d1f7834f71789678cede93fe89d46",
+    "lung_ct2_dicom/1-29.dcm": "a484bb0f843a8f8c886c3852c281e2f83f296a43b2c5647a4f81aa3d8c6fe19a",
+    "lung_ct2_dicom/1-30.dcm": "c6eb52fa8ea6d42ee5ca046e6f368cc26fe2b0daebad438dc6f571d9f1e1a67f",
+    "lung_ct2_dicom/1-31.dcm": "c687154697fc2d0221adbfa94044f878a097ae8caebe0f773323b463196e4216",
+    "lung_ct2_dicom/1-32.dcm": "cae0cacc78a8e77ab161f6f5d458c5bc7b727c602c5e540dd6f62936cddce6e3",
+    "lung_ct2_dicom/1-33.dcm": "99b7f111f1a7b988e722f45c5b3a3de97f06e18fa10e84d42f040504934335b5",
+    "lung_ct2_dicom/1-34.dcm": "2705f5a1c2f17a4e40dd265cd6dfe7da6379301e244c263181e563361e72d155",
+    "lung_ct2_dicom/1-35.dcm": "0d266934e3083f7ecc7e80f83d0a86c8901c5e6c3f3be9c892450c2a26259f6e",
+    "lung_ct2_dicom/1-36.dcm": "89d13babcc58adbfdda3d47edc3cd0b2f3b8d1ffd5a8b08b34161977be637d6d",
+    "lung_ct2_dicom/1-37.dcm": "a5f1ed6c3b5a74038b78983e218334d93cbd548e8a5993915eba072f6bb58884",
+    "lung_ct2_dicom/1-38.dcm": "17b8c599a1046de075f0e185af6a5a9047ac923fae364f98c6b756952c1ab530",
+    "lung_ct2_dicom/1-39.dcm": "e1af629228be84ec3ba453d131087a0809901a45487e746d5a0f4b3680459a4c",
+    "lung_ct2_dicom/1-40.dcm": "4c5f480c37bca26b665650287be356c81424791d23b5980130733aa593ce2246",
+    "lung_ct2_dicom/1-41.dcm": "20691a94b3bb4f7345a3638a2dda33b9fda4651516851f84b2ce5fee56ca72e6",
+    "lung_ct2_dicom/1-42.dcm": "7447fd6bce400f338ea0aa40df1c0cedef095527b4e114ee79944c547b56b8e0",
+    "lung_ct2_dicom/1-43.dcm": "7ae3741fc729e2645478a1cf9a92c3fcbaa194087b2ee28695ae4920009ea62a",
+    "lung_ct2_dicom/1-44.dcm": "b1e8fe3dde4f1d0f4a4e10336ae3b59f8bc8a3dc9b46ffd43b7cdfdfdf65364a",
+    "lung_ct2_dicom/1-45.dcm": "691dd7d404e9ad0a9826ad402a92bc290a59f8f89ce77d5b81aee4a55fa09902",
+    "lung_ct2_dicom/1-46.dcm": "3586a13eb35b94ee5bf454487c333445193e0f9bb2f1d8e45a3e48ddb8dd2a70",
+    "lung_ct2_dicom/1-47.dcm": "a4fcef580553da821516661f10c9de533dc331230fa51ea744f02ee3981877f8",
+    "lung_ct2_dicom/1-48.dcm": "751c318aeb76f70e5749c3a8a10c4f763a2fd554ac799cecbcd41489448f4d6c",
+    "lung_ct2_dicom/1-49.dcm": "462cb9e100f1d0fb2628850a34810cc1867678b66ca0decce1c34c7b6210e2b6",
+    "lung_ct2_dicom/1-50.dcm": "20d4b2af47b20e1968bb6fa4313a2ea14b6f0e629b9a226064ed19fb8d542535",
+    "lung_ct2_dicom/1-51.dcm": "5aad31d6b3998fdc70844190d24b395fcf9cfd4e6ed8c280ade7cf6982b7d62e",
+    "lung_ct2_dicom/1-52.dcm": "aa378390b2ea0e6a362da4cef483e9e0e123d3ad1209c7d42bf709dfad09e809",
+    "lung_ct2_dicom/1-53.dcm": "1ef270fa821abb066d1524eba44ced829cee9feb49346de1b3db60b2fd405fbc",
+    "lung_ct2_dicom/1-54.dcm": "6ff6393b9350b93ad1037aa2f53d03b7c400cb4629c855bc550496cc3e50b9ba",
+    "lung_ct2_dicom/1-55.dcm": "519e911761f0c52f338bda1360872360359dafc10baff0bb7c69bc18b7a8f73d",
+    "lung_ct2_dicom/1-56.dcm": "e99c2bea3c03672180bafca7ded232fa3c31c04235ff9be73213cbe818c2e50f",
+    "lung_ct2_dicom/1-57.dcm": "0d56c851b052dcb987536ab48347887696531ef2845b828ff4af1e03395e9b6e",
+    "lung_ct2_dicom/1-58.dcm": "faf663f95c290d4030fdfdcaf685645f794bec3e20c7edc6d9afc50ad38b8379",
+    "lung_ct2_dicom/1-59.dcm": "db53291921ff8c7d4f61c2e934e9bb31b52e012a5ec5580c827fd08b8edab31d",
+    "lung_ct2_dicom/1-60.dcm": "d93cfb8657e3fcf5e0e88d539093cbe3bf33203712dfd22776e0efdc327e5111",
+    "lung_ct2_dicom/1-61.dcm": "7381d6d63c4fcc98a3c726c669552728787417dc19366bbeed0884ec9e109bfb",
+    "lung_ct2_dicom/1-62.dcm": "6afb3da5b4607d1b6d74c12de05e8201c44ebb3d895fde3a264e0242e40f813e",
+    "lung_ct2_dicom/1-63.dcm": "273b0b1349373ab9281d7cd6266b1a672f0a9b17137fe0bd9b897cbc55761167",
+    "lung_ct2_dicom/1-64.dcm": "b25065f24cf0ada3accb53b9c751ccc34287fa6a0ef2abb2bb8e0444a6041366",
+    "lung_ct2_dicom/LICENSE_TCIA_Lung-PET-CT-Dx.txt": "29e286014609673e83a514c5e739884f5bb0a585d09af16b3439f82e7edb9b9e",
     "pneumoniamnist.npz": "0c32c3eb984d4c5fc0615034ff1e7f327ba6cd19f2c0d2e201ce4695d7a282e1",}
 
 DATASETS: dict[str, str] = {
     "pneumoniamnist": "PneumoniaMNIST: 5,856 paediatric chest X-rays, 28x28, normal vs pneumonia (CC BY 4.0)",
     "breastmnist": "BreastMNIST: 780 breast ultrasound images, 28x28, malignant vs normal/benign (CC BY 4.0)",
     "lung_ct": "Chest CT series, 512x512x30, HU, with 10 tumour boxes (adenocarcinoma), TCIA Lung-PET-CT-Dx (CC BY 4.0)",
+    "lung_ct2": "Second chest CT patient (A0001, Philips), 512x512x64, 0.84 mm pixels, 5 mm slices, 9 tumour boxes "
+                "(adenocarcinoma, left upper lobe), TCIA Lung-PET-CT-Dx (CC BY 4.0); load_lung_ct(patient='A0001')",
     "head_ct": "Small head CT volume, 64x64x93, 3.2x3.2x1.5 mm (VTK 'headsq', BSD-3-Clause)",
     "chest_xray": "Two adult frontal chest X-rays, 512x512, NIH ChestX-ray14 (attribution required)",
     "chestxray256": "670 paediatric chest X-rays, 256x256, patient-disjoint train/val/test, normal vs pneumonia "
@@ -253,10 +331,11 @@ class TumourBox:
 class LungCT:
     """The embedded chest CT: ``image`` (SimpleITK, HU), ``array`` (z, y, x view), ``boxes``, ``mask()``."""
 
-    def __init__(self, image: sitk.Image, boxes: list[TumourBox], files: list[Path]):
+    def __init__(self, image: sitk.Image, boxes: list[TumourBox], files: list[Path], patient: str = "A0002"):
         self.image = image
         self.boxes = boxes
         self.files = files
+        self.patient = patient
 
     @cached_property
     def array(self) -> np.ndarray:
@@ -293,19 +372,36 @@ class LungCT:
                 f"HU {int(self.array.min())}..{int(self.array.max())}, {len(self.boxes)} tumour boxes)")
 
 
-def _dicom_files() -> list[str]:
-    return sorted(rel for rel in CHECKSUMS if rel.startswith("lung_ct_dicom/") and rel.endswith(".dcm"))
+#: patient id -> (DICOM folder, annotation folder) of the embedded chest CTs (both TCIA Lung-PET-CT-Dx).
+LUNG_CT_PATIENTS: dict[str, tuple[str, str]] = {
+    "A0002": ("lung_ct_dicom", "lung_ct_annotations"),
+    "A0001": ("lung_ct2_dicom", "lung_ct2_annotations"),
+}
+
+#: Slices (file names) that show the mass but carry no box (MANIFEST of A0001): never tumour-free negatives.
+UNBOXED_TUMOUR_SLICES: dict[str, tuple[str, ...]] = {"A0002": (), "A0001": ("1-13.dcm", "1-23.dcm")}
 
 
-def load_lung_ct() -> LungCT:
-    """Read the embedded chest CT DICOM series (30 slices) with its tumour boxes.
+def _dicom_files(folder: str = "lung_ct_dicom") -> list[str]:
+    return sorted(rel for rel in CHECKSUMS if rel.startswith(folder + "/") and rel.endswith(".dcm"))
+
+
+def load_lung_ct(patient: str = "A0002") -> LungCT:
+    """Read an embedded chest CT DICOM series with its tumour boxes.
+
+    ``patient="A0002"`` (default; Siemens, 30 slices of 8 mm, 0.6465 mm pixels, mass in the right lung) or
+    ``"A0001"`` (Philips, 64 slices of 5 mm, 0.842 mm pixels, mass in the left upper lobe; slices ``1-13``
+    and ``1-23`` show the mass without a box, see :data:`UNBOXED_TUMOUR_SLICES`). Used in 00-05 and 09.
 
     >>> ct = load_lung_ct(); ct.array.shape, ct.spacing[2]
     ((30, 512, 512), 8.0)
     """
-    folder = data_dir() / "lung_ct_dicom"
-    expected = _dicom_files()
-    for rel in expected + ["lung_ct_annotations/tumour_boxes.csv"]:
+    if not isinstance(patient, str) or patient not in LUNG_CT_PATIENTS:
+        raise ValueError(f"patient must be one of {sorted(LUNG_CT_PATIENTS)}, got {patient!r}")
+    dicom_dir, ann_dir = LUNG_CT_PATIENTS[patient]
+    folder = data_dir() / dicom_dir
+    expected = _dicom_files(dicom_dir)
+    for rel in expected + [f"{ann_dir}/tumour_boxes.csv"]:
         verify(rel)
     reader = sitk.ImageSeriesReader()
     try:
@@ -315,22 +411,30 @@ def load_lung_ct() -> LungCT:
     if len(files) != len(expected):
         raise DatasetError(
             f"the DICOM series in {folder} has {len(files)} readable slices, expected {len(expected)}. "
-            + _RESTORE.format(rel="lung_ct_dicom"))
+            + _RESTORE.format(rel=dicom_dir))
     reader.SetFileNames(files)
     try:
         image = reader.Execute()
     except RuntimeError as e:
         raise DatasetError(f"cannot read the DICOM series in {folder}: {e}") from e
-    boxes = _read_boxes(image)
-    return LungCT(image, boxes, [Path(f) for f in files])
+    boxes = _read_boxes(image, ann_dir, [Path(f).name for f in files])
+    return LungCT(image, boxes, [Path(f) for f in files], patient)
 
 
-def _read_boxes(image: sitk.Image) -> list[TumourBox]:
-    path = data_dir() / "lung_ct_annotations" / "tumour_boxes.csv"
+def _read_boxes(image: sitk.Image, ann_dir: str = "lung_ct_annotations",
+                file_names: list[str] | None = None) -> list[TumourBox]:
+    """Boxes of ``ann_dir/tumour_boxes.csv``; the slice index is the CSV's NIfTI index (A0002) or the
+    position of its ``dicom_file`` in the series as read (A0001)."""
+    path = data_dir() / ann_dir / "tumour_boxes.csv"
     boxes = []
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
-            k = int(row["slice_index_in_nifti"])
+            if "slice_index_in_nifti" in row:
+                k = int(row["slice_index_in_nifti"])
+            else:
+                if not file_names or row["dicom_file"] not in file_names:
+                    raise DatasetError(f"{path}: box for {row['dicom_file']!r}, which is not in the series")
+                k = file_names.index(row["dicom_file"])
             x0, y0, x1, y1 = (int(row[c]) for c in ("xmin", "ymin", "xmax", "ymax"))
             p0 = image.TransformIndexToPhysicalPoint((x0, y0, k))
             # the far corner of the last pixel: index + 1, so the box size counts whole pixels

@@ -44,7 +44,7 @@ def test_breastmnist_splits(split, counts):
 
 def test_list_datasets_describes_each():
     names = datasets.list_datasets()
-    assert set(names) == {"pneumoniamnist", "breastmnist", "lung_ct", "head_ct", "chest_xray"}
+    assert set(names) == {"pneumoniamnist", "breastmnist", "lung_ct", "lung_ct2", "head_ct", "chest_xray", "chestxray256"}
     assert all(len(d) > 20 for d in names.values())
 
 
