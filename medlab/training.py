@@ -1,0 +1,1168 @@
+"""Training a CNN: learning by gradient descent (numpy), the source article's Keras model, runs on disk.
+
+Taught in notebook 06. Two halves:
+
+* **Gradient descent before Keras** (pure numpy, checked against TensorFlow/Keras in the tests):
+  :func:`bce_loss` and its gradient, :func:`linear_collapse` (a network without a non-linearity is one
+  linear map), loss surfaces (:data:`SURFACES`), :func:`optimize` (plain gradient descent, momentum and Adam
+  with exactly Keras' update rules) and :func:`learn_kernel` (learn a 3x3 kernel by gradient descent through
+  :func:`medlab.ops.conv2d_backward`).
+* **Keras**: :func:`seed_cnn` (the article's model), :func:`medlab_cnn` (the kit's recipe), :func:`fit`
+  returning a :class:`TrainingRun` (config, per-epoch and per-batch history, timing, the model,
+  :meth:`TrainingRun.predict` with the same preprocessing ``fit`` used), runs saved atomically to a run folder
+  (:func:`list_runs`, :func:`load_run`), augmentation (:func:`augmentation`) and transfer learning helpers.
+
+TensorFlow/Keras are imported lazily (inside functions): importing this module is cheap.
+
+Determinism: :func:`fit` and the model builders call ``keras.utils.set_random_seed(seed)`` and
+``tf.config.experimental.enable_op_determinism()``, shuffle with a seeded ``tf.data`` pipeline and apply the
+augmentation sequentially, so on CPU the same seed gives bit-identical weights and history (tested). On a GPU,
+cuDNN convolution back-propagation and some reductions are only deterministic with op determinism enabled,
+which makes them slower and makes a few ops raise; results then still differ *between* CPU and GPU and
+between GPU models, since float summation order differs.
+
+>>> x = np.array([[1.0, 2.0]]); w1 = np.array([[1.0, 0.5], [0.0, 1.0]]); w2 = np.array([[2.0], [1.0]])
+>>> w, b = linear_collapse([w1, w2], [np.zeros(2), np.zeros(1)])
+>>> np.allclose(x @ w1 @ w2, x @ w + b)
+True
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from . import ops
+from ._validate import check_array, check_choice, check_float, check_int, check_seed
+
+__all__ = [
+    # gradient descent, numpy
+    "bce_loss", "bce_grad", "linear_collapse", "LossSurface", "SURFACES", "gradient_descent", "optimize",
+    "OPTIMIZERS", "KernelFit", "learn_kernel", "mse_conv_loss",
+    # Keras models
+    "seed_cnn", "medlab_cnn", "tiny_cnn", "build_model", "MODELS", "RECIPES", "param_table",
+    "augmentation", "AUGMENTATION",
+    # training and runs
+    "fit", "TrainingRun", "list_runs", "load_run", "runs_dir", "request_stop", "save_model_atomic",
+    "prepare_images", "choose_threshold", "evaluate", "first_layer_kernels",
+    # transfer learning
+    "backbone", "transfer_model", "set_backbone_trainable", "imagenet_backbone",
+]
+
+MAX_EPOCHS = 1000
+MAX_BATCH = 8192
+MAX_STEPS = 100_000
+
+
+# =========================================================================== numpy: loss, collapse
+def bce_loss(y: Any, p: Any, eps: float = 1e-7) -> float:
+    r"""Mean binary cross-entropy :math:`-\frac1N\sum y\log p + (1-y)\log(1-p)`.
+
+    The negative log-likelihood of Bernoulli labels with probabilities ``p`` (clipped to ``[eps, 1-eps]``
+    like Keras). Used in 06 §1.
+
+    >>> round(bce_loss([1, 0], [0.9, 0.2]), 4)
+    0.1643
+    """
+    y = check_array(y, "y", ndim=1, dtype=np.float64)
+    p = check_array(p, "p", ndim=1, dtype=np.float64)
+    if len(y) != len(p):
+        raise ValueError(f"y and p must have the same length, got {len(y)} and {len(p)}")
+    if not np.all(np.isin(y, (0.0, 1.0))):
+        raise ValueError("y must contain only the labels 0 and 1")
+    p = np.clip(p, eps, 1 - eps)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def bce_grad(y: Any, z: Any) -> np.ndarray:
+    r"""Gradient of the mean BCE of ``sigmoid(z)`` with respect to the logits ``z``: :math:`(\sigma(z)-y)/N`.
+
+    >>> bce_grad([1.0, 0.0], [0.0, 0.0]).tolist()
+    [-0.25, 0.25]
+    """
+    y = check_array(y, "y", ndim=1, dtype=np.float64)
+    z = check_array(z, "z", ndim=1, dtype=np.float64)
+    if len(y) != len(z):
+        raise ValueError(f"y and z must have the same length, got {len(y)} and {len(z)}")
+    return (ops.sigmoid(z) - y) / len(y)
+
+
+def linear_collapse(weights: Sequence[Any], biases: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Collapse a stack of linear (Dense, no activation) layers ``x @ W1 + b1 -> ... `` into one ``(W, b)``.
+
+    Without a non-linearity between them, any depth computes ``x @ W + b`` with ``W = W1 @ W2 @ ...`` and
+    ``b = (b1 @ W2 + b2) @ W3 + ...``. Used in 06 §1.
+
+    >>> w, b = linear_collapse([np.eye(2) * 2, np.eye(2) * 3], [np.ones(2), np.zeros(2)])
+    >>> w.tolist(), b.tolist()
+    ([[6.0, 0.0], [0.0, 6.0]], [3.0, 3.0])
+    """
+    if len(weights) != len(biases) or not weights:
+        raise ValueError(f"weights and biases must be non-empty lists of equal length, got {len(weights)} "
+                         f"and {len(biases)}")
+    w_tot = None
+    b_tot = None
+    for k, (w, b) in enumerate(zip(weights, biases)):
+        w = check_array(w, f"weights[{k}]", ndim=2, dtype=np.float64)
+        b = check_array(b, f"biases[{k}]", ndim=1, dtype=np.float64)
+        if len(b) != w.shape[1]:
+            raise ValueError(f"biases[{k}] must have {w.shape[1]} entries (columns of weights[{k}]), got {len(b)}")
+        if w_tot is None:
+            w_tot, b_tot = w, b
+        else:
+            if w_tot.shape[1] != w.shape[0]:
+                raise ValueError(f"weights[{k}] must have {w_tot.shape[1]} rows, got {w.shape[0]}")
+            w_tot, b_tot = w_tot @ w, b_tot @ w + b
+    return w_tot, b_tot
+
+
+# =========================================================================== numpy: gradient descent
+@dataclass(frozen=True)
+class LossSurface:
+    """A differentiable loss ``f(theta)`` with its gradient, and a view box for plotting."""
+
+    name: str
+    f: Callable[[np.ndarray], float]
+    grad: Callable[[np.ndarray], np.ndarray]
+    start: tuple[float, ...]
+    minimum: tuple[float, ...]
+    box: tuple[float, ...]          # (lo, hi) in 1-D, (x0, x1, y0, y1) in 2-D
+    description: str = ""
+
+    @property
+    def dim(self) -> int:
+        return len(self.start)
+
+    def grid(self, n: int = 120) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(X, Y, Z)`` of the 2-D surface on an ``n x n`` grid over :attr:`box` (vectorised)."""
+        n = check_int(n, "n", low=2, high=1000)
+        if self.dim != 2:
+            raise ValueError(f"grid() needs a 2-D surface; {self.name!r} is {self.dim}-D")
+        x0, x1, y0, y1 = self.box
+        X, Y = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
+        Z = self.f(np.stack([X, Y]))
+        return X, Y, Z
+
+
+def _parabola(t):
+    return 0.5 * 4.0 * (t[0] - 1.0) ** 2
+
+
+def _parabola_g(t):
+    return np.array([4.0 * (t[0] - 1.0)])
+
+
+_A = np.array([[10.0, 0.0], [0.0, 1.0]])
+
+
+def _bowl(t):
+    x, y = t[0] - 1.0, t[1] - 0.5
+    return 0.5 * (10.0 * x ** 2 + 1.0 * y ** 2)
+
+
+def _bowl_g(t):
+    return np.array([10.0 * (t[0] - 1.0), 1.0 * (t[1] - 0.5)])
+
+
+def _rosen(t):
+    x, y = t[0], t[1]
+    return (1 - x) ** 2 + 10.0 * (y - x ** 2) ** 2
+
+
+def _rosen_g(t):
+    x, y = t[0], t[1]
+    return np.array([-2 * (1 - x) - 40.0 * x * (y - x ** 2), 20.0 * (y - x ** 2)])
+
+
+#: The loss surfaces of 06 §2-§4 (curvatures chosen so that learning rates 0.01 / 0.1 / 0.21 are too
+#: small / right / divergent on "parabola" (curvature 4: diverges above lr = 2/4 = 0.5) and "bowl"
+#: (curvatures 10 and 1: diverges above lr = 2/10 = 0.2)).
+SURFACES: dict[str, LossSurface] = {
+    "parabola": LossSurface("parabola", _parabola, _parabola_g, (-1.5,), (1.0,), (-2.0, 4.0),
+                            "f(t) = 2 (t - 1)^2: curvature 4, diverges for lr > 0.5"),
+    "bowl": LossSurface("bowl", _bowl, _bowl_g, (-1.5, -1.5), (1.0, 0.5), (-2.0, 2.5, -2.0, 2.5),
+                        "f = 5 (x-1)^2 + 0.5 (y-0.5)^2: an elongated bowl (curvatures 10 and 1), "
+                        "diverges for lr > 0.2"),
+    "rosenbrock": LossSurface("rosenbrock", _rosen, _rosen_g, (-1.5, 2.0), (1.0, 1.0), (-2.0, 2.0, -1.0, 3.0),
+                              "f = (1-x)^2 + 10 (y-x^2)^2: a curved valley"),
+}
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
+def _surface(surface: Any) -> LossSurface:
+    if isinstance(surface, LossSurface):
+        return surface
+    if isinstance(surface, str):
+        return SURFACES[check_choice(surface, "surface", list(SURFACES))]
+    raise TypeError(f"surface must be a name in {list(SURFACES)} or a LossSurface, got {type(surface).__name__}")
+
+
+def optimize(surface: Any, optimizer: str = "sgd", lr: float = 0.1, steps: int = 50, start: Any = None, *,
+             momentum: float = 0.9, beta_1: float = 0.9, beta_2: float = 0.999,
+             epsilon: float = 1e-7) -> np.ndarray:
+    r"""Run an optimizer on a loss surface; returns the trajectory ``(steps + 1, dim)`` (row 0 = start).
+
+    Update rules are exactly Keras' (tests compare with ``keras.optimizers`` step by step):
+
+    * ``"sgd"``: :math:`\theta \leftarrow \theta - \eta g`
+    * ``"momentum"``: :math:`v \leftarrow \mu v - \eta g,\ \theta \leftarrow \theta + v`
+    * ``"adam"``: :math:`m \leftarrow \beta_1 m + (1-\beta_1) g,\ v \leftarrow \beta_2 v + (1-\beta_2) g^2,\
+      \theta \leftarrow \theta - \eta\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}\frac{m}{\sqrt v + \epsilon}`
+
+    A diverging run stops early: once the parameters leave ``|theta| < 1e6`` the remaining rows repeat the last
+    finite point's overflow marker ``inf`` (so the length stays ``steps + 1``; check ``np.isfinite``).
+    Used in 06 §2 and §4.
+
+    >>> path = optimize("parabola", "sgd", lr=0.1, steps=30)
+    >>> path.shape, round(float(path[-1, 0]), 3)
+    ((31, 1), 1.0)
+    >>> bool(np.isfinite(optimize("parabola", "sgd", lr=0.6, steps=60)[-1, 0]))
+    False
+    """
+    s = _surface(surface)
+    optimizer = check_choice(optimizer, "optimizer", OPTIMIZERS)
+    lr = check_float(lr, "lr", low=0.0, low_open=True, high=100.0)
+    steps = check_int(steps, "steps", low=0, high=MAX_STEPS)
+    theta = np.array(s.start if start is None else start, dtype=np.float64).reshape(-1)
+    if theta.shape != (s.dim,) or not np.all(np.isfinite(theta)):
+        raise ValueError(f"start must be {s.dim} finite number(s) for surface {s.name!r}, got {start!r}")
+    out = np.full((steps + 1, s.dim), np.inf)
+    out[0] = theta
+    step = _Stepper(optimizer, lr, momentum, beta_1, beta_2, epsilon)
+    for t in range(1, steps + 1):
+        theta = step(theta, s.grad(theta))
+        if not np.all(np.abs(theta) < 1e6):
+            break
+        out[t] = theta
+    return out
+
+
+class _Stepper:
+    """One optimizer's update rule with its state (Keras' formulas)."""
+
+    def __init__(self, optimizer: str, lr: float, momentum: float = 0.9, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7):
+        self.kind, self.lr, self.mu, self.b1, self.b2, self.eps = optimizer, lr, momentum, beta_1, beta_2, epsilon
+        self.t = 0
+        self.m = self.v = 0.0
+
+    def __call__(self, theta: np.ndarray, g: np.ndarray) -> np.ndarray:
+        self.t += 1
+        if self.kind == "sgd":
+            return theta - self.lr * g
+        if self.kind == "momentum":
+            self.m = self.mu * self.m - self.lr * g
+            return theta + self.m
+        self.m = self.b1 * self.m + (1 - self.b1) * g
+        self.v = self.b2 * self.v + (1 - self.b2) * g * g
+        lr_t = self.lr * math.sqrt(1 - self.b2 ** self.t) / (1 - self.b1 ** self.t)
+        return theta - lr_t * self.m / (np.sqrt(self.v) + self.eps)
+
+
+def gradient_descent(surface: Any, lr: float, steps: int, start: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Plain gradient descent: ``(trajectory (steps+1, dim), loss (steps+1,))``; ``inf`` once it diverged.
+
+    >>> path, loss = gradient_descent("bowl", lr=0.1, steps=100)
+    >>> bool(loss[-1] < 1e-4 < loss[0])
+    True
+    """
+    s = _surface(surface)
+    path = optimize(s, "sgd", lr, steps, start)
+    finite = np.all(np.isfinite(path), axis=1)
+    loss = np.full(len(path), np.inf)
+    loss[finite] = [s.f(p) for p in path[finite]]
+    return path, loss
+
+
+# =========================================================================== numpy: learn a kernel
+@dataclass(frozen=True)
+class KernelFit:
+    """Result of :func:`learn_kernel`: the kernel after every step ``(steps+1, kh, kw)`` and the loss."""
+
+    kernels: np.ndarray
+    loss: np.ndarray
+    target: np.ndarray
+    lr: float
+
+    @property
+    def kernel(self) -> np.ndarray:
+        return self.kernels[-1]
+
+    @property
+    def error(self) -> float:
+        """Largest absolute difference between the learned and the target kernel."""
+        return float(np.max(np.abs(self.kernel - self.target)))
+
+
+def mse_conv_loss(image: np.ndarray, w: np.ndarray, target_out: np.ndarray) -> tuple[float, np.ndarray]:
+    r"""Loss :math:`L = \operatorname{mean}((x \star w - y)^2)` and :math:`\partial L/\partial w` (via conv2d_backward).
+
+    >>> img = np.arange(25.0).reshape(5, 5); w = np.zeros((3, 3)); y = ops.conv2d(img, np.ones((3, 3)))
+    >>> loss, g = mse_conv_loss(img, w, y); g.shape
+    (3, 3)
+    """
+    out = ops.conv2d(image, w)
+    diff = out - target_out
+    loss = float(np.mean(diff ** 2))
+    dw, _ = ops.conv2d_backward(image, w, 2.0 * diff / diff.size)
+    return loss, dw.reshape(w.shape)
+
+
+def learn_kernel(image: Any, target: Any, lr: float = 0.1, steps: int = 200, seed: int = 0,
+                 init_scale: float = 0.1, optimizer: str = "sgd") -> KernelFit:
+    """Learn a kernel by gradient descent so that ``conv2d(image, w)`` reproduces ``conv2d(image, target)``.
+
+    The d2l "learning a kernel" exercise on real data: ``image`` is standardised (mean 0, std 1) so one learning
+    rate suits any modality; ``w`` starts small and random (seeded); ``optimizer`` as in :func:`optimize`.
+    The loss is a quadratic in ``w`` whose curvature is twice the covariance of the 3x3 patches: on a smooth
+    image it is badly conditioned (neighbouring pixels are correlated), so the loss falls fast while the
+    "checkerboard" direction of the kernel converges slowly. Used in 06 §3.
+
+    >>> img = np.random.default_rng(0).random((32, 32))
+    >>> fit_ = learn_kernel(img, ops.KERNELS["sobel_x"], lr=0.05, steps=200)
+    >>> bool(fit_.error < 0.01), bool(fit_.loss[-1] < 1e-4 * fit_.loss[0])
+    (True, True)
+    """
+    image = check_array(image, "image", ndim=2, dtype=np.float64, max_size=4096 * 4096)
+    target = check_array(target, "target", ndim=2, dtype=np.float64, max_size=49)
+    lr = check_float(lr, "lr", low=0.0, low_open=True, high=1e3)
+    steps = check_int(steps, "steps", low=0, high=20_000)
+    seed = check_seed(seed)
+    optimizer = check_choice(optimizer, "optimizer", OPTIMIZERS)
+    init_scale = check_float(init_scale, "init_scale", low=0.0, high=10.0)
+    if image.shape[0] < target.shape[0] or image.shape[1] < target.shape[1]:
+        raise ValueError(f"image {image.shape} must be at least as large as the kernel {target.shape}")
+    sd = float(image.std())
+    x = (image - image.mean()) / sd if sd > 0 else np.zeros_like(image)
+    y = ops.conv2d(x, target)
+    w = np.random.default_rng(seed).normal(0.0, init_scale, size=target.shape)
+    step = _Stepper(optimizer, lr)
+    kernels = np.empty((steps + 1,) + target.shape)
+    losses = np.empty(steps + 1)
+    for t in range(steps + 1):
+        loss, g = mse_conv_loss(x, w, y)
+        kernels[t], losses[t] = w, loss
+        if not np.isfinite(loss) or loss > 1e12:
+            kernels[t:], losses[t:] = np.inf, np.inf
+            break
+        if t < steps:
+            w = step(w, g)
+    return KernelFit(kernels, losses, target, lr)
+
+
+# =========================================================================== Keras models
+def _tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    return tf
+
+
+def _keras():
+    _tf()
+    import keras
+
+    return keras
+
+
+def _seed_everything(seed: int) -> None:
+    keras = _keras()
+    tf = _tf()
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def _check_input_shape(input_shape: Any) -> tuple[int, int, int]:
+    if isinstance(input_shape, (int, np.integer)) or not hasattr(input_shape, "__len__"):
+        raise TypeError(f"input_shape must be a tuple (height, width, 1), got {input_shape!r}")
+    shape = tuple(input_shape)
+    if len(shape) == 2:
+        shape = shape + (1,)
+    if len(shape) != 3:
+        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
+    h = check_int(shape[0], "input_shape[0] (height)", low=8, high=1024)
+    w = check_int(shape[1], "input_shape[1] (width)", low=8, high=1024)
+    c = check_int(shape[2], "input_shape[2] (channels)", low=1, high=4)
+    return h, w, c
+
+
+def _optimizer(name: str, learning_rate: float):
+    keras = _keras()
+    name = check_choice(name, "optimizer", OPTIMIZERS)
+    learning_rate = check_float(learning_rate, "learning_rate", low=0.0, low_open=True, high=10.0)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate)
+    if name == "momentum":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9)
+    return keras.optimizers.Adam(learning_rate)
+
+
+def _compile(model, optimizer: str, learning_rate: float):
+    keras = _keras()
+    model.compile(optimizer=_optimizer(optimizer, learning_rate), loss="binary_crossentropy",
+                  metrics=["accuracy", keras.metrics.AUC(name="auc")])
+    return model
+
+
+def seed_cnn(input_shape: Any = (256, 256, 1), *, learning_rate: float = 1e-3, optimizer: str = "adam",
+             seed: int = 0, dropout: float = 0.0):
+    """The source article's CNN, compiled as in the article (``adam``, ``binary_crossentropy``, accuracy).
+
+    ``Input -> Conv2D(32, 3, relu) -> MaxPool 2 -> Conv2D(64, 3, relu) -> MaxPool 2 -> Flatten ->
+    Dense(1, sigmoid)``, built with ``keras.Input`` (so ``.inputs``/``.outputs`` exist for explainability).
+    An AUC metric is added next to accuracy (it does not change training). ``dropout > 0`` inserts a Dropout
+    layer before the Dense head (a dashboard variant; the article has none). Weights are initialised from
+    ``seed``. Parameters: 264,833 at 256x256 (Dense 246,017), 20,417 at 28x28. Used in 06 §5-§6.
+
+    >>> seed_cnn((28, 28, 1)).count_params()
+    20417
+    """
+    keras = _keras()
+    h, w, c = _check_input_shape(input_shape)
+    dropout = check_float(dropout, "dropout", low=0.0, high=0.9)
+    _seed_everything(check_seed(seed))
+    L = keras.layers
+    inp = keras.Input((h, w, c), name="image")
+    x = L.Conv2D(32, 3, activation="relu", name="conv1")(inp)
+    x = L.MaxPooling2D(2, name="pool1")(x)
+    x = L.Conv2D(64, 3, activation="relu", name="conv2")(x)
+    x = L.MaxPooling2D(2, name="pool2")(x)
+    x = L.Flatten(name="flatten")(x)
+    if dropout > 0:
+        x = L.Dropout(dropout, name="dropout")(x)
+    out = L.Dense(1, activation="sigmoid", name="dense")(x)
+    return _compile(keras.Model(inp, out, name="seed_cnn"), optimizer, learning_rate)
+
+
+def medlab_cnn(input_shape: Any = (28, 28, 1), *, learning_rate: float = 2e-3, optimizer: str = "adam",
+               seed: int = 0, dropout: float = 0.3):
+    """The kit's recommended recipe (compiled): small conv blocks with BatchNorm, global average pooling, dropout.
+
+    ``Conv(16) BN ReLU -> MaxPool -> [Conv(32) BN ReLU] x2 -> MaxPool -> Conv(64) BN ReLU -> GlobalAvgPool ->
+    Dropout -> Dense(1, sigmoid)``. Global average pooling keeps the head at 65 parameters at any input
+    size. Its training defaults (:data:`RECIPES` ``["medlab_cnn"]``: epochs, batch, augmentation, class
+    weights, early stopping on validation) were chosen on the validation split only. Used in 06 §5 and §7.
+
+    >>> medlab_cnn().count_params()
+    33041
+    """
+    keras = _keras()
+    h, w, c = _check_input_shape(input_shape)
+    dropout = check_float(dropout, "dropout", low=0.0, high=0.9)
+    _seed_everything(check_seed(seed))
+    L = keras.layers
+
+    def block(x, filters, name):
+        x = L.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+        x = L.BatchNormalization(name=f"{name}_bn")(x)
+        return L.Activation("relu", name=f"{name}_relu")(x)
+
+    inp = keras.Input((h, w, c), name="image")
+    x = block(inp, 16, "b1")
+    x = L.MaxPooling2D(2, name="pool1")(x)
+    x = block(x, 32, "b2")
+    x = block(x, 32, "b3")
+    x = L.MaxPooling2D(2, name="pool2")(x)
+    x = block(x, 64, "b4")
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    if dropout > 0:
+        x = L.Dropout(dropout, name="dropout")(x)
+    out = L.Dense(1, activation="sigmoid", name="dense")(x)
+    return _compile(keras.Model(inp, out, name="medlab_cnn"), optimizer, learning_rate)
+
+
+def tiny_cnn(input_shape: Any = (28, 28, 1), *, learning_rate: float = 3e-3, optimizer: str = "adam",
+             seed: int = 0, dropout: float = 0.0):
+    """A small variant for the dashboard: Conv(8) -> MaxPool -> Conv(16) -> GlobalAvgPool -> Dense(1).
+
+    >>> tiny_cnn().count_params()
+    1265
+    """
+    keras = _keras()
+    h, w, c = _check_input_shape(input_shape)
+    dropout = check_float(dropout, "dropout", low=0.0, high=0.9)
+    _seed_everything(check_seed(seed))
+    L = keras.layers
+    inp = keras.Input((h, w, c), name="image")
+    x = L.Conv2D(8, 3, activation="relu", name="conv1")(inp)
+    x = L.MaxPooling2D(2, name="pool1")(x)
+    x = L.Conv2D(16, 3, activation="relu", name="conv2")(x)
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    if dropout > 0:
+        x = L.Dropout(dropout, name="dropout")(x)
+    out = L.Dense(1, activation="sigmoid", name="dense")(x)
+    return _compile(keras.Model(inp, out, name="tiny_cnn"), optimizer, learning_rate)
+
+
+MODELS: dict[str, Callable[..., Any]] = {"seed_cnn": seed_cnn, "medlab_cnn": medlab_cnn, "tiny_cnn": tiny_cnn}
+
+#: Training defaults by model name (``fit(..., epochs=None, ...)`` uses them). ``seed_cnn`` = the article.
+RECIPES: dict[str, dict[str, Any]] = {
+    "seed_cnn": {"epochs": 10, "batch_size": 32, "augment": False, "class_weight": None, "patience": None},
+    "medlab_cnn": {"epochs": 12, "batch_size": 64, "augment": True, "class_weight": "balanced", "patience": 4},
+    "tiny_cnn": {"epochs": 10, "batch_size": 64, "augment": False, "class_weight": None, "patience": None},
+}
+
+
+def build_model(kind: str = "seed_cnn", input_shape: Any = (28, 28, 1), **kwargs: Any):
+    """Build one of :data:`MODELS` by name (the dashboard's model choice).
+
+    >>> build_model("tiny_cnn").name
+    'tiny_cnn'
+    """
+    kind = check_choice(kind, "kind", list(MODELS))
+    return MODELS[kind](input_shape, **kwargs)
+
+
+def param_table(model) -> list[dict[str, Any]]:
+    """Per layer: name, class, output shape (without batch) and parameter count, as Keras reports them.
+
+    >>> [r["params"] for r in param_table(seed_cnn((28, 28, 1)))]
+    [320, 0, 18496, 0, 0, 1601]
+    """
+    rows = []
+    for layer in model.layers:
+        if layer.__class__.__name__ == "InputLayer":
+            continue
+        rows.append({"name": layer.name, "type": layer.__class__.__name__,
+                     "output_shape": tuple(layer.output.shape[1:]), "params": int(layer.count_params())})
+    return rows
+
+
+# =========================================================================== augmentation
+#: The anatomically plausible augmentations for frontal chest X-rays (no flips: the heart is on the left).
+AUGMENTATION: dict[str, float] = {"shift": 0.06, "rotation_deg": 7.0, "zoom": 0.08, "contrast": 0.15}
+
+
+def augmentation(shift: float = AUGMENTATION["shift"], rotation_deg: float = AUGMENTATION["rotation_deg"],
+                 zoom: float = AUGMENTATION["zoom"], contrast: float = AUGMENTATION["contrast"], seed: int = 0):
+    """Keras preprocessing layers for chest X-rays: small shifts, rotations, zoom and contrast, **no flip**.
+
+    A left-right flip would put the heart on the right (dextrocardia, a rare anomaly), so the network would
+    learn from anatomy that does not occur. Up-down flips and large rotations are implausible for an upright
+    frontal radiograph too. Active only in training mode. Used in 06 §5.
+
+    >>> [l.__class__.__name__ for l in augmentation().layers]
+    ['RandomTranslation', 'RandomRotation', 'RandomZoom', 'RandomContrast']
+    """
+    keras = _keras()
+    shift = check_float(shift, "shift", low=0.0, high=0.3)
+    rotation_deg = check_float(rotation_deg, "rotation_deg", low=0.0, high=30.0)
+    zoom = check_float(zoom, "zoom", low=0.0, high=0.3)
+    contrast = check_float(contrast, "contrast", low=0.0, high=0.9)
+    seed = check_seed(seed)
+    L = keras.layers
+    layers = []
+    if shift > 0:
+        layers.append(L.RandomTranslation(shift, shift, fill_mode="nearest", seed=seed))
+    if rotation_deg > 0:
+        layers.append(L.RandomRotation(rotation_deg / 360.0, fill_mode="nearest", seed=seed + 1))
+    if zoom > 0:
+        layers.append(L.RandomZoom(zoom, fill_mode="nearest", seed=seed + 2))
+    if contrast > 0:
+        layers.append(L.RandomContrast(contrast, value_range=(0.0, 1.0), seed=seed + 3))
+    return keras.Sequential(layers, name="augmentation")
+
+
+# =========================================================================== data preparation
+def prepare_images(images: Any, input_shape: Sequence[int] | None = None, name: str = "images") -> np.ndarray:
+    """Images as the loaders return them -> float32 ``(N, H, W, 1)`` in [0, 1]: the one preprocessing step.
+
+    uint8 is divided by 255; float images are used as they are (they must be finite). A missing channel axis
+    is added. With ``input_shape`` the size is checked against the model. ``fit`` and
+    :meth:`TrainingRun.predict` both call this, so prediction sees exactly what training saw.
+
+    >>> prepare_images(np.full((2, 28, 28), 255, np.uint8)).shape, float(prepare_images(np.full((1, 8, 8), 255, np.uint8)).max())
+    ((2, 28, 28, 1), 1.0)
+    """
+    arr = check_array(images, name, ndim=(3, 4), max_size=2**30)
+    if arr.ndim == 3:
+        arr = arr[..., None]
+    if input_shape is not None:
+        want = tuple(int(s) for s in input_shape)
+        if arr.shape[1:] != want:
+            raise ValueError(f"{name} have shape {arr.shape[1:]} per image (after adding a channel axis); the model "
+                             f"expects {want}. Use images of the model's input size or build the model with "
+                             f"input_shape={arr.shape[1:]}")
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / np.float32(255.0)
+    if arr.dtype == bool or np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must be uint8 (0..255) or float in [0, 1], got dtype {arr.dtype}")
+    return arr.astype(np.float32)
+
+
+def _check_labels(labels: Any, n: int, name: str) -> np.ndarray:
+    y = check_array(labels, name, ndim=(1, 2))
+    y = y.reshape(-1)
+    if len(y) != n:
+        raise ValueError(f"{name} has {len(y)} entries but there are {n} images")
+    vals = np.unique(y)
+    if not np.all(np.isin(vals, (0, 1))):
+        raise ValueError(f"{name} must be 0/1 (binary labels), got values {vals[:6].tolist()}")
+    return y.astype(np.float32)
+
+
+def _digest(a: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+def _is_dataset(obj: Any) -> bool:
+    if isinstance(obj, (tuple, list, np.ndarray)) or obj is None:
+        return False
+    tf = _tf()
+    return isinstance(obj, tf.data.Dataset)
+
+
+def _split_arrays(data: Any, name: str, input_shape) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError(f"{name} must be (images, labels) as the loaders return them, or a tf.data.Dataset; "
+                        f"got {type(data).__name__}")
+    x = prepare_images(data[0], input_shape, f"{name} images")
+    y = _check_labels(data[1], len(x), f"{name} labels")
+    return x, y
+
+
+# =========================================================================== runs folder
+def runs_dir(run_dir: Any = None) -> Path:
+    """The run folder: ``run_dir`` if given, else ``$MEDLAB_RUNS``, else ``notebooks/runs/`` (git-ignored).
+
+    Refuses any folder inside the data folder (nothing is ever written into ``datasets/``).
+
+    >>> runs_dir().name
+    'runs'
+    """
+    from .datasets import data_dir
+
+    if run_dir is None:
+        env = os.environ.get("MEDLAB_RUNS")
+        path = Path(env).expanduser() if env else Path(__file__).resolve().parent.parent / "notebooks" / "runs"
+    elif isinstance(run_dir, (str, os.PathLike)):
+        path = Path(run_dir).expanduser()
+    else:
+        raise TypeError(f"run_dir must be a folder path or None, got {type(run_dir).__name__}")
+    path = path.resolve()
+    data = data_dir().resolve()
+    if path == data or data in path.parents:
+        raise ValueError(f"run_dir {path} is inside the data folder {data}; runs must never be written there. "
+                         "Use notebooks/runs/ (the default) or another folder")
+    return path
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_model_atomic(model, path: Any) -> Path:
+    """Save a Keras model to ``path`` (``.keras``) atomically: a temporary file in the same folder, then rename.
+
+    An interrupted or failing save leaves a previous file at ``path`` untouched (tested).
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"path must end with .keras, got {path.name!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.keras", dir=path.parent)
+    os.close(fd)
+    try:
+        model.save(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+# =========================================================================== TrainingRun
+@dataclass
+class TrainingRun:
+    """One training run: what was asked, what happened, the model, where it was saved.
+
+    ``history``: per epoch, ``{"loss": [...], "accuracy": [...], "auc": [...], "val_loss": [...], ...}``
+    (Keras' epoch logs). ``batch_history``: per batch ``{"epoch", "batch", "loss", "accuracy"}`` where loss and
+    accuracy are Keras' running means over the epoch so far. ``status``: ``"completed"``, ``"early_stopped"``
+    (validation early stopping) or ``"stopped"`` (a stop request; the model holds the weights after the last
+    finished batch and the run is saved). ``images_per_s`` counts training images per second of the training
+    batches (validation and the first batch, which includes graph tracing, excluded); ``wall_time_s`` is the
+    whole ``fit`` including tracing, validation and saving.
+    """
+
+    name: str
+    config: dict[str, Any]
+    history: dict[str, list[float]]
+    batch_history: list[dict[str, float]]
+    wall_time_s: float
+    images_per_s: float
+    best_epoch: int
+    status: str
+    model: Any = field(repr=False, default=None)
+    path: Path | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.history.get("loss", []))
+
+    def predict(self, images: Any, batch_size: int = 256) -> np.ndarray:
+        """Probabilities of class 1, float64 ``(N,)``, for images as the loaders return them (uint8, no channel).
+
+        Applies :func:`prepare_images`, exactly what :func:`fit` applied to the training arrays.
+        """
+        if self.model is None:
+            raise ValueError(f"run {self.name!r} has no model loaded; use load_run({self.name!r})")
+        batch_size = check_int(batch_size, "batch_size", low=1, high=MAX_BATCH)
+        x = prepare_images(images, tuple(self.model.input_shape[1:]), "images")
+        p = self.model.predict(x, batch_size=batch_size, verbose=0)
+        return np.asarray(p, dtype=np.float64).reshape(-1)
+
+    def evaluate(self, images: Any, labels: Any, threshold: float = 0.5) -> dict[str, float]:
+        """``{"auc", "accuracy", "loss"}`` on the given data (sklearn's AUC, accuracy at ``threshold``)."""
+        return evaluate(labels, self.predict(images), threshold)
+
+    def summary(self) -> dict[str, Any]:
+        """One row for a run-comparison table."""
+        h = self.history
+        last = {k: (v[-1] if v else float("nan")) for k, v in h.items()}
+        return {"name": self.name, "model": self.config.get("model"), "epochs": self.epochs_run,
+                "status": self.status, "best_epoch": self.best_epoch, "loss": last.get("loss"),
+                "val_loss": last.get("val_loss"), "val_accuracy": last.get("val_accuracy"),
+                "val_auc": last.get("val_auc"), "images_per_s": self.images_per_s,
+                "wall_time_s": self.wall_time_s, **{f"test_{k}": v for k, v in self.metrics.items()}}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "config": self.config, "history": self.history,
+                "batch_history": self.batch_history, "wall_time_s": self.wall_time_s,
+                "images_per_s": self.images_per_s, "best_epoch": self.best_epoch, "status": self.status,
+                "metrics": self.metrics, "created": self.config.get("created")}
+
+    def save(self) -> Path:
+        """(Re-)write the run's JSON and model atomically into its folder; returns the folder."""
+        if self.path is None:
+            raise ValueError("this run has no folder (path is None)")
+        self.path.mkdir(parents=True, exist_ok=True)
+        if self.model is not None:
+            save_model_atomic(self.model, self.path / "model.keras")
+        _atomic_write_text(self.path / "run.json", json.dumps(_jsonable(self.to_json()), indent=1))
+        return self.path
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def request_stop(model) -> None:
+    """Ask a running :func:`fit` to stop after the current batch (thread-safe: one attribute write).
+
+    Keras checks ``model.stop_training`` after every batch; the run is then saved with status ``"stopped"``.
+    """
+    model.stop_training = True
+    model._medlab_stop_requested = True
+
+
+def _recorder_class():
+    keras = _keras()
+
+    class _Recorder(keras.callbacks.Callback):
+        """Per-batch history, timing and user-stop detection."""
+
+        def __init__(self, batch_size: int, n_train: int | None):
+            super().__init__()
+            self.batch_size = batch_size
+            self.n_train = n_train
+            self.batches: list[dict[str, float]] = []
+            self.train_time = 0.0
+            self.images = 0
+            self.user_stopped = False
+            self._t = 0.0
+            self._epoch = 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch = epoch
+            self._t = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = time.perf_counter()
+            if self._epoch > 0 or batch > 0:      # the first batch includes tracing/compilation: not counted
+                self.train_time += now - self._t
+                if self.n_train is not None:
+                    done = batch * self.batch_size
+                    self.images += min(self.batch_size, max(self.n_train - done, 0))
+                else:
+                    self.images += self.batch_size
+            self._t = now
+            logs = logs or {}
+            self.batches.append({"epoch": self._epoch, "batch": int(batch),
+                                 "loss": float(logs.get("loss", float("nan"))),
+                                 "accuracy": float(logs.get("accuracy", float("nan")))})
+            if getattr(self.model, "_medlab_stop_requested", False):
+                self.user_stopped = True
+                self.model.stop_training = True
+
+    return _Recorder
+
+
+def _class_weight(spec: Any, y: np.ndarray | None) -> dict[int, float] | None:
+    if spec is None or spec is False:
+        return None
+    if spec is True or spec == "balanced":
+        if y is None:
+            raise ValueError("class_weight='balanced' needs train as (images, labels) arrays; pass a dict "
+                             "{0: w0, 1: w1} with a tf.data.Dataset")
+        counts = np.bincount(y.astype(int), minlength=2)
+        if np.any(counts == 0):
+            raise ValueError(f"class_weight='balanced' needs both classes in train labels, got counts {counts.tolist()}")
+        return {k: float(len(y) / (2.0 * counts[k])) for k in (0, 1)}
+    if isinstance(spec, Mapping):
+        if set(spec) != {0, 1}:
+            raise ValueError(f"class_weight must have the keys 0 and 1, got {sorted(spec)}")
+        return {int(k): check_float(v, f"class_weight[{k}]", low=0.0, low_open=True, high=1e6)
+                for k, v in spec.items()}
+    raise TypeError(f"class_weight must be None, 'balanced' or a dict {{0: w0, 1: w1}}, got {spec!r}")
+
+
+def _unique_name(folder: Path, base: str) -> str:
+    name, k = base, 1
+    while (folder / name).exists():
+        k += 1
+        name = f"{base}-{k}"
+    return name
+
+
+def fit(model, train: Any, val: Any = None, *, epochs: int | None = None, batch_size: int | None = None,
+        seed: int = 0, class_weight: Any = None, augment: Any = None, callbacks: Iterable[Any] = (),
+        run_dir: Any = None) -> TrainingRun:
+    """Train a compiled Keras model and save the run; returns a :class:`TrainingRun`.
+
+    ``train``/``val``: ``(images, labels)`` as the loaders return them (uint8 ``(N, H, W)``; a channel axis is
+    optional; labels 0/1), or ``tf.data.Dataset`` s of ``(image, label)`` (batched or not; used as given, so
+    they must already be scaled like :func:`prepare_images`). ``None`` for ``epochs``, ``batch_size``,
+    ``class_weight`` and ``augment`` means the model's own defaults (:data:`RECIPES` by ``model.name``: the
+    article's 10 epochs / batch 32 for ``seed_cnn``; the documented recipe for ``medlab_cnn``, whose early
+    stopping on ``val`` restores the best weights). ``class_weight``: ``None``, ``"balanced"`` or
+    ``{0: w0, 1: w1}``; ``augment``: ``True``/``False`` or a Keras layer (e.g. :func:`augmentation`).
+
+    The run is saved into ``runs_dir(run_dir) / <name>`` (``model.keras`` written atomically, ``run.json`` with
+    config, history, metrics and the sha256 of the training/validation arrays and of the embedded data files
+    verified in this process). Stop a run from another thread with :func:`request_stop`. Used in 06 §5-§7.
+    """
+    tf = _tf()
+    keras = _keras()
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a compiled keras.Model (e.g. seed_cnn()), got {type(model).__name__}")
+    if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", True):
+        raise ValueError("model must be compiled; build it with seed_cnn()/medlab_cnn() or call model.compile")
+    recipe = RECIPES.get(model.name, RECIPES["seed_cnn"])
+    epochs = recipe["epochs"] if epochs is None else check_int(epochs, "epochs", low=1, high=MAX_EPOCHS)
+    batch_size = (recipe["batch_size"] if batch_size is None
+                  else check_int(batch_size, "batch_size", low=1, high=MAX_BATCH))
+    seed = check_seed(seed)
+    if augment is None:
+        augment = recipe["augment"]
+    cw_spec = recipe["class_weight"] if class_weight is None else class_weight
+    callbacks = list(callbacks)
+    input_shape = tuple(model.input_shape[1:])
+    folder = runs_dir(run_dir)
+
+    # ---- data
+    checks: dict[str, str] = {}
+    if _is_dataset(train):
+        y_train = None
+        n_train = None
+        train_ds = train
+        if len(train.element_spec[0].shape) == len(input_shape):
+            train_ds = train_ds.batch(batch_size)
+    else:
+        x_train, y_train = _split_arrays(train, "train", input_shape)
+        n_train = len(x_train)
+        checks["train_images"] = _digest(np.asarray(train[0]))
+        checks["train_labels"] = _digest(y_train)
+        train_ds = None
+    val_data = None
+    if val is not None:
+        if _is_dataset(val):
+            val_data = val
+            if len(val.element_spec[0].shape) == len(input_shape):
+                val_data = val.batch(batch_size)
+        else:
+            x_val, y_val = _split_arrays(val, "val", input_shape)
+            checks["val_images"] = _digest(np.asarray(val[0]))
+            checks["val_labels"] = _digest(y_val)
+            val_data = (x_val, y_val)
+    cw = _class_weight(cw_spec, y_train)
+
+    _seed_everything(seed)
+    aug_layer = None
+    if augment is True:
+        aug_layer = augmentation(seed=seed)
+    elif augment not in (False, None):
+        if not isinstance(augment, keras.layers.Layer):
+            raise TypeError(f"augment must be True, False or a Keras layer, got {type(augment).__name__}")
+        aug_layer = augment
+    if train_ds is None:
+        train_ds = tf.data.Dataset.from_tensor_slices((x_train, y_train))
+        train_ds = train_ds.shuffle(n_train, seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    if aug_layer is not None:
+        train_ds = train_ds.map(lambda x, y: (aug_layer(x, training=True), y))
+    train_ds = train_ds.prefetch(1)
+
+    patience = recipe.get("patience")
+    if patience and val_data is not None and not any(isinstance(c, keras.callbacks.EarlyStopping)
+                                                     for c in callbacks):
+        callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True))
+    recorder = _recorder_class()(batch_size, n_train)
+    model._medlab_stop_requested = False
+
+    from . import datasets as _ds
+
+    verified = {str(p.relative_to(_ds.data_dir())) if _ds.data_dir() in p.parents else str(p): None
+                for p in _ds._verified}
+    data_files = {rel: _ds.CHECKSUMS.get(rel) for rel in verified}
+    config = {
+        "model": model.name, "input_shape": list(input_shape), "params": int(model.count_params()),
+        "optimizer": model.optimizer.__class__.__name__.lower(),
+        "learning_rate": float(np.asarray(model.optimizer.learning_rate)),
+        "epochs": epochs, "batch_size": batch_size, "seed": seed, "class_weight": cw,
+        "augment": None if aug_layer is None else aug_layer.get_config().get("name", "augmentation"),
+        "early_stopping_patience": patience if (patience and val_data is not None) else None,
+        "n_train": n_train, "n_val": None if val_data is None or isinstance(val_data, tf.data.Dataset)
+        else len(val_data[0]), "preprocessing": "uint8 / 255, channel axis added (prepare_images)",
+        "data_sha256": checks, "data_files_sha256": data_files,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "keras": keras.__version__, "tensorflow": tf.__version__,
+    }
+    base = f"{time.strftime('%Y%m%d-%H%M%S')}-{model.name}-s{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = _unique_name(folder, base)
+    (folder / name).mkdir()
+
+    t0 = time.perf_counter()
+    hist = model.fit(train_ds, validation_data=val_data, epochs=epochs, class_weight=cw, verbose=0, shuffle=False,
+                     callbacks=[recorder, *callbacks], validation_batch_size=None if val_data is None or
+                     isinstance(val_data, tf.data.Dataset) else 256)
+    wall = time.perf_counter() - t0
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    n_epochs = len(history.get("loss", []))
+    key = "val_loss" if "val_loss" in history else "loss"
+    best = int(np.nanargmin(history[key])) if history.get(key) else 0
+    if recorder.user_stopped:
+        status = "stopped"
+    elif n_epochs < epochs:
+        status = "early_stopped"
+    else:
+        status = "completed"
+    model._medlab_stop_requested = False
+    run = TrainingRun(name=name, config=config, history=history, batch_history=recorder.batches,
+                      wall_time_s=wall, images_per_s=(recorder.images / recorder.train_time
+                                                      if recorder.train_time > 0 else float("nan")),
+                      best_epoch=best, status=status, model=model, path=folder / name)
+    run.save()
+    run.wall_time_s = time.perf_counter() - t0
+    _atomic_write_text(run.path / "run.json", json.dumps(_jsonable(run.to_json()), indent=1))
+    return run
+
+
+def list_runs(run_dir: Any = None) -> list[dict[str, Any]]:
+    """Every saved run in the run folder (oldest first): its summary row plus ``created`` and ``path``.
+
+    Folders without a readable ``run.json`` are skipped (a half-written run never shows up).
+    """
+    folder = runs_dir(run_dir)
+    rows = []
+    if not folder.is_dir():
+        return rows
+    for sub in sorted(folder.iterdir()):
+        meta = sub / "run.json"
+        if not meta.is_file():
+            continue
+        try:
+            run = _run_from_json(json.loads(meta.read_text()), sub)
+        except (ValueError, KeyError, TypeError):
+            continue
+        row = run.summary()
+        row["created"] = run.config.get("created")
+        row["path"] = str(sub)
+        rows.append(row)
+    rows.sort(key=lambda r: (r["created"] or "", r["name"]))
+    return rows
+
+
+def _run_from_json(d: dict, path: Path) -> TrainingRun:
+    nan = float("nan")
+    hist = {k: [nan if v is None else float(v) for v in vals] for k, vals in d["history"].items()}
+    return TrainingRun(name=d["name"], config=d["config"], history=hist, batch_history=d.get("batch_history", []),
+                       wall_time_s=float(d["wall_time_s"]), images_per_s=float(d["images_per_s"] or nan),
+                       best_epoch=int(d["best_epoch"]), status=d["status"], model=None, path=path,
+                       metrics=d.get("metrics") or {})
+
+
+def load_run(name: str, run_dir: Any = None, *, load_model: bool = True) -> TrainingRun:
+    """Reload a saved run (its JSON and, unless ``load_model=False``, its ``model.keras``).
+
+    Raises a ValueError naming the run and listing the available ones when it does not exist.
+    """
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name in (".", ".."):
+        raise ValueError(f"name must be a run name from list_runs(), got {name!r}")
+    folder = runs_dir(run_dir)
+    path = folder / name
+    meta = path / "run.json"
+    if not meta.is_file():
+        known = [r["name"] for r in list_runs(run_dir)]
+        hint = f" Known runs: {', '.join(known[-8:])}" if known else " There are no saved runs yet."
+        raise ValueError(f"name {name!r}: no such run in {folder}.{hint}")
+    run = _run_from_json(json.loads(meta.read_text()), path)
+    if load_model:
+        keras = _keras()
+        run.model = keras.saving.load_model(path / "model.keras")
+    return run
+
+
+# =========================================================================== evaluation and inspection
+def evaluate(labels: Any, prob: Any, threshold: float = 0.5) -> dict[str, float]:
+    """``{"auc", "accuracy", "loss"}``: sklearn's ROC AUC, accuracy at ``threshold``, mean BCE.
+
+    >>> evaluate([0, 1, 1], [0.2, 0.7, 0.4])["auc"]
+    1.0
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y = check_array(labels, "labels", ndim=1).astype(np.int64)
+    p = check_array(prob, "prob", ndim=1, dtype=np.float64)
+    if len(y) != len(p):
+        raise ValueError(f"labels and prob must have the same length, got {len(y)} and {len(p)}")
+    threshold = check_float(threshold, "threshold", low=0.0, high=1.0)
+    auc = float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan")
+    return {"auc": auc, "accuracy": float(np.mean((p >= threshold) == (y == 1))), "loss": bce_loss(y, p)}
+
+
+def choose_threshold(labels: Any, prob: Any) -> float:
+    """The decision threshold with the highest accuracy on (validation!) data; ties -> the one nearest 0.5.
+
+    Never choose it on test data. Used in 06 §7.
+
+    >>> round(choose_threshold([0, 0, 1, 1], [0.1, 0.6, 0.7, 0.9]), 3)
+    0.65
+    """
+    y = check_array(labels, "labels", ndim=1).astype(np.int64)
+    p = check_array(prob, "prob", ndim=1, dtype=np.float64)
+    if len(y) != len(p):
+        raise ValueError(f"labels and prob must have the same length, got {len(y)} and {len(p)}")
+    u = np.unique(p)
+    cands = np.concatenate([[0.0], (u[:-1] + u[1:]) / 2, [1.0]]) if len(u) > 1 else np.array([0.5])
+    acc = np.array([np.mean((p >= t) == (y == 1)) for t in cands])
+    best = np.flatnonzero(acc == acc.max())
+    return float(cands[best[np.argmin(np.abs(cands[best] - 0.5))]])
+
+
+def first_layer_kernels(model) -> np.ndarray:
+    """The first Conv2D layer's kernels as ``(filters, kh, kw)`` (first input channel).
+
+    >>> first_layer_kernels(seed_cnn((28, 28, 1))).shape
+    (32, 3, 3)
+    """
+    keras = _keras()
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            w = np.asarray(layer.get_weights()[0])          # (kh, kw, c_in, filters)
+            return np.transpose(w[:, :, 0, :], (2, 0, 1))
+    raise ValueError(f"model {model.name!r} has no Conv2D layer")
+
+
+# =========================================================================== transfer learning
+def backbone(model):
+    """The feature extractor of a trained model: everything up to (and including) global average pooling.
+
+    >>> backbone(medlab_cnn()).output.shape[-1]
+    64
+    """
+    keras = _keras()
+    names = [l.name for l in model.layers]
+    cut = "gap" if "gap" in names else ("flatten" if "flatten" in names else None)
+    if cut is None:
+        raise ValueError(f"model {model.name!r} has no 'gap' or 'flatten' layer to cut at")
+    return keras.Model(model.inputs, model.get_layer(cut).output, name=f"{model.name}_backbone")
+
+
+def transfer_model(source, *, freeze: bool = True, dropout: float = 0.3, learning_rate: float = 2e-3,
+                   seed: int = 0):
+    """A new binary classifier on the backbone of a trained ``source`` model (weights shared by copy).
+
+    The backbone is cloned with its trained weights; ``freeze=True`` makes it non-trainable (only the new head
+    learns); unfreeze later with :func:`set_backbone_trainable` (then re-compile with a smaller learning
+    rate). Named ``"transfer_cnn"`` so :func:`fit` uses the medlab recipe defaults. Used in 06 §8.
+    """
+    keras = _keras()
+    dropout = check_float(dropout, "dropout", low=0.0, high=0.9)
+    _seed_everything(check_seed(seed))
+    bb = backbone(source)
+    clone = keras.models.clone_model(bb)
+    clone.set_weights(bb.get_weights())
+    clone.name = "backbone"
+    clone.trainable = not freeze
+    inp = keras.Input(tuple(source.input_shape[1:]), name="image")
+    x = clone(inp, training=False)     # BatchNorm stays in inference mode while frozen and after unfreezing
+    if dropout > 0:
+        x = keras.layers.Dropout(dropout, name="dropout")(x)
+    out = keras.layers.Dense(1, activation="sigmoid", name="dense")(x)
+    return _compile(keras.Model(inp, out, name="transfer_cnn"), "adam", learning_rate)
+
+
+def set_backbone_trainable(model, trainable: bool, learning_rate: float = 2e-4):
+    """Freeze or unfreeze the ``"backbone"`` sub-model of a :func:`transfer_model` and re-compile it."""
+    if not isinstance(trainable, bool):
+        raise TypeError(f"trainable must be True or False, got {trainable!r}")
+    model.get_layer("backbone").trainable = trainable
+    return _compile(model, "adam", learning_rate)
+
+
+def imagenet_backbone(name: str = "MobileNetV2", input_shape: Any = (96, 96, 3)):
+    """The online path: a ``keras.applications`` backbone with ``weights="imagenet"`` (downloads the weights).
+
+    MedLab runs offline, so this raises a RuntimeError saying so when the weights cannot be downloaded
+    (and they are not already in ``~/.keras/models``). Grey X-rays must be repeated to 3 channels.
+    """
+    keras = _keras()
+    apps = {"MobileNetV2": keras.applications.MobileNetV2, "ResNet50": keras.applications.ResNet50,
+            "EfficientNetB0": keras.applications.EfficientNetB0, "DenseNet121": keras.applications.DenseNet121}
+    name = check_choice(name, "name", list(apps))
+    h, w, c = _check_input_shape(input_shape)
+    if c != 3:
+        raise ValueError(f"input_shape must have 3 channels for ImageNet weights, got {c}; repeat grey images "
+                         "with np.repeat(x[..., None], 3, axis=-1)")
+    try:
+        return apps[name](include_top=False, weights="imagenet", input_shape=(h, w, c), pooling="avg")
+    except Exception as e:  # noqa: BLE001 - any download failure means: offline
+        raise RuntimeError(
+            f"ImageNet weights for {name} could not be downloaded ({type(e).__name__}: {str(e)[:160]}). MedLab "
+            "works offline: pretrained ImageNet weights need network access (or a copy in ~/.keras/models). "
+            "Use medlab.training.transfer_model with the embedded PneumoniaMNIST backbone instead (06 §8)") from e
