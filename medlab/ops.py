@@ -44,6 +44,7 @@ __all__ = [
     "explain_step", "StepExplanation",
     "receptive_field", "receptive_field_table", "ReceptiveField",
     "relu", "sigmoid", "dense", "forward_sequential",
+    "flip_kernel", "build_stack", "pooling_compute", "insert_nodule", "nodule_erasure",
     "conv2d_backward",
 ]
 
@@ -929,3 +930,148 @@ def conv2d_backward(x: Any, w: Any, dy: Any, stride: Any = 1, padding: Padding =
     if w_ndim == 2:
         gw = gw[:, :, 0, 0]
     return gw, gx
+
+
+# --------------------------------------------------------------------------------------------
+# teaching helpers of 02/03: kernels, conv/pool stacks, what pooling keeps (pure, numpy only)
+# --------------------------------------------------------------------------------------------
+
+def _float_image(img: np.ndarray) -> np.ndarray:
+    """A float image keeps its precision (float32 stays float32, as TensorFlow computes); others -> float64."""
+    return img if np.issubdtype(img.dtype, np.floating) else img.astype(np.float64)
+
+
+def flip_kernel(name: str, offset: int = 3) -> np.ndarray:
+    """A kernel of the correlation-vs-convolution demo (02 §3): a named :data:`KERNELS` entry, or
+    ``"off-centre 1"``: a (2·offset+1)² kernel of zeros with a single 1 in the top-left corner --
+    correlation moves the image one way, true convolution the other.
+
+    >>> flip_kernel("off-centre 1", 1).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    """
+    from ._validate import check_choice, check_int
+
+    check_choice(name, "name", ["off-centre 1", *KERNELS])
+    if name == "off-centre 1":
+        offset = check_int(offset, "offset", low=1, high=16, why_high="pixels; a kernel of at most 33x33")
+        k = np.zeros((2 * offset + 1, 2 * offset + 1))
+        k[0, 0] = 1.0
+        return k
+    return np.array(KERNELS[name], dtype=np.float64)
+
+
+def build_stack(blocks: int = 2, kernel: int = 3, convs_per_block: int = 1, dilation: int = 1,
+                pool: bool = True) -> list[tuple]:
+    """A conv/pool stack as :func:`receptive_field` layer tuples: ``blocks`` x (``convs_per_block`` convs
+    ``("conv", kernel, 1, dilation)`` + an optional 2x2/stride-2 pool). Used in 03 §3.
+
+    >>> build_stack(2, 3)
+    [('conv', 3, 1, 1), ('pool', 2, 2), ('conv', 3, 1, 1), ('pool', 2, 2)]
+    >>> receptive_field(build_stack(2, 3)).size
+    10
+    """
+    from ._validate import check_bool, check_int
+
+    blocks = check_int(blocks, "blocks", low=1, high=64, why_high="a stack of at most 64 blocks")
+    kernel = check_int(kernel, "kernel", low=1, high=1025)
+    convs_per_block = check_int(convs_per_block, "convs_per_block", low=1, high=16)
+    dilation = check_int(dilation, "dilation", low=1, high=1024)
+    pool = check_bool(pool, "pool")
+    layers: list[tuple] = []
+    for _ in range(blocks):
+        layers += [("conv", kernel, 1, dilation)] * convs_per_block
+        if pool:
+            layers.append(("pool", 2, 2))
+    return layers
+
+
+def pooling_compute(image: Any, size: int = 2, stride: int | None = None, mode: str = "max",
+                    shift: int = 1) -> dict:
+    """Pool a 2-D ``image`` and measure what a shift of the input does to the pooled map (03 §1).
+
+    The image is shifted right by ``shift`` pixels (0..16); the pooled maps of the original and the shifted
+    image are compared on the same region (columns 16.. of the original). Returns ``{"pooled"``,
+    ``"winners"`` (bool mask of the pixels max pooling keeps; ``None`` for avg), ``"raw_change"`` and
+    ``"pooled_change"`` (mean |Δ| before / after pooling), ``"unchanged_fraction"`` (pooled values that did
+    not move), ``"size", "stride", "mode", "shift"}``. Compare ``pooled`` with ``tf.nn.max_pool2d`` /
+    ``avg_pool2d`` ("VALID") as the notebook does.
+
+    >>> r = pooling_compute(np.tile([0.0, 1.0], (24, 12)), 2, 2, "max", shift=1)
+    >>> r["pooled"].shape, r["raw_change"], r["pooled_change"], r["unchanged_fraction"]
+    ((12, 12), 1.0, 0.0, 1.0)
+    """
+    from ._validate import check_array, check_choice, check_int
+
+    img = _float_image(check_array(image, "image", ndim=2))
+    mode = check_choice(mode, "mode", ("max", "avg"))
+    shift = check_int(shift, "shift", low=0, high=16, why_high="pixels")
+    if img.shape[1] < 16 + 1:
+        raise ValueError(f"image must be at least 17 pixels wide for the shift test, got shape {img.shape}")
+    pooled = pool2d(img, size, stride, "valid", mode)
+    s = size if stride is None else stride
+    winners = max_pool_winners(img, size, s) if mode == "max" else None
+    m = 16
+    a = img[:, m:]
+    b = img[:, m - shift: img.shape[1] - shift]
+    pa, pb = pool2d(a, size, s, mode=mode), pool2d(b, size, s, mode=mode)
+    return {"pooled": pooled, "winners": winners, "raw_change": float(np.abs(a - b).mean()),
+            "pooled_change": float(np.abs(pa - pb).mean()),
+            "unchanged_fraction": float(np.mean(np.abs(pa - pb) < 1e-6)),
+            "size": size, "stride": s, "mode": mode, "shift": shift}
+
+
+def insert_nodule(image: Any, diameter: float, centre: tuple[int, int], value: float = 0.9) -> np.ndarray:
+    """A copy of the 2-D ``image`` with a bright disk (a simulated nodule) of ``diameter`` pixels at ``centre``
+    (row, col): pixels inside become ``max(pixel, value)``. Used in 03 §2.
+
+    >>> (insert_nodule(np.zeros((5, 5)), 2, (2, 2)) > 0).astype(int).tolist()  # a 2-pixel disk: a cross
+    [[0, 0, 0, 0, 0], [0, 0, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 0, 0], [0, 0, 0, 0, 0]]
+    """
+    from ._validate import check_array, check_float, check_int
+
+    img = _float_image(check_array(image, "image", ndim=2))
+    diameter = check_float(diameter, "diameter", 0.5, 64)
+    value = check_float(value, "value")
+    if not (isinstance(centre, (tuple, list)) and len(centre) == 2):
+        raise TypeError(f"centre must be a (row, col) pair, got {centre!r}")
+    r = check_int(centre[0], "centre row", low=0, high=img.shape[0] - 1)
+    c = check_int(centre[1], "centre col", low=0, high=img.shape[1] - 1)
+    yy, xx = np.ogrid[: img.shape[0], : img.shape[1]]
+    disk = (yy - r) ** 2 + (xx - c) ** 2 <= (diameter / 2.0) ** 2
+    out = img.copy()
+    out[disk] = np.maximum(out[disk], value)
+    return out
+
+
+def nodule_erasure(image: Any, diameter: float, max_depth: int = 5, *, centre: tuple[int, int],
+                   value: float = 0.9) -> dict:
+    """When does repeated 2x2 pooling erase a small nodule? (03 §2)
+
+    A disk of ``diameter`` pixels (0.5..64) and grey value ``value`` is inserted into ``image`` at ``centre``
+    (:func:`insert_nodule`). After ``depth`` rounds (0..``max_depth``, at most 7) of 2x2/stride-2 pooling the
+    *retained contrast* is the largest change the nodule makes to the pooled map divided by the change it
+    made to the original image. Returns ``{"depths", "retained": {"max": [...], "avg": [...]},
+    "with_nodule", "without", "diameter", "centre"}``.
+
+    >>> img = np.zeros((64, 64)); r = nodule_erasure(img, 2.0, 2, centre=(32, 32))
+    >>> [round(v, 3) for v in r["retained"]["avg"]], r["retained"]["max"]
+    ([1.0, 0.75, 0.188], [1.0, 1.0, 1.0])
+    """
+    from ._validate import check_int
+
+    max_depth = check_int(max_depth, "max_depth", low=0, high=7, why_high="2**7 = 128-pixel pooled pixels")
+    with_n = insert_nodule(image, diameter, centre, value)
+    img = _float_image(np.asarray(image))
+    if min(img.shape) < 2 ** max_depth:
+        raise ValueError(f"image {img.shape} is too small for {max_depth} rounds of 2x2 pooling "
+                         f"(needs at least {2 ** max_depth} pixels per side)")
+    base = float(np.abs(with_n - img).max())
+    retained: dict[str, list[float]] = {"max": [], "avg": []}
+    for mode in ("max", "avg"):
+        a, b = with_n, img
+        for depth in range(max_depth + 1):
+            if depth:
+                a, b = pool2d(a, 2, mode=mode), pool2d(b, 2, mode=mode)
+            retained[mode].append(float(np.abs(a - b).max()) / base if base > 0 else 0.0)
+    return {"depths": list(range(max_depth + 1)), "retained": retained, "with_nodule": with_n, "without": img,
+            "diameter": float(diameter), "centre": (int(centre[0]), int(centre[1]))}

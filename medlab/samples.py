@@ -29,6 +29,182 @@ def _export(fn):
 # ============================================================================ 00 / 01: medical images
 
 # ============================================================================ 02 / 03: convolution, pooling
+#: Slice of the embedded lung CT shown in 02/03 (a tumour box is annotated on it).
+LUNG_SLICE_INDEX = 14
+#: Top-left (row, col) of the 8x8 stepper patch of 02 §2: it straddles the upper edge of the tumour.
+STEPPER_PATCH_ORIGIN = (262, 163)
+#: Where 03 §2 places the simulated nodule: lung parenchyma of the left lung (image right), slice 14.
+NODULE_CENTRE = (205, 395)
+#: The three CT windows used as the channels of :func:`ct_channels` (names of ``medlab.display.PRESETS``).
+CHANNEL_WINDOWS = ("lung", "mediastinum", "bone")
+#: Weight templates of the one dense neuron of 03 §4 (:func:`dense_template`).
+DENSE_TEMPLATES = ("pneumonia − normal (class means)", "centre of the chest (Gaussian)", "left − right half",
+                   "random (seed 0)")
+__all__ += ["LUNG_SLICE_INDEX", "STEPPER_PATCH_ORIGIN", "NODULE_CENTRE", "CHANNEL_WINDOWS", "DENSE_TEMPLATES"]
+
+
+def _lung_ct_slice(index: int) -> np.ndarray:
+    from ._validate import check_int
+    from .datasets import load_lung_ct
+
+    arr = load_lung_ct().array  # a copy of the voxels (z, y, x) in HU
+    index = check_int(index, "index", low=0, high=arr.shape[0] - 1)
+    return arr[index]
+
+
+@_export
+@functools.lru_cache(maxsize=8)
+def lung_slice(index: int = LUNG_SLICE_INDEX) -> np.ndarray:
+    """Axial slice ``index`` of the embedded lung CT in the lung window (W 1500, L -600), float32 in [0, 1].
+
+    Used in 02 and 03 (every section), read-only.
+
+    >>> ct = lung_slice(); ct.shape, ct.dtype, ct.flags.writeable
+    ((512, 512), dtype('float32'), False)
+    """
+    from .display import PRESETS, window_level
+
+    return _readonly(np.asarray(window_level(_lung_ct_slice(index), *PRESETS["lung"]), dtype=np.float32))
+
+
+@_export
+@functools.lru_cache(maxsize=4)
+def chest_xray(name: str = "00000001_000") -> np.ndarray:
+    """An embedded adult chest X-ray as float32 in [0, 1] (512x512), read-only. Used in 02 §5, 03 §1.
+
+    The PNG states no pixel spacing (see :func:`pixel_spacing`): sizes on it are in pixels.
+
+    >>> chest_xray().shape
+    (512, 512)
+    """
+    from .datasets import load_chest_xray
+
+    return _readonly(load_chest_xray(name).astype(np.float32) / 255.0)
+
+
+@_export
+def pixel_spacing(name: str) -> tuple[float, float] | None:
+    """Pixel spacing (row mm, column mm) of a named teaching image, as stated by its data; ``None`` if the
+    data states none.
+
+    ``"lung CT"``: from the CT series (DICOM PixelSpacing, read by :func:`medlab.datasets.load_lung_ct`).
+    ``"chest X-ray"``: ``None`` -- the NIH ChestX-ray14 PNGs were downscaled from 1024 to 512 and carry no
+    spacing, so distances on them can only be given in pixels. Used in 03 §2 and §3.
+
+    >>> [round(s, 4) for s in pixel_spacing("lung CT")], pixel_spacing("chest X-ray")
+    ([0.6465, 0.6465], None)
+    """
+    from ._validate import check_choice
+
+    check_choice(name, "name", ("lung CT", "chest X-ray"))
+    if name == "chest X-ray":
+        return None
+    from .datasets import load_lung_ct
+
+    sx, sy, _ = load_lung_ct().spacing  # (x, y, z): columns, rows, slices
+    return float(sy), float(sx)
+
+
+@_export
+def teaching_image(name: str) -> np.ndarray:
+    """The named 2-D teaching image of 02/03: ``"lung CT"`` (:func:`lung_slice`) or ``"chest X-ray"``
+    (:func:`chest_xray`), float32 in [0, 1], read-only.
+
+    >>> teaching_image("chest X-ray").shape
+    (512, 512)
+    """
+    from ._validate import check_choice
+
+    check_choice(name, "name", ("lung CT", "chest X-ray"))
+    return lung_slice() if name == "lung CT" else chest_xray()
+
+
+@_export
+def stepper_patch() -> np.ndarray:
+    """The 8x8 lung-window patch of the 02 §2 stepper (rows/cols from :data:`STEPPER_PATCH_ORIGIN`), rounded
+    to 2 decimals so every number shown is exact. float64, read-only.
+
+    >>> p = stepper_patch(); p.shape, bool(p[-1].mean() > p[0].mean())
+    ((8, 8), True)
+    """
+    r, c = STEPPER_PATCH_ORIGIN
+    return _readonly(np.round(lung_slice()[r: r + 8, c: c + 8].astype(np.float64), 2))
+
+
+@_export
+@functools.lru_cache(maxsize=4)
+def ct_channels(index: int = LUNG_SLICE_INDEX) -> np.ndarray:
+    """Slice ``index`` of the lung CT as a (512, 512, 3) float32 image in [0, 1]: lung, mediastinum and bone
+    windows (:data:`CHANNEL_WINDOWS`) as three channels. Used in 02 §6 (1x1 convolution), read-only.
+
+    >>> ct_channels().shape
+    (512, 512, 3)
+    """
+    from .display import PRESETS, window_level
+
+    hu = _lung_ct_slice(index)
+    return _readonly(np.stack([np.asarray(window_level(hu, *PRESETS[n]), np.float32) for n in CHANNEL_WINDOWS], -1))
+
+
+@_export
+@functools.lru_cache(maxsize=1)
+def pneumonia_data() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """PneumoniaMNIST ``{"train": (x, y), "test": (x, y)}``: images float32 in [0, 1] (N, 28, 28), labels
+    int (0 normal, 1 pneumonia), read-only. Used in 03 §4.
+
+    >>> x, y = pneumonia_data()["test"]; x.shape, sorted(set(y.tolist()))
+    ((624, 28, 28), [0, 1])
+    """
+    from .datasets import load_pneumoniamnist
+
+    out = {}
+    for split in ("train", "test"):
+        x, y = load_pneumoniamnist(split)
+        out[split] = (_readonly(x.astype(np.float32) / 255.0), _readonly(y))
+    return out
+
+
+@_export
+@functools.lru_cache(maxsize=8)
+def dense_template(name: str) -> np.ndarray:
+    """A 28x28 weight template for one dense neuron (03 §4), scaled so that w·x has standard deviation 1 over
+    the PneumoniaMNIST training images (a bias of ±1 then moves the threshold by one spread). Read-only.
+
+    ``name`` is one of :data:`DENSE_TEMPLATES`; the class-means template is ``mean(pneumonia) − mean(normal)``
+    of the training split -- the simplest "learned" neuron.
+
+    >>> t = dense_template(DENSE_TEMPLATES[2]); t.shape, bool(t[0, 0] > 0 > t[0, -1])
+    ((28, 28), True)
+    """
+    from ._validate import check_choice
+
+    check_choice(name, "name", DENSE_TEMPLATES)
+    xtr, ytr = pneumonia_data()["train"]
+    yy, xx = np.mgrid[0:28, 0:28]
+    if name == DENSE_TEMPLATES[0]:
+        t = xtr[ytr == 1].mean(0) - xtr[ytr == 0].mean(0)
+    elif name == DENSE_TEMPLATES[1]:
+        t = np.exp(-((yy - 14.0) ** 2 + (xx - 13.5) ** 2) / (2 * 5.0 ** 2))
+    elif name == DENSE_TEMPLATES[2]:
+        t = np.where(xx < 14, 1.0, -1.0)
+    else:
+        t = np.random.default_rng(0).standard_normal((28, 28))
+    t = np.asarray(t, np.float64)
+    sd = float((xtr.reshape(len(xtr), -1) @ t.ravel()).std())
+    return _readonly((t / sd).astype(np.float32))
+
+
+@_export
+@functools.lru_cache(maxsize=8)
+def dense_template_mean(name: str) -> float:
+    """Mean of w·x over the PneumoniaMNIST training images for :func:`dense_template` ``name`` (its spread is 1).
+
+    >>> abs(dense_template_mean(DENSE_TEMPLATES[3])) < 10
+    True
+    """
+    xtr, _ = pneumonia_data()["train"]
+    return float((xtr.reshape(len(xtr), -1) @ dense_template(name).ravel()).mean())
+
 
 # ============================================================================ 04: preprocessing
 

@@ -429,3 +429,93 @@ def test_step_formula_shows_large_weights_without_exponent():
     assert "e+" not in text and "125×0.00" in text and "-1500×1.00" in text and "0.5×2.00" in text
     assert text.endswith(f"= {ops.conv2d(x, w)[0, 0]:.2f}")
     assert "1.2e+05×" in ops.explain_step(x, w * 1000, 0, 0).formula()   # |w| >= 1e4 keeps the exponent
+
+
+# ------------------------------------------------------------------------ 02/03 teaching helpers (moved from widgets)
+
+def test_flip_kernel_flips_the_image_shift_against_scipy():
+    x = np.random.default_rng(1).random((20, 20))
+    k = ops.flip_kernel("off-centre 1", 2)
+    assert k.shape == (5, 5) and k.sum() == 1 and k[0, 0] == 1
+    corr, conv = ops.correlate2d(x, k, "same"), ops.convolve2d_true(x, k, "same")
+    np.testing.assert_allclose(corr, scipy.signal.correlate2d(x, k, "same"))
+    np.testing.assert_allclose(conv, scipy.signal.convolve2d(x, k, "same"))
+    np.testing.assert_allclose(corr[2:, 2:], x[:-2, :-2])   # correlation moves the image down-right
+    np.testing.assert_allclose(conv[:-2, :-2], x[2:, 2:])   # true convolution up-left
+    np.testing.assert_array_equal(ops.flip_kernel("sobel_x"), ops.KERNELS["sobel_x"])
+    for bad, exc in ((dict(name="nope"), ValueError), (dict(name="off-centre 1", offset=0), ValueError),
+                     (dict(name="off-centre 1", offset=17), ValueError), (dict(name="off-centre 1", offset="3"),
+                                                                         TypeError)):
+        with pytest.raises(exc, match="name must be|offset must be"):
+            ops.flip_kernel(**bad)
+
+
+def test_build_stack_receptive_field_matches_tf_impulse():
+    layers = ops.build_stack(2, 3, 2, 1, True)
+    assert layers == [("conv", 3, 1, 1)] * 2 + [("pool", 2, 2)] + [("conv", 3, 1, 1)] * 2 + [("pool", 2, 2)]
+    assert ops.build_stack(1, 5, 1, 2, False) == [("conv", 5, 1, 2)]
+    # impulse response through the same stack with TensorFlow (ones kernels, max pools)
+    x = np.eye(64, dtype=np.float32)[:, None, :, None]
+    y = tf.constant(x)
+    for kind, k, s, *d in layers:
+        y = (tf.nn.conv2d(y, tf.ones((1, k, 1, 1)), 1, "VALID") if kind == "conv"
+             else tf.nn.max_pool2d(y, (1, k), (1, s), "VALID"))
+    reach = np.flatnonzero(y.numpy()[:, 0, 2, 0] > 0)
+    assert len(reach) == ops.receptive_field(layers).size
+    with pytest.raises(ValueError, match="blocks must be <= 64"):
+        ops.build_stack(10**6)
+    with pytest.raises(TypeError, match="pool must be True or False"):
+        ops.build_stack(pool="yes")
+
+
+def test_pooling_compute_against_tf_and_shift():
+    rng = np.random.default_rng(0)
+    img = rng.random((64, 64)).astype(np.float32)
+    for size, stride, mode in ((2, 2, "max"), (3, 2, "max"), (4, 4, "avg")):
+        r = ops.pooling_compute(img, size, stride, mode, shift=2)
+        fn = tf.nn.max_pool2d if mode == "max" else tf.nn.avg_pool2d
+        ref = fn(img[None, :, :, None], size, stride, "VALID").numpy()[0, :, :, 0]
+        np.testing.assert_allclose(r["pooled"], ref, atol=1e-6)
+        if mode == "max":
+            assert set(np.unique(img[r["winners"]])) == set(np.unique(r["pooled"]))
+        else:
+            assert r["winners"] is None
+    still = ops.pooling_compute(img, 2, 2, "max", shift=0)
+    assert still["raw_change"] == still["pooled_change"] == 0 and still["unchanged_fraction"] == 1
+    moved = ops.pooling_compute(img, 2, 2, "max", shift=1)
+    assert moved["pooled_change"] < moved["raw_change"] and moved["shift"] == 1
+    for kwargs, exc, match in ((dict(mode="min"), ValueError, "mode must be"), (dict(shift=17), ValueError, "shift"),
+                               (dict(shift=1.5), TypeError, "shift must be an integer"),
+                               (dict(size=0), ValueError, "size")):
+        with pytest.raises(exc, match=match):
+            ops.pooling_compute(img, **kwargs)
+    with pytest.raises(ValueError, match="at least 17 pixels wide"):
+        ops.pooling_compute(np.zeros((8, 8)))
+    with pytest.raises(TypeError, match="image must be a numeric array"):
+        ops.pooling_compute("lung CT")
+
+
+def test_nodule_erasure_avg_only_dilutes_and_max_keeps_longer():
+    rng = np.random.default_rng(2)
+    img = (0.2 * rng.random((128, 128))).astype(np.float32)
+    small = ops.nodule_erasure(img, 3.0, 5, centre=(60, 70))
+    big = ops.nodule_erasure(img, 16.0, 5, centre=(60, 70))
+    avg = np.array(small["retained"]["avg"])
+    assert avg[0] == pytest.approx(1.0) and np.all(np.diff(avg) <= 1e-9) and avg[3] < 0.25
+    assert big["retained"]["avg"][3] > 0.5
+    assert small["retained"]["max"][3] > avg[3]   # max pooling keeps the bright spot longer
+    # the retained contrast at depth 1 equals the pooled difference computed with TensorFlow
+    d = tf.nn.avg_pool2d((small["with_nodule"] - img)[None, :, :, None], 2, 2, "VALID").numpy()
+    assert small["retained"]["avg"][1] == pytest.approx(float(np.abs(d).max()) / float(np.abs(small["with_nodule"]
+                                                                                           - img).max()), rel=1e-5)
+    assert small["with_nodule"].dtype == np.float32 and small["centre"] == (60, 70)
+    for kwargs, exc, match in ((dict(diameter=-2.0), ValueError, "diameter must be"),
+                               (dict(diameter="3"), TypeError, "diameter must be a number"),
+                               (dict(max_depth=8), ValueError, "max_depth must be <= 7"),
+                               (dict(centre=(500, 10)), ValueError, "centre row must be"),
+                               (dict(centre=5), TypeError, "centre must be")):
+        args = {"diameter": 3.0, "centre": (60, 70), **kwargs}
+        with pytest.raises(exc, match=match):
+            ops.nodule_erasure(img, **args)
+    with pytest.raises(ValueError, match="too small"):
+        ops.nodule_erasure(np.zeros((16, 16)), 2.0, 5, centre=(8, 8))
