@@ -381,7 +381,7 @@ def index_to_physical(image: sitk.Image, index_xyz: Sequence[float]) -> tuple[fl
     """Physical point (mm) of a voxel index ``(i, j, k)`` (ITK order x, y, z).
 
     ``p = origin + D · diag(spacing) · index``, written out by hand (the taught formula; SimpleITK's
-    ``TransformContinuousIndexToPhysicalPoint`` gives the same). Used in 01 §1 (voxel inspector).
+    ``TransformContinuousIndexToPhysicalPoint`` gives the same). Used in 01 §1-2 (voxel inspector).
 
     >>> img = sitk.Image(2, 2, 2, sitk.sitkUInt8); img.SetSpacing((2.0, 3.0, 4.0)); img.SetOrigin((1, 0, 0))
     >>> index_to_physical(img, (1, 1, 1))
@@ -458,7 +458,7 @@ def coronal_plane_resampled(image: sitk.Image, spacing: float, y_mm: float, inte
     The plane is the row of :func:`resample_isotropic`'s grid (:func:`isotropic_grid`) nearest to
     ``y_mm`` (mm from the origin along the image's y axis). Returns ``(plane, j)``: the plane as a
     (z, x) array in the image's pixel type, z from the grid origin upwards, and its row index ``j`` in
-    the full resampled grid. Used in 01 §5 (resampling explorer: one plane per slider move).
+    the full resampled grid. Used in 01 §6 (resampling explorer: one plane per slider move).
 
     Only a slab of ``2·margin+1`` input rows around the plane is used (the full resample takes
     0.1-0.2 s linear, 2-3 s B-spline). Nearest and linear: SimpleITK ``Resample`` of the slab onto
@@ -826,7 +826,7 @@ def hu_histogram(plane: np.ndarray, bins: np.ndarray = HU_BINS) -> tuple[np.ndar
     """(bin centres, counts) of a HU plane on fixed bin edges; values outside go to the end bins.
 
     Fixed bins keep the histograms of different slices comparable (and a widget's chart axes fixed).
-    Used in 01 §4 (window/level explorer) and 04 (threshold explorer).
+    Used in 01 §5 (window/level explorer) and 04 §3 (threshold explorer).
 
     >>> c, n = hu_histogram(np.array([-1024, 0, 0, 1600]), np.array([-1024, 0, 1601]))
     >>> c.tolist(), n.tolist()

@@ -1,6 +1,6 @@
-"""medlab.widgets.medimages: the pure compute/render functions against SimpleITK / pydicom,
-invalid settings flagged (not raised), and that every builder renders at once and re-renders
-when a control moves."""
+"""medlab.widgets.medical_images: the compute/render functions against SimpleITK / pydicom, invalid
+settings flagged (result contract, not raised), and what each widget shows through ``.controls``,
+``.panes``, ``.readout`` and ``.message`` (the generic wiring is covered by test_widget_contract.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from medlab import io as mio
 from medlab.datasets import DATA_DIR, load_lung_ct
-from medlab.widgets import medimages as mm
-from widget_helpers import images as _images, moves_image as _moves_image
+from medlab.display import PRESETS
+from medlab.widgets import medical_images as mm
 
 DICOM_DIR = DATA_DIR / "lung_ct_dicom"
 
@@ -25,7 +25,7 @@ def ct():
 
 @pytest.fixture(scope="module")
 def series():
-    return mm.load_dicom_series(DICOM_DIR)
+    return mio.load_dicom_series(DICOM_DIR)
 
 
 def _rotated_image():
@@ -46,7 +46,7 @@ def _rotated_image():
 def test_voxel_position_equals_simpleitk(z, y, x):
     img = _rotated_image()
     d = mm.compute_voxel(img, z, y, x, radius=1)
-    assert d["valid"]
+    assert d["ok"]
     np.testing.assert_allclose(d["physical_mm"], img.TransformIndexToPhysicalPoint((x, y, z)), atol=1e-9)
     assert d["value"] == img.GetPixel(x, y, z)
     nb, (r0, c0), (cr, cc) = d["neighbourhood"], d["corner"], d["center"]
@@ -66,8 +66,8 @@ def test_voxel_on_the_ct(ct):
                                        ((0, 0, 512), "x=512 is outside"), ((0, 1.5, 0), "y must be an int")])
 def test_voxel_invalid_is_flagged(ct, args, msg):
     d = mm.compute_voxel(ct.image, *args)
-    assert d["valid"] is False and msg in d["message"]
-    assert mm.compute_voxel(ct.image, 0, 0, 0, radius=-1)["valid"] is False
+    assert d["ok"] is False and msg in d["message"]
+    assert mm.compute_voxel(ct.image, 0, 0, 0, radius=-1)["ok"] is False
 
 
 def test_render_neighbourhood_and_crosshair():
@@ -90,8 +90,9 @@ def test_render_neighbourhood_and_crosshair():
 def test_dicom_series_matches_pydicom_and_simpleitk(series, ct):
     assert len(series) == 30 and series.files[0] == "1-01.dcm"
     ds = pydicom.dcmread(DICOM_DIR / "1-01.dcm")
-    assert series.tags[0]["InstanceNumber"] == ds.InstanceNumber
-    assert series.tags[0]["ImagePositionPatient"] == [float(v) for v in ds.ImagePositionPatient]
+    d0 = mm.compute_dicom_file(series, 0)
+    assert d0["info"].instance_number == ds.InstanceNumber and d0["file"] == "1-01.dcm"
+    assert d0["info"].image_position_mm == tuple(float(v) for v in ds.ImagePositionPatient)
     # sorting by position, as SimpleITK's reader does: array[k] is the file with sorted_index k
     arr = np.array(ct.array)
     for i in (0, 7, 29):
@@ -105,14 +106,11 @@ def test_dicom_series_matches_pydicom_and_simpleitk(series, ct):
     assert d["intercept"] == -1024 and d["stored_range"][0] - 1024 == d["hu_range"][0]
 
 
-def test_dicom_invalid(series, tmp_path):
-    for bad in (30, -1, 2.0):
+def test_dicom_invalid_is_flagged(series):
+    for bad in (30, -1, 2.0, True):
         d = mm.compute_dicom_file(series, bad)
-        assert d["valid"] is False and "index must be an int in 0..29" in d["message"]
-    with pytest.raises(ValueError, match="contains no DICOM file"):
-        mm.load_dicom_series(tmp_path)
-    with pytest.raises(ValueError, match="is not a directory"):
-        mm.load_dicom_series(tmp_path / "nope")
+        assert d["ok"] is False and "index must be an int in 0..29" in d["message"] and d["warnings"] == []
+    assert "thumb must be an int" in mm.compute_dicom_file(series, 0, thumb=0)["message"]
 
 
 # ------------------------------------------------------------------ HU profile
@@ -123,16 +121,16 @@ def test_hu_profile(ct):
     assert d["x_mm"][-1] == pytest.approx(511 * ct.spacing[0])
     assert d["fractions"]["lung"] == pytest.approx(((plane[292] >= -900) & (plane[292] <= -500)).mean())
     assert d["fractions"]["lung"] > 0.1 and d["fractions"]["soft tissue"] > 0.05  # lung and tumour on this row
-    assert mm.compute_hu_profile(plane, 512)["valid"] is False
+    assert mm.compute_hu_profile(plane, 512)["ok"] is False
     assert "row must be an int in 0..511" in mm.compute_hu_profile(plane, -3)["message"]
-    assert mm.compute_hu_profile(plane, 3, spacing_x=0)["valid"] is False
-    assert mm.compute_hu_profile(plane[0], 0)["valid"] is False
-    chart = mm.ProfileChart(331.0)
-    chart.set_profile(d["x_mm"], d["hu"])
+    assert mm.compute_hu_profile(plane, 3, spacing_x=0)["ok"] is False
+    assert mm.compute_hu_profile(plane[0], 0)["ok"] is False
+    chart, line = mm._profile_chart(331.0)
+    line.set_data(d["x_mm"], d["hu"])
     a = chart.png()
-    bg = chart._background
-    chart.set_profile(d["x_mm"], plane[100].astype(float))
-    assert chart.png() != a and chart._background is bg  # the line is blitted on the saved bands
+    bg = dict(chart._backgrounds)
+    line.set_data(d["x_mm"], plane[100].astype(float))
+    assert chart.png() != a and chart._backgrounds == bg  # the line is blitted on the saved bands
 
 
 # ------------------------------------------------------------------ resampling
@@ -166,48 +164,125 @@ def test_coronal_plane_bspline_close_to_simpleitk(ct, spacing, y_mm):
                                                   (0.01, "linear", "too many")])
 def test_resampled_invalid_is_flagged(ct, spacing, interp, msg):
     d = mm.compute_resampled_coronal(ct.image, spacing, 100.0, interp)
-    assert d["valid"] is False and msg in d["message"]
+    assert d["ok"] is False and msg in d["message"]
 
 
-# ------------------------------------------------------------------ builders
+# ------------------------------------------------------------------ widgets (through .controls / .panes)
 def test_voxel_inspector(ct):
     w = mm.voxel_inspector(ct, start_zyx=(17, 292, 170))
-    assert len(_images(w)) == 2 and all(im.value[:4] == b"\x89PNG" for im in _images(w))
-    assert "HU" in w.children[1].children[1].value
-    assert _moves_image(w, w.controls["x"], 171)
-    assert _moves_image(w, w.controls["z"], 5)
+    assert set(w.panes) == {"main", "zoom"} and all(p.value[:4] == b"\x89PNG" for p in w.panes.values())
+    assert "HU" in w.readout.value and w.message == ""
+    before = w.panes["main"].value
+    w.controls["x"].value = 171
+    assert w.panes["main"].value != before
+    w.controls["z"].value = 5
     p = ct.image.TransformIndexToPhysicalPoint((171, 292, 5))
-    assert f"{p[2]:.2f} mm" in w.children[1].children[1].value
+    assert f"{p[2]:.2f} mm" in w.readout.value and f"{ct.array[5, 292, 171]} HU" in w.readout.value
+    with pytest.raises(ValueError, match="start_zyx: z=40 is outside 0..29"):
+        mm.voxel_inspector(ct, start_zyx=(40, 0, 0))
+
+
+def test_voxel_inspector_takes_arrays_and_images():
+    # one converter (io.as_volume) for LungCT / SimpleITK image / array: an array is an image with spacing 1 mm
+    vol = np.arange(3 * 8 * 8, dtype=np.int16).reshape(3, 8, 8)
+    w = mm.voxel_inspector(vol)
+    assert w.message == "" and w.values == {"z": 1, "y": 4, "x": 4}
+    assert f"{vol[1, 4, 4]} HU" in w.readout.value
+    img = _rotated_image()
+    w = mm.voxel_inspector(img, start_zyx=(2, 3, 4))
+    p = img.TransformIndexToPhysicalPoint((4, 3, 2))
+    assert f"= {p[0]:.2f} mm" in w.readout.value
 
 
 def test_dicom_series_browser(series):
     w = mm.dicom_series_browser(series=series)
-    assert len(_images(w)) == 3
-    assert w.controls["file"].min == 1 and "1-01.dcm" in w.children[-1].value
-    assert _moves_image(w, w.controls["file"], 30)
-    assert "1-30.dcm" in w.children[-1].value and "array[0]" in w.children[-1].value
+    assert set(w.panes) == {"main", "stored", "hu"}
+    assert w.controls["file"].min == 1 and w.controls["file"].max == 30 and "1-01.dcm" in w.readout.value
+    before = {n: p.value for n, p in w.panes.items()}
+    w.controls["file"].value = 30
+    assert all(w.panes[n].value != before[n] for n in before)
+    assert "1-30.dcm" in w.readout.value and "array[0]" in w.readout.value and w.message == ""
     with pytest.raises(ValueError, match="give folder"):
         mm.dicom_series_browser()
+    with pytest.raises(TypeError, match="series must be a medlab.io.DicomSeries"):
+        mm.dicom_series_browser(series={"files": []})
+
+
+def test_dicom_series_browser_escapes_file_names(tmp_path):
+    # bug class of issue 8: text from the data (file names, tags) went into the HTML unescaped
+    from pydicom.data import get_testdata_file
+    import shutil
+
+    shutil.copy(get_testdata_file("CT_small.dcm"), tmp_path / "<img src=x onerror=alert(1)>.dcm")
+    w = mm.dicom_series_browser(tmp_path)
+    assert "<img" not in w.readout.value and "&lt;img src=x onerror=alert(1)&gt;.dcm" in w.readout.value
 
 
 def test_hu_profile_explorer(ct):
     w = mm.hu_profile_explorer(ct)
-    assert _moves_image(w, w.controls["row"], 200)
-    assert "lung" in w.children[-1].value and "row 200" in w.children[-1].value
-    assert _moves_image(w, w.controls["slice"], 3)
+    assert set(w.panes) == {"main", "profile"}
+    before = w.panes["profile"].value
+    w.controls["row"].value = 200
+    assert w.panes["profile"].value != before
+    assert "lung" in w.readout.value and "row 200" in w.readout.value
+    before = w.panes["main"].value
+    w.controls["slice"].value = 3
+    assert w.panes["main"].value != before and w.message == ""
+
+
+def test_window_level_explorer(ct):
+    w = mm.window_level_explorer(ct)
+    assert set(w.panes) == {"main", "histogram"} and w.controls["slice"].value == ct.boxes[len(ct.boxes) // 2].slice_index
+    assert "shown HU range [-1350, 150]" in w.readout.value
+    w.controls["window"].value = 400.0
+    assert "shown HU range [-800, -400]" in w.readout.value
+    before = w.panes["histogram"].value
+    w.controls["slice"].value = 2
+    assert w.panes["histogram"].value != before
+
+
+def test_window_level_preset_renders_once(ct):
+    # bug class of issue 8 (slice_viewer): a preset set window, then level -> two renders, the first a mixed state
+    w = mm.window_level_explorer(ct)
+    n = w.renders
+    w.controls["preset"].value = "bone"
+    assert w.renders == n + 1 and (w.controls["window"].value, w.controls["level"].value) == PRESETS["bone"]
+    lo, hi = PRESETS["bone"][1] - PRESETS["bone"][0] / 2, PRESETS["bone"][1] + PRESETS["bone"][0] / 2
+    assert f"shown HU range [{lo:.0f}, {hi:.0f}]" in w.readout.value
+    w.controls["level"].value = 100.0
+    assert w.controls["preset"].value is None  # released when a slider moves away from the preset
+
+
+def test_window_level_explorer_grey_equals_simpleitk(ct):
+    w = mm.window_level_explorer(ct)
+    w.set(slice=17, window=350.0, level=50.0)
+    from PIL import Image
+    import io
+
+    shown = np.asarray(Image.open(io.BytesIO(w.panes["main"].value))).astype(float)
+    ref = sitk.GetArrayFromImage(sitk.IntensityWindowing(sitk.Cast(ct.image[:, :, 17], sitk.sitkFloat32),
+                                                         50 - 175, 50 + 175, 0.0, 255.0))
+    assert np.abs(shown - ref).max() <= 0.5 + 1e-6
 
 
 def test_resampling_explorer(ct):
     w = mm.resampling_explorer(ct)
-    assert _moves_image(w, w.controls["spacing"], 4.0)
-    assert "83 × 83 × 60" in w.children[-1].value
-    assert _moves_image(w, w.controls["interpolator"], "nearest")
+    assert set(w.panes) == {"main", "original"}
+    original = w.panes["original"].value
+    before = w.panes["main"].value
+    w.controls["spacing"].value = 4.0
+    assert w.panes["main"].value != before and "83 × 83 × 60" in w.readout.value
+    before = w.panes["main"].value
+    w.controls["interpolator"].value = "nearest"
+    assert w.panes["main"].value != before and w.panes["original"].value == original and w.message == ""
     with pytest.raises(ValueError, match="row must be in 0..511"):
         mm.resampling_explorer(ct, row=600)
 
 
 def test_builders_bad_input():
-    with pytest.raises(TypeError, match="image must be a LungCT or a SimpleITK.Image"):
-        mm.voxel_inspector(np.zeros((3, 4, 4)))
+    with pytest.raises(TypeError, match="image must be a LungCT, a 3-D SimpleITK image or a"):
+        mm.voxel_inspector("ct.nii")
     with pytest.raises(ValueError, match="image must be 3-D"):
         mm.hu_profile_explorer(sitk.Image(4, 4, sitk.sitkInt16))
+    with pytest.raises(ValueError, match="image must be a 3-D"):
+        mm.window_level_explorer(np.zeros((2, 2, 2, 2)))
