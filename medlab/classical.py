@@ -38,7 +38,7 @@ from sklearn.svm import SVC
 
 __all__ = ["DEFAULT_GRID", "make_svm", "diagnostic_metrics", "shuffle_split", "select_svm",
            "permutation_importances", "BaselineResult", "svm_baseline", "save_baseline", "load_baseline",
-           "dataset_features"]
+           "dataset_features", "svm_gamma", "svm_decision", "svm_decision_grid", "fit_svm_2d"]
 
 #: A modest grid (6 fits): linear SVMs with two C values, RBF SVMs with two C and two gamma values.
 DEFAULT_GRID: tuple[dict, ...] = (
@@ -391,6 +391,156 @@ def load_baseline(path) -> dict:
     with np.load(npath) as z:
         doc.update({k: z[k] for k in ("y_true", "y_score", "y_pred")})
     return doc
+
+
+# ----------------------------------------------------------------------------- the SVM written out
+def svm_gamma(model: Pipeline) -> float:
+    """The RBF ``gamma`` a fitted :func:`make_svm` pipeline uses, as a number.
+
+    A number is returned as given; ``"scale"`` is ``1 / (n_features * Var(z))`` with ``z`` the standardised
+    training rows the SVC saw (``Var`` over all their entries, here from the scaler's statistics: 1 unless a
+    feature is constant), ``"auto"`` is ``1 / n_features``; as scikit-learn computes them in ``SVC.fit``.
+    Used in 05 §7.
+
+    >>> X = np.random.default_rng(0).normal(size=(40, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> round(svm_gamma(make_svm("rbf", gamma="scale").fit(X, y)), 6), svm_gamma(make_svm(gamma=0.5).fit(X, y))
+    (0.5, 0.5)
+    """
+    scaler, svc = _svm_steps(model)
+    if not isinstance(svc.gamma, str):
+        return float(svc.gamma)
+    n_features = int(scaler.n_features_in_)
+    if svc.gamma == "auto":
+        return 1.0 / n_features
+    scale = scaler.scale_ if scaler.scale_ is not None else np.ones(n_features)
+    var = scaler.var_ if scaler.var_ is not None else np.zeros(n_features)
+    mean = scaler.mean_ if scaler.mean_ is not None else np.zeros(n_features)
+    centred_mean = np.zeros(n_features) if scaler.with_mean else mean / scale
+    # Var over all entries of z = mean of the per-feature variances + variance of the per-feature means
+    var_z = float(np.mean(var / scale ** 2) + np.var(centred_mean))
+    return 1.0 / (n_features * var_z) if var_z != 0 else 1.0
+
+
+def _svm_steps(model: Any) -> tuple[StandardScaler, SVC]:
+    steps = getattr(model, "named_steps", None)
+    if not steps or not isinstance(steps.get("scale"), StandardScaler) or not isinstance(steps.get("svm"), SVC):
+        raise TypeError(f"model must be a make_svm() pipeline (StandardScaler 'scale' + SVC 'svm'), "
+                        f"got {type(model).__name__}")
+    if not hasattr(steps["svm"], "support_vectors_"):
+        raise ValueError("model is not fitted yet: call model.fit(X_train, y_train) first")
+    return steps["scale"], steps["svm"]
+
+
+def svm_decision(model: Pipeline, X) -> np.ndarray:
+    """``model.decision_function(X)`` written out for a fitted :func:`make_svm` pipeline (linear or RBF).
+
+    ``f(x) = sum_i alpha_i y_i K(z_i, z) + b`` with ``z = (x - mean) / std``, ``K(u, v) = u.v`` (linear)
+    or ``exp(-gamma |u - v|^2)`` (RBF, ``gamma`` from :func:`svm_gamma`): a weighted vote of the support
+    vectors. Other kernels fall back to scikit-learn. Used in 05 §7.
+
+    >>> X = np.random.default_rng(0).normal(size=(40, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> m = make_svm("rbf").fit(X, y)
+    >>> bool(np.allclose(svm_decision(m, X), m.decision_function(X)))
+    True
+    """
+    scaler, svc = _svm_steps(model)
+    from ._validate import check_array
+
+    Xa = check_array(X, "X", ndim=2, dtype=np.float64)
+    if Xa.shape[1] != scaler.n_features_in_:
+        raise ValueError(f"X has {Xa.shape[1]} feature columns, the model was fitted on {scaler.n_features_in_}")
+    Z = (Xa - scaler.mean_) / scaler.scale_
+    sv = svc.support_vectors_
+    if svc.kernel == "linear":
+        K = Z @ sv.T
+    elif svc.kernel == "rbf":
+        d2 = (Z * Z).sum(1)[:, None] + (sv * sv).sum(1)[None, :] - 2.0 * Z @ sv.T
+        K = np.exp(-svm_gamma(model) * np.maximum(d2, 0.0))
+    else:
+        return model.decision_function(Xa)
+    return K @ svc.dual_coef_[0] + svc.intercept_[0]
+
+
+def svm_decision_grid(model: Pipeline, gx, gy) -> np.ndarray:
+    """Decision values of a fitted 2-feature :func:`make_svm` pipeline on the grid ``gx`` x ``gy``:
+    shape ``(len(gy), len(gx))`` (row k = ``gy[k]``).
+
+    The RBF kernel factorises over the two axes, ``exp(-g(dx^2 + dy^2)) = exp(-g dx^2) exp(-g dy^2)``,
+    so the whole grid is one matrix product ``Ey @ diag(alpha) @ Ex.T`` instead of one kernel row per
+    grid point (equal to :func:`svm_decision` on the mesh; tested). Used in 05 §7.
+
+    >>> X = np.random.default_rng(0).normal(size=(40, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> svm_decision_grid(make_svm("linear").fit(X, y), np.linspace(-1, 1, 5), np.linspace(-1, 1, 3)).shape
+    (3, 5)
+    """
+    from ._validate import check_array
+
+    scaler, svc = _svm_steps(model)
+    if scaler.n_features_in_ != 2:
+        raise ValueError(f"model must be fitted on exactly 2 features for a grid, got {scaler.n_features_in_}")
+    gx = check_array(gx, "gx", ndim=1, dtype=np.float64, max_size=10_000)
+    gy = check_array(gy, "gy", ndim=1, dtype=np.float64, max_size=10_000)
+    zx = (gx - scaler.mean_[0]) / scaler.scale_[0]
+    zy = (gy - scaler.mean_[1]) / scaler.scale_[1]
+    sv, alpha, b = svc.support_vectors_, svc.dual_coef_[0], svc.intercept_[0]
+    if svc.kernel == "linear":
+        w = alpha @ sv
+        return zy[:, None] * w[1] + zx[None, :] * w[0] + b
+    if svc.kernel == "rbf":
+        g = svm_gamma(model)
+        ex = np.exp(-g * (zx[:, None] - sv[None, :, 0]) ** 2)     # (nx, n_sv)
+        ey = np.exp(-g * (zy[:, None] - sv[None, :, 1]) ** 2)     # (ny, n_sv)
+        return (ey * alpha) @ ex.T + b
+    GX, GY = np.meshgrid(gx, gy)
+    return model.decision_function(np.column_stack([GX.ravel(), GY.ravel()])).reshape(len(gy), len(gx))
+
+
+def fit_svm_2d(X_train, y_train, X_test, y_test, kernel: str = "rbf", C: float = 1.0,
+               gamma: float | str = "scale", grid_n: int = 180, seed: int = 0,
+               max_iter: int = 20_000) -> dict[str, Any]:
+    """Fit :func:`make_svm` on two features and evaluate it on a grid and on the test rows.
+
+    Returns ``{"decision": (grid_n, grid_n) decision values over "extent" (x0, x1, y0, y1) (row 0 = y0),
+    "metrics": diagnostic_metrics on test at threshold 0, "support": support vectors in feature units,
+    "converged": bool, "gamma": the RBF gamma used (:func:`svm_gamma`), "model": the fitted pipeline}``.
+    The grid spans the 1st..99th percentile of the training rows (+5 %). ``max_iter`` bounds the solver
+    so a huge ``C`` cannot freeze a widget (``converged`` is then False). Used in 05 §7.
+
+    >>> rng = np.random.default_rng(0); X = rng.normal(size=(60, 2)); y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    >>> r = fit_svm_2d(X[:40], y[:40], X[40:], y[40:], "linear", grid_n=20)
+    >>> r["decision"].shape, r["converged"], r["metrics"]["accuracy"] > 0.8
+    ((20, 20), True, True)
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from ._validate import check_int
+
+    Xt, yt = _check_xy(X_train, y_train, "train")
+    Xs, ys = _check_xy(X_test, y_test, "test")
+    if Xt.shape[1] != 2 or Xs.shape[1] != 2:
+        raise ValueError(f"X_train and X_test must have exactly 2 feature columns, got shapes {Xt.shape} "
+                         f"and {Xs.shape}")
+    grid_n = check_int(grid_n, "grid_n", low=2, high=2000, why_high="grid_n**2 decision values")
+    max_iter = check_int(max_iter, "max_iter", low=1, high=10_000_000, why_high="solver time")
+    model = make_svm(kernel, C, gamma, seed=seed)
+    model.set_params(svm__max_iter=max_iter)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(Xt, yt)
+    converged = not any(issubclass(c.category, ConvergenceWarning) for c in caught)
+    lo = np.percentile(Xt, 1, axis=0)
+    hi = np.percentile(Xt, 99, axis=0)
+    pad = 0.05 * np.where(hi > lo, hi - lo, 1.0)
+    lo, hi = lo - pad, hi + pad
+    dec = svm_decision_grid(model, np.linspace(lo[0], hi[0], grid_n), np.linspace(lo[1], hi[1], grid_n))
+    metrics = diagnostic_metrics(ys, svm_decision(model, Xs), threshold=0.0)
+    scaler, svc = model.named_steps["scale"], model.named_steps["svm"]
+    support = scaler.inverse_transform(svc.support_vectors_)
+    return {"decision": dec, "extent": (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])),
+            "metrics": metrics, "support": support, "converged": converged, "gamma": svm_gamma(model),
+            "model": model}
 
 
 # ----------------------------------------------------------------------------- data

@@ -41,7 +41,8 @@ import numpy as np
 __all__ = [
     "quantize", "glcm", "glcm_features", "GLCM_FEATURES", "first_order", "FIRST_ORDER_FEATURES",
     "shape_features", "haar2d", "wavelet_energies", "image_features", "extract_features",
-    "feature_matrix", "DEFAULT_ANGLES",
+    "feature_matrix", "DEFAULT_ANGLES", "glcm_offset", "glcm_pairs", "wavelet_coefficients", "parenchyma_box",
+    "lung_slice_mask",
 ]
 
 #: The four standard GLCM directions (0°, 45°, 90°, 135°) in radians.
@@ -275,6 +276,58 @@ def glcm(image, distances: Iterable[float], angles: Iterable[float], levels: int
         sums[sums == 0] = 1
         return P / sums
     return np.ascontiguousarray(P.astype(np.uint32))
+
+
+def glcm_offset(distance: float, angle: float) -> tuple[int, int]:
+    """The pixel offset ``(d_row, d_col)`` of the GLCM neighbour at ``distance`` pixels and ``angle`` radians.
+
+    ``d_row = round(sin(angle) * distance)``, ``d_col = round(cos(angle) * distance)`` (rounded half away
+    from zero, as scikit-image), the offset :func:`glcm` and :func:`glcm_pairs` use. Used in 05 §2-3.
+
+    >>> glcm_offset(1, 0), glcm_offset(1, np.pi / 4), glcm_offset(2, 3 * np.pi / 4)
+    ((0, 1), (1, 1), (1, -1))
+    """
+    return _offsets([distance], [angle])[2][0]
+
+
+def glcm_pairs(patch, distance: int = 1, angle_deg: float = 0, levels: int = 4,
+               symmetric: bool = False) -> dict[str, np.ndarray | tuple[int, int]]:
+    """The GLCM counted by pairs: every pixel pair :func:`glcm` counts, in scan order, and the counts.
+
+    ``patch``: 2-D integer grey levels in ``0 .. levels-1``; ``angle_deg`` in degrees (0 = right
+    neighbour, 90 = the pixel below). Returns ``{"offset": (d_row, d_col), "pairs": int (n, 4) array of
+    (row, col, row2, col2), "counts": (levels, levels) int64}``; ``counts`` equals
+    ``glcm(patch, [distance], [radians(angle_deg)], levels, symmetric)[:, :, 0, 0]`` (``P + P.T`` when
+    ``symmetric``). A distance that leaves no pair inside the patch gives ``n = 0`` pairs and zero counts.
+    Bad arguments raise (TypeError for a wrong type, ValueError for a bad value). Used in 05 §2.
+
+    >>> r = glcm_pairs(np.array([[0, 1], [1, 1]], np.uint8), 1, 0, levels=2)
+    >>> r["offset"], r["pairs"].tolist(), r["counts"].tolist()
+    ((0, 1), [[0, 0, 0, 1], [1, 0, 1, 1]], [[0, 1], [0, 1]])
+    """
+    from ._validate import check_array, check_bool, check_float, check_int
+
+    p = check_array(patch, "patch", ndim=2, max_size=2**20)
+    if not np.issubdtype(p.dtype, np.integer):
+        raise TypeError(f"patch must be a 2-D array of integer grey levels, got dtype {p.dtype}; "
+                        "bin it first with quantize(image, levels)")
+    levels = _check_levels(levels)
+    if p.min() < 0 or p.max() >= levels:
+        raise ValueError(f"patch grey levels must lie in 0..{levels - 1}, got {p.min()}..{p.max()}")
+    distance = check_int(distance, "distance", low=1, high=max(p.shape), why_high="longer than the patch")
+    angle_deg = check_float(angle_deg, "angle_deg", 0, 360)
+    symmetric = check_bool(symmetric, "symmetric")
+    dr, dc = glcm_offset(distance, math.radians(angle_deg))
+    h, w = p.shape
+    r, c = np.mgrid[:h, :w]
+    r, c = r.ravel(), c.ravel()
+    keep = (r + dr >= 0) & (r + dr < h) & (c + dc >= 0) & (c + dc < w)
+    pairs = np.column_stack([r[keep], c[keep], r[keep] + dr, c[keep] + dc]).astype(np.int64)
+    counts = np.zeros((levels, levels), dtype=np.int64)
+    np.add.at(counts, (p[pairs[:, 0], pairs[:, 1]], p[pairs[:, 2], pairs[:, 3]]), 1)
+    if symmetric:
+        counts = counts + counts.T
+    return {"offset": (dr, dc), "pairs": pairs, "counts": counts}
 
 
 # ----------------------------------------------------------------------------- GLCM features
@@ -666,6 +719,25 @@ def wavelet_energies(image, wavelet: str = "haar", level: int = 2, mode: str = "
     return {k: float(v) for k, v in _wavelet_energies_any(a, wavelet, level, mode).items()}
 
 
+def wavelet_coefficients(image, wavelet: str = "haar", level: int = 2, mode: str = "symmetric") -> list:
+    """``pywt.wavedec2(image, wavelet, mode, level)`` after checking the arguments (a float image keeps its
+    dtype; integers become float64): ``[cA_level, (cH, cV, cD)_level, ..., (cH, cV, cD)_1]``.
+
+    Too many levels for the image size raise a ValueError that says the largest possible level. Used in 05 §4.
+
+    >>> cA, level2, level1 = wavelet_coefficients(np.ones((8, 8)), "haar", 2)
+    >>> cA.shape, [c.shape for c in level2], [c.shape for c in level1]
+    ((2, 2), [(2, 2), (2, 2), (2, 2)], [(4, 4), (4, 4), (4, 4)])
+    """
+    import pywt
+
+    a = _as_image(image)
+    if not np.issubdtype(a.dtype, np.floating):
+        a = a.astype(np.float64)
+    wavelet, level, mode = _check_wavelet(wavelet, level, mode, a.shape)
+    return pywt.wavedec2(a, wavelet, mode=mode, level=level)
+
+
 # ----------------------------------------------------------------------------- extraction
 def _bbox(m: np.ndarray) -> tuple[slice, slice]:
     rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
@@ -807,3 +879,83 @@ def feature_matrix(table: dict[str, np.ndarray], names: Sequence[str] | None = N
     if len(lengths) != 1:
         raise ValueError(f"all features in table must have the same length, got lengths {sorted(lengths)}")
     return np.column_stack([np.asarray(table[k], dtype=np.float64) for k in names]), names
+
+
+# ----------------------------------------------------------------------------- regions to measure
+def parenchyma_box(slice_hu, size: tuple[int, int], exclude: Sequence[int] | None = None,
+                   lo: float = -950.0, hi: float = -600.0, stride: int = 4) -> tuple[int, int, int, int]:
+    """A box of ``size`` (rows, cols) in aerated lung: the position with the largest fraction of
+    pixels in ``[lo, hi]`` HU (normal lung parenchyma), not overlapping ``exclude``.
+
+    Returns ``(row0, col0, row1, col1)`` inclusive. Found with an integral image (summed-area table)
+    over all positions on a ``stride`` grid: the reference region a tumour's texture is compared with.
+    Used in 05 §1, §3.
+
+    >>> s = np.full((64, 64), 0.0); s[30:50, 5:30] = -800
+    >>> parenchyma_box(s, (10, 10), stride=1)
+    (30, 5, 39, 14)
+    """
+    from ._validate import check_array, check_float, check_int
+
+    a = check_array(slice_hu, "slice_hu", ndim=2, dtype=np.float64)
+    if isinstance(size, (str, bytes)) or np.ndim(size) != 1 or len(size) != 2:
+        raise TypeError(f"size must be (rows, cols), got {size!r}")
+    h = check_int(size[0], "size[0] (rows)", low=1)
+    w = check_int(size[1], "size[1] (cols)", low=1)
+    if h > a.shape[0] or w > a.shape[1]:
+        raise ValueError(f"size must fit inside the {a.shape} slice, got {tuple(size)}")
+    lo, hi = check_float(lo, "lo"), check_float(hi, "hi")
+    if lo > hi:
+        raise ValueError(f"lo must be <= hi, got lo={lo:g}, hi={hi:g}")
+    stride = check_int(stride, "stride", low=1)
+    inside = ((a >= lo) & (a <= hi)).astype(np.float64)
+    S = np.zeros((a.shape[0] + 1, a.shape[1] + 1))
+    S[1:, 1:] = inside.cumsum(0).cumsum(1)
+    rows = np.arange(0, a.shape[0] - h + 1, stride)
+    cols = np.arange(0, a.shape[1] - w + 1, stride)
+    R, C = np.meshgrid(rows, cols, indexing="ij")
+    frac = (S[R + h, C + w] - S[R, C + w] - S[R + h, C] + S[R, C]) / (h * w)
+    if exclude is not None:
+        if isinstance(exclude, (str, bytes)) or np.ndim(exclude) != 1 or len(exclude) != 4:
+            raise TypeError(f"exclude must be None or (row0, col0, row1, col1), got {exclude!r}")
+        e0, f0, e1, f1 = (check_int(v, "exclude") for v in exclude)
+        overlap = (R <= e1) & (R + h - 1 >= e0) & (C <= f1) & (C + w - 1 >= f0)
+        frac[overlap] = -1
+    k = np.unravel_index(int(np.argmax(frac)), frac.shape)
+    r, c = int(R[k]), int(C[k])
+    return (r, c, r + h - 1, c + w - 1)
+
+
+def lung_slice_mask(hu_slice, threshold: float = -320.0, min_pixels: int = 500) -> np.ndarray:
+    """A 2-D lung mask for one axial slice: the 2-D version of :func:`medlab.preprocess.lung_mask`.
+
+    Air ``HU < threshold`` -> drop air regions touching the image border (outside the body) ->
+    keep the (up to) two largest remaining components of at least ``min_pixels`` -> fill holes
+    (vessels). Milliseconds on 512x512, so a widget can re-run it on every slider move: the mask whose
+    shape features are measured. Returns a boolean array (all False when nothing qualifies). Used in 05 §5.
+
+    >>> s = np.zeros((40, 40)); s[5:15, 5:15] = s[20:35, 20:35] = -800; s[0:3, :] = -1000
+    >>> int(lung_slice_mask(s, -320, min_pixels=10).sum())
+    325
+    """
+    from scipy import ndimage as ndi
+
+    from ._validate import check_array, check_float, check_int
+
+    a = check_array(hu_slice, "hu_slice", ndim=2)
+    threshold = check_float(threshold, "threshold")
+    min_pixels = check_int(min_pixels, "min_pixels", low=1)
+    lab, n = ndi.label(a < threshold)
+    if n == 0:
+        return np.zeros(a.shape, dtype=bool)
+    border = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
+    sizes = np.bincount(lab.ravel(), minlength=n + 1)
+    sizes[0] = 0
+    sizes[border] = 0
+    keep = [k for k in np.argsort(sizes)[::-1][:2] if sizes[k] >= min_pixels]
+    out = np.zeros(a.shape, dtype=bool)
+    objs = ndi.find_objects(lab)
+    for k in keep:
+        sl = objs[k - 1]                         # fill holes inside the component's bounding box only
+        out[sl] |= ndi.binary_fill_holes(lab[sl] == k)
+    return out

@@ -209,3 +209,118 @@ def dense_template_mean(name: str) -> float:
 # ============================================================================ 04: preprocessing
 
 # ============================================================================ 05: features and the SVM
+from typing import NamedTuple  # noqa: E402
+
+#: Name of the 4x4 patch of exercise 2.1 in :func:`glcm_patches`.
+GLCM_EXAMPLE_NAME = "4×4 example (exercise 2.1)"
+__all__ += ["GLCM_EXAMPLE_NAME", "TextureRegion"]
+
+
+class TextureRegion(NamedTuple):
+    """One annotated slice of the embedded CT with the two regions 05 compares (boxes inclusive)."""
+    slice_index: int
+    hu: np.ndarray                          # the axial slice, HU, int16 (512, 512), read-only
+    tumour: tuple[int, int, int, int]       # the tumour box (row0, col0, row1, col1)
+    lung: tuple[int, int, int, int]         # a lung-parenchyma box of the same size, not overlapping it
+
+
+@_export
+@functools.lru_cache(maxsize=1)
+def ct_texture_regions() -> tuple[TextureRegion, ...]:
+    """Every annotated slice of the embedded lung CT with its tumour box and a lung-parenchyma box of the
+    same size (:func:`medlab.features.parenchyma_box`), in slice order. Used in 05 §1, §3, §5.
+
+    >>> r = ct_texture_regions(); len(r), r[0].slice_index, r[0].hu.flags.writeable
+    (10, 12, False)
+    """
+    from .datasets import load_lung_ct
+    from .features import parenchyma_box
+
+    ct = load_lung_ct()
+    out = []
+    for b in ct.boxes:
+        hu = _readonly(ct.array[b.slice_index])
+        tumour = (b.row0, b.col0, b.row1, b.col1)
+        lung = parenchyma_box(hu, (b.row1 - b.row0 + 1, b.col1 - b.col0 + 1), exclude=tumour)
+        out.append(TextureRegion(int(b.slice_index), hu, tumour, lung))
+    return tuple(out)
+
+
+@_export
+def ct_largest_tumour() -> TextureRegion:
+    """The entry of :func:`ct_texture_regions` with the largest tumour box (by (rows - 1) x (cols - 1), the
+    first if tied): the working slice of 05.
+
+    >>> r = ct_largest_tumour(); r.slice_index, r.tumour
+    (15, (253, 108, 330, 226))
+    """
+    return max(ct_texture_regions(), key=lambda r: (r.tumour[2] - r.tumour[0]) * (r.tumour[3] - r.tumour[1]))
+
+
+@_export
+@functools.lru_cache(maxsize=1)
+def ct_pixel_spacing_xy() -> tuple[float, float]:
+    """Pixel size (x = column, y = row) of the embedded lung CT in mm, from its DICOM header. Used in 05 §5.
+
+    >>> [round(v, 4) for v in ct_pixel_spacing_xy()]
+    [0.6465, 0.6465]
+    """
+    from .datasets import load_lung_ct
+
+    sx, sy, _ = load_lung_ct().spacing
+    return float(sx), float(sy)
+
+
+@_export
+def glcm_example_4x4() -> np.ndarray:
+    """The 4x4 image (grey levels 0..3) whose GLCM the learner counts by hand in 05 §2, uint8, read-only.
+
+    >>> glcm_example_4x4().tolist()[0]
+    [0, 1, 1, 2]
+    """
+    return glcm_patches()[GLCM_EXAMPLE_NAME]
+
+
+@_export
+@functools.lru_cache(maxsize=1)
+def glcm_patches() -> dict[str, np.ndarray]:
+    """Small patches of grey levels 0..3 to count a GLCM on (05 §2): the exercise's 4x4 example, 6x6
+    vertical stripes, a checkerboard, a gradient and a seeded random patch. uint8, read-only.
+
+    >>> {k: v.shape for k, v in glcm_patches().items()}[GLCM_EXAMPLE_NAME]
+    (4, 4)
+    """
+    i, j = np.indices((6, 6))
+    example = np.array([[0, 1, 1, 2], [0, 1, 2, 3], [1, 1, 3, 3], [2, 2, 3, 0]], dtype=np.uint8)
+    return {GLCM_EXAMPLE_NAME: _readonly(example),
+            "6×6 vertical stripes": _readonly((j % 2 * 3).astype(np.uint8)),
+            "6×6 checkerboard": _readonly(((i + j) % 2 * 3).astype(np.uint8)),
+            "6×6 gradient": _readonly(np.minimum(j // 2 + i // 3, 3).astype(np.uint8)),
+            "6×6 random (seed 0)": _readonly(np.random.default_rng(0).integers(0, 4, (6, 6)).astype(np.uint8))}
+
+
+@_export
+@functools.lru_cache(maxsize=4)
+def svm_feature_sample(n_train: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                                   tuple[str, ...]]:
+    """Features of PneumoniaMNIST for quick SVM demos: ``(X_train, y_train, X_test, y_test, names)``.
+
+    ``n_train`` training images drawn with ``seed`` (:func:`medlab.classical.shuffle_split`; the stored train
+    split is sorted by class) and the whole test split (624), :func:`medlab.features.extract_features`
+    columns in ``names`` order. float64 / int, read-only; about a second. Used in 05 §6-§8.
+
+    >>> Xtr, ytr, Xte, yte, names = svm_feature_sample(40); Xtr.shape, Xte.shape, names[0]
+    ((40, 50), (624, 50), 'fo_mean')
+    """
+    from ._validate import check_int, check_seed
+    from .classical import shuffle_split
+    from .datasets import load_pneumoniamnist
+    from .features import extract_features, feature_matrix
+
+    xtr, ytr = load_pneumoniamnist("train")
+    xte, yte = load_pneumoniamnist("test")
+    n_train = check_int(n_train, "n_train", low=2, high=len(ytr))
+    _, _, idx = shuffle_split(np.zeros((len(ytr), 1)), ytr, seed=check_seed(seed), n=n_train)
+    Xtr, names = feature_matrix(extract_features(xtr[idx], progress=False))
+    Xte, _ = feature_matrix(extract_features(xte, progress=False), names)
+    return _readonly(Xtr), _readonly(ytr[idx]), _readonly(Xte), _readonly(yte), tuple(names)

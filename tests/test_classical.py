@@ -198,3 +198,77 @@ def test_select_svm_uses_positive_label_and_baseline_passes_it():
                                 C.dataset_features])
 def test_public_functions_have_a_runnable_example(fn):
     assert ">>>" in (fn.__doc__ or ""), f"{fn.__name__} has no doctest example"
+
+
+# ----------------------------------------------------------------------------- the SVM written out (moved from widgets, 05 §7)
+def _toy2(seed=0, n=200):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2)) * [3.0, 0.5] + [10, -2]
+    y = ((X[:, 0] - 10) / 3 + (X[:, 1] + 2) / 0.5 + 0.5 * rng.normal(size=n) > 0).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize("gamma", ["scale", "auto", 0.7])
+@pytest.mark.parametrize("d", [2, 5])
+def test_svm_gamma_equals_sklearn(gamma, d):
+    X, y = toy(3, n=150, d=d)
+    X[:, -1] *= 40.0
+    m = C.make_svm("rbf", 1.0, gamma).fit(X, y)
+    # the reference: what SVC.fit computed (its private attribute) and the documented formula on the scaled rows
+    assert C.svm_gamma(m) == pytest.approx(m.named_steps["svm"]._gamma, rel=1e-12)
+    Z = m.named_steps["scale"].transform(X)
+    if gamma == "scale":
+        assert C.svm_gamma(m) == pytest.approx(1.0 / (d * Z.var()), rel=1e-12)
+
+
+def test_svm_gamma_with_a_constant_feature_equals_sklearn():
+    X, y = toy(4, n=120, d=3)
+    X[:, 2] = 5.0                                  # a constant column: its scaled values are all 0
+    m = C.make_svm("rbf").fit(X, y)
+    assert C.svm_gamma(m) == pytest.approx(m.named_steps["svm"]._gamma, rel=1e-12)
+    with pytest.raises(TypeError, match="make_svm"):
+        C.svm_gamma(SVC())
+    with pytest.raises(ValueError, match="not fitted"):
+        C.svm_gamma(C.make_svm())
+
+
+@pytest.mark.parametrize("kernel,gamma", [("linear", "scale"), ("rbf", 0.7), ("rbf", "scale"), ("rbf", "auto")])
+def test_svm_decision_written_out_equals_sklearn(kernel, gamma):
+    X, y = _toy2()
+    m = C.make_svm(kernel, 2.0, gamma).fit(X, y)
+    Xq = np.random.default_rng(2).normal(size=(50, 2)) * 3 + [10, -2]
+    np.testing.assert_allclose(C.svm_decision(m, Xq), m.decision_function(Xq), rtol=1e-9, atol=1e-9)
+    gx, gy = np.linspace(5, 15, 7), np.linspace(-3, -1, 5)
+    GX, GY = np.meshgrid(gx, gy)
+    np.testing.assert_allclose(C.svm_decision_grid(m, gx, gy),
+                               m.decision_function(np.column_stack([GX.ravel(), GY.ravel()])).reshape(5, 7),
+                               rtol=1e-9, atol=1e-9)
+    with pytest.raises(ValueError, match="feature columns"):
+        C.svm_decision(m, np.zeros((3, 4)))
+
+
+def test_fit_svm_2d():
+    import warnings
+
+    X, y = _toy2(0)
+    Xt, yt = _toy2(1, 100)
+    res = C.fit_svm_2d(X, y, Xt, yt, "rbf", 1.0, 0.5, grid_n=40)
+    assert res["decision"].shape == (40, 40) and res["converged"] and res["gamma"] == 0.5
+    assert res["metrics"] == C.diagnostic_metrics(yt, res["model"].decision_function(Xt), threshold=0.0)
+    assert res["metrics"]["accuracy"] > 0.8
+    x0, x1, y0, y1 = res["extent"]
+    gx, gy = np.linspace(x0, x1, 40), np.linspace(y0, y1, 40)
+    GX, GY = np.meshgrid(gx, gy)
+    np.testing.assert_allclose(res["decision"], res["model"].decision_function(
+        np.column_stack([GX.ravel(), GY.ravel()])).reshape(40, 40), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(res["support"], X[res["model"].named_steps["svm"].support_])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stopped = C.fit_svm_2d(X, y, Xt, yt, "linear", 100.0, max_iter=5)
+    assert not stopped["converged"]
+    with pytest.raises(ValueError, match="exactly 2 feature columns"):
+        C.fit_svm_2d(np.zeros((10, 3)), y[:10], Xt, yt)
+    with pytest.raises(ValueError, match="C must be a positive"):
+        C.fit_svm_2d(X, y, Xt, yt, C=-1.0)
+    with pytest.raises(ValueError, match="grid_n"):
+        C.fit_svm_2d(X, y, Xt, yt, grid_n=10**6)

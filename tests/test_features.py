@@ -414,3 +414,123 @@ def test_glcm_rejects_angles_in_degrees():
         with pytest.raises(ValueError, match=r"angles must be in radians in \[0, 2.pi\].*deg2rad"):
             F.glcm(img, [1], bad, levels=2)
     assert F.glcm(img, [1], [0, 2 * np.pi], levels=2).shape == (2, 2, 1, 2)
+
+
+# ----------------------------------------------------------------------------- moved from widgets.features (05)
+@pytest.mark.parametrize("distance,angle", [(1, 0), (1, 45), (2, 90), (1, 135), (3, 45)])
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_glcm_pairs_equal_glcm_and_skimage(distance, angle, symmetric):
+    patch = np.random.default_rng(distance + angle).integers(0, 4, (6, 5)).astype(np.uint8)
+    r = F.glcm_pairs(patch, distance, angle, levels=4, symmetric=symmetric)
+    ref = graycomatrix(patch, [distance], [np.deg2rad(angle)], levels=4, symmetric=symmetric)[:, :, 0, 0]
+    np.testing.assert_array_equal(r["counts"], ref)
+    np.testing.assert_array_equal(r["counts"], F.glcm(patch, [distance], [np.deg2rad(angle)], levels=4,
+                                                      symmetric=symmetric)[:, :, 0, 0])
+    dr, dc = r["offset"]
+    assert (dr, dc) == F.glcm_offset(distance, np.deg2rad(angle))
+    assert np.all(r["pairs"][:, 2] - r["pairs"][:, 0] == dr) and np.all(r["pairs"][:, 3] - r["pairs"][:, 1] == dc)
+    assert len(r["pairs"]) == (6 - abs(dr)) * (5 - abs(dc))
+    # scan order: row-major over the reference pixel
+    keys = r["pairs"][:, 0] * 10 + r["pairs"][:, 1]
+    assert np.all(np.diff(keys) > 0)
+
+
+def test_glcm_pairs_on_the_exercise_patch_and_bad_input():
+    from medlab.exercises.features import check_glcm_4x4
+    from medlab.samples import glcm_example_4x4
+
+    ex = glcm_example_4x4()
+    r = F.glcm_pairs(ex, 1, 0)
+    assert len(r["pairs"]) == 12 and check_glcm_4x4(r["counts"])
+    gone = F.glcm_pairs(ex, 4, 0)                      # no neighbour 4 pixels right inside a 4x4 patch
+    assert len(gone["pairs"]) == 0 and gone["counts"].sum() == 0 and gone["offset"] == (0, 4)
+    with pytest.raises(ValueError, match="grey levels"):
+        F.glcm_pairs(ex, 1, 0, levels=2)
+    with pytest.raises(TypeError, match="integer"):
+        F.glcm_pairs(ex.astype(float), 1, 0)
+    with pytest.raises(ValueError, match="distance"):
+        F.glcm_pairs(ex, 0, 0)
+    with pytest.raises(ValueError, match="distance"):
+        F.glcm_pairs(ex, 10**9, 0)                     # checked upper limit
+    with pytest.raises(TypeError, match="angle_deg"):
+        F.glcm_pairs(ex, 1, "45")
+    with pytest.raises(ValueError, match="angle_deg"):
+        F.glcm_pairs(ex, 1, float("nan"))
+
+
+def test_glcm_offset_matches_skimage_rounding():
+    for d in (1, 2, 3):
+        for a in ANGLES:
+            dr, dc = F.glcm_offset(d, a)
+            img = np.zeros((9, 9), np.uint8)
+            img[4, 4] = 1
+            P = graycomatrix(img, [d], [a], levels=2)[:, :, 0, 0]
+            # the one pair (1, 0) starts at the centre pixel: its neighbour is at (4 + dr, 4 + dc)
+            img2 = img.copy()
+            img2[4 + dr, 4 + dc] = 1
+            assert graycomatrix(img2, [d], [a], levels=2)[1, 1, 0, 0] == 1 and P[1, 0] == 1
+
+
+def test_wavelet_coefficients_equal_pywt():
+    img = np.random.default_rng(1).normal(size=(64, 48)).astype(np.float32)
+    ours = F.wavelet_coefficients(img, "db2", 2)
+    ref = pywt.wavedec2(img, "db2", level=2)
+    np.testing.assert_array_equal(ours[0], ref[0])
+    assert ours[0].dtype == np.float32
+    for a, b in zip(ours[1:], ref[1:]):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+    with pytest.raises(ValueError, match="level must be <="):
+        F.wavelet_coefficients(np.zeros((28, 28)), "db4", 4)
+    with pytest.raises(ValueError, match="wavelet must be"):
+        F.wavelet_coefficients(img, "fourier", 1)
+
+
+def test_parenchyma_box_prefers_lung_and_respects_exclude():
+    s = np.zeros((64, 64))
+    s[5:25, 5:25] = -800
+    s[40:60, 40:60] = -800
+    assert F.parenchyma_box(s, (10, 10), stride=1) == (5, 5, 14, 14)
+    assert F.parenchyma_box(s, (10, 10), exclude=(0, 0, 30, 30), stride=1) == (40, 40, 49, 49)
+    with pytest.raises(ValueError, match="size"):
+        F.parenchyma_box(s, (100, 10))
+    with pytest.raises(ValueError, match="stride"):
+        F.parenchyma_box(s, (10, 10), stride=0)
+    with pytest.raises(ValueError, match="2-D"):
+        F.parenchyma_box(np.zeros(5), (1, 1))
+
+
+def test_lung_slice_mask():
+    s = np.full((80, 80), 40.0)                   # soft tissue
+    s[:4, :] = -1000                              # outside air, touches the border: not lung
+    r, c = np.mgrid[:80, :80]
+    disc = (r - 40) ** 2 + (c - 25) ** 2 <= 14 ** 2
+    s[disc] = -850
+    s[40, 25] = 30                                # a vessel inside the lung: filled
+    small = (r - 40) ** 2 + (c - 62) ** 2 <= 13 ** 2
+    s[small] = -850
+    m = F.lung_slice_mask(s, -320)
+    assert m.dtype == bool and m[40, 25] and not m[:4].any() and m.sum() == disc.sum() + small.sum()
+    assert F.lung_slice_mask(s, -320, min_pixels=550).sum() == disc.sum()     # too small a part is dropped
+    assert not F.lung_slice_mask(s, -2000).any()
+    with pytest.raises(TypeError, match="threshold"):
+        F.lung_slice_mask(s, "low")
+
+
+def test_ct_texture_regions_sample():
+    from medlab import datasets
+    from medlab.samples import ct_largest_tumour, ct_texture_regions
+
+    regions = ct_texture_regions()
+    ct = datasets.load_lung_ct()
+    assert [r.slice_index for r in regions] == [b.slice_index for b in ct.boxes]
+    for r in regions:
+        assert not r.hu.flags.writeable
+        np.testing.assert_array_equal(r.hu, ct.array[r.slice_index])
+        (a0, b0, a1, b1), (c0, d0, c1, d1) = r.tumour, r.lung
+        assert (a1 - a0, b1 - b0) == (c1 - c0, d1 - d0)                  # the same size
+        assert a1 < c0 or c1 < a0 or b1 < d0 or d1 < b0                  # no overlap
+    big = ct_largest_tumour()
+    r0, c0, r1, c1 = big.lung
+    assert np.mean(big.hu[r0:r1 + 1, c0:c1 + 1] < -600) > 0.7            # the box is mostly aerated lung
+    assert datasets.ct_largest_tumour is ct_largest_tumour               # re-exported by medlab.datasets

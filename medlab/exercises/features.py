@@ -16,16 +16,16 @@ from typing import Any
 import numpy as np
 
 from .. import classical, features
+from ..samples import glcm_example_4x4
 from . import Feedback
 
 __all__ = ["EXAMPLE_4X4", "HAAR_BLOCK", "CONFUSION", "SCALER_CHOICES",
            "check_glcm_4x4", "check_glcm_contrast", "check_haar_block", "check_sens_spec", "check_scaler_fit"]
 
-#: The 4x4 image (grey levels 0..3) whose GLCM the learner counts by hand.
-EXAMPLE_4X4 = np.array([[0, 1, 1, 2],
-                        [0, 1, 2, 3],
-                        [1, 1, 3, 3],
-                        [2, 2, 3, 0]], dtype=np.uint8)
+#: The 4x4 image (grey levels 0..3) whose GLCM the learner counts by hand: a writable copy of
+#: :func:`medlab.samples.glcm_example_4x4` (the patch the 05 §2 widget shows; scikit-image's Cython
+#: ``graycomatrix`` refuses read-only arrays).
+EXAMPLE_4X4 = np.array(glcm_example_4x4())
 
 #: The 2x2 block for one step of the Haar transform.
 HAAR_BLOCK = np.array([[6.0, 2.0],
