@@ -58,7 +58,7 @@ from ._validate import check_array, check_choice, check_float, check_int, check_
 
 __all__ = ["logit", "saliency", "smoothgrad", "gradient_x_input", "grad_cam", "occlusion",
            "integrated_gradients", "edge_detector", "METHODS", "explain", "explain_batch",
-           "conv_layers", "similarity", "cascading_randomization", "label_randomization",
+           "conv_layers", "default_cam_layer", "similarity", "cascading_randomization", "label_randomization",
            "deletion_insertion"]
 
 #: Upper limits (checked before any work starts).
@@ -183,6 +183,35 @@ def conv_layers(model: Any) -> list[str]:
     keras = _keras()
     _check_model(model)
     return [l.name for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+
+
+def default_cam_layer(model: Any) -> str:
+    """Grad-CAM's default layer: the last Conv2D, or the last BatchNormalization/Activation right after it.
+
+    For the article's model that is its second convolution (11 x 11 at 28 px); for a block
+    ``Conv2D -> BatchNormalization -> Activation("relu")`` it is the block's ReLU output (the feature maps the
+    rest of the network actually sees).
+
+    >>> import keras
+    >>> i = keras.Input((8, 8, 1)); h = keras.layers.Conv2D(2, 3, name="c")(i)
+    >>> h = keras.layers.BatchNormalization(name="bn")(h); h = keras.layers.Activation("relu", name="r")(h)
+    >>> o = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(h))
+    >>> default_cam_layer(keras.Model(i, o))
+    'r'
+    """
+    keras = _keras()
+    _check_model(model)
+    layers = list(model.layers)
+    idx = [k for k, l in enumerate(layers) if isinstance(l, keras.layers.Conv2D)]
+    if not idx:
+        raise ValueError("the model has no Conv2D layer; Grad-CAM needs a convolution layer "
+                         "(use saliency or integrated_gradients instead)")
+    k = idx[-1]
+    pointwise = (keras.layers.BatchNormalization, keras.layers.Activation, keras.layers.ReLU)
+    last = _output_layer(model)
+    while k + 1 < len(layers) and isinstance(layers[k + 1], pointwise) and layers[k + 1] is not last:
+        k += 1
+    return layers[k].name
 
 
 _FORWARD_CACHE: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
@@ -460,7 +489,7 @@ def _upsample(raw: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def grad_cam(model: Any, x: Any, layer: str | None = None, target_class: int = 1) -> dict:
-    """Grad-CAM (Selvaraju et al. 2017) from the logit, on any convolution layer (default: the last one).
+    """Grad-CAM (Selvaraju et al. 2017) from the logit, on any convolution layer (default: :func:`default_cam_layer`).
 
     With ``A^k`` the ``k``-th feature map of the layer (``h x w``) and ``z`` the logit (``-z`` for
     ``target_class=0``):
@@ -488,10 +517,7 @@ def grad_cam(model: Any, x: Any, layer: str | None = None, target_class: int = 1
     sign = _target_class(target_class)
     convs = conv_layers(model)
     if layer is None:
-        if not convs:
-            raise ValueError("the model has no Conv2D layer; Grad-CAM needs a convolution layer "
-                             "(use saliency or integrated_gradients instead)")
-        layer = convs[-1]
+        layer = default_cam_layer(model)
     elif not isinstance(layer, str):
         raise TypeError(f"layer must be a layer name (str) or None, got {type(layer).__name__}")
     else:

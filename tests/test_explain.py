@@ -267,6 +267,21 @@ def test_sequential_functional_and_reloaded_models_give_the_same_maps(tmp_path):
     assert len(ex.conv_layers(fun)) == len(ex.conv_layers(seq)) == 2
 
 
+def test_the_kits_training_models_seed_cnn_and_medlab_cnn():
+    training = pytest.importorskip("medlab.training")
+    x = image()
+    seed = training.seed_cnn((28, 28, 1), seed=0)
+    cam = ex.grad_cam(seed, x)
+    assert cam["layer"] == "conv2" and cam["raw"].shape == (11, 11)
+    assert ex.logit(seed, x) == pytest.approx(logit_from_predict(seed, x)[0], abs=1e-4)
+    kit = training.medlab_cnn((28, 28, 1), seed=0)   # Conv -> BatchNorm -> ReLU blocks, GAP, Dropout
+    cam = ex.grad_cam(kit, x)
+    assert cam["layer"] == "b4_relu" and cam["raw"].shape == (7, 7) and cam["map"].shape == (28, 28)
+    assert ex.logit(kit, x) == pytest.approx(logit_from_predict(kit, x)[0], abs=1e-4)
+    ig = ex.integrated_gradients(kit, x, steps=128)
+    assert ig["relative_error"] < 0.05
+
+
 def test_explain_batch_equals_image_by_image():
     model = article_model(16)
     xs = np.random.default_rng(0).random((5, 16, 16, 1)).astype(np.float32)
