@@ -192,7 +192,7 @@ def patch_dataset(cts: Sequence[CTCase], size_mm: float = 32.0, stride_mm: float
     ...               (1.0, 1.0, 5.0))
     >>> ps = patch_dataset([case], size_mm=16, stride_mm=8)
     >>> ps.counts(), sorted(set(ps.slice_index[ps.labels == 0].tolist()))
-    ({'X': {'tumour': 9, 'normal': 50}, [0, 4])
+    ({'X': {'tumour': 9, 'normal': 18}}, [0, 4])
     """
     if isinstance(cts, CTCase):
         cts = [cts]
