@@ -304,3 +304,126 @@ def test_series_with_a_missing_slice_is_rejected(tmp_path):
 
 def test_is_dicom_file_has_a_runnable_example():
     assert ">>>" in (mio.is_dicom_file.__doc__ or "")
+
+
+# ---------------------------------------------------------------- moved from the 01 widgets (issue 8)
+def _rotated_image(seed: int = 0):
+    arr = np.random.default_rng(seed).integers(-1024, 2000, size=(4, 5, 7)).astype(np.int16)
+    img = sitk.GetImageFromArray(arr)
+    img.SetSpacing((0.7, 1.3, 4.0))
+    img.SetOrigin((-12.5, 40.0, 101.0))
+    img.SetDirection(sitk.VersorTransform((0.2, -0.4, 0.9), 0.7).GetMatrix())  # a non-trivial direction
+    return img
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(-3, 9), st.floats(-3, 9), st.floats(-3, 9))
+def test_index_to_physical_equals_simpleitk(i, j, k):
+    img = _rotated_image()
+    np.testing.assert_allclose(mio.index_to_physical(img, (i, j, k)),
+                               img.TransformContinuousIndexToPhysicalPoint((i, j, k)), atol=1e-9)
+
+
+def test_index_to_physical_errors():
+    img = _rotated_image()
+    with pytest.raises(TypeError, match="image must be a SimpleITK.Image"):
+        mio.index_to_physical(np.zeros((2, 2, 2)), (0, 0, 0))
+    with pytest.raises(ValueError, match=r"index_xyz must have shape \(3\)"):
+        mio.index_to_physical(img, (1, 2))
+    with pytest.raises(ValueError, match="index_xyz contains NaN"):
+        mio.index_to_physical(img, (1, float("nan"), 0))
+    with pytest.raises(TypeError, match="index_xyz must be a numeric array"):
+        mio.index_to_physical(img, "1, 2, 3")
+
+
+def test_load_dicom_series_one_header_model():
+    series = mio.load_dicom_series(CT_DIR)
+    table = mio.dicom_info(CT_DIR)
+    assert len(series) == 30 and series.files == sorted(series.files) and series.files[0] == "1-01.dcm"
+    # the same DicomInfo rows as dicom_info (which sorts by InstanceNumber), in file-name order
+    assert isinstance(series.info, mio.DicomTable) and sorted(series.info, key=lambda r: r.file) == \
+        sorted(table, key=lambda r: r.file)
+    ds = pydicom.dcmread(CT_DIR / "1-07.dcm")
+    row = series.info[series.files.index("1-07.dcm")]
+    assert row.image_position_mm == tuple(float(v) for v in ds.ImagePositionPatient)
+    assert row.slice_location_mm == pytest.approx(float(ds.SliceLocation))
+    assert (row.bits_stored, row.pixel_representation) == (ds.BitsStored, ds.PixelRepresentation)
+    k = series.files.index("1-07.dcm")
+    np.testing.assert_array_equal(series.stored[k], ds.pixel_array)
+    np.testing.assert_array_equal(series.hu(k), mio.hu_from_dicom(CT_DIR / "1-07.dcm"))
+    # sorted_index = the slice SimpleITK's series reader puts the file at
+    vol = mio.to_array(mio.read_image(CT_DIR))
+    for i in (0, 7, 29):
+        np.testing.assert_array_equal(series.hu(i), vol[series.sorted_index[i]].astype(np.float32))
+    assert series.sorted_index[0] == 29 and not series.stored[0].flags.writeable
+    with pytest.raises(ValueError, match="index must be <= 29"):
+        series.hu(30)
+
+
+def test_load_dicom_series_errors(tmp_path):
+    with pytest.raises(TypeError, match="folder must be a str or os.PathLike"):
+        mio.load_dicom_series(None)
+    with pytest.raises(ValueError, match="is not a directory"):
+        mio.load_dicom_series(tmp_path / "nope")
+    (tmp_path / "LICENSE.txt").write_text("not DICOM")
+    with pytest.raises(ValueError, match="contains no DICOM file"):
+        mio.load_dicom_series(tmp_path)
+    for name in ("1-01.dcm", "1-02.dcm"):
+        shutil.copy(CT_DIR / name, tmp_path / name)
+    assert len(mio.load_dicom_series(tmp_path)) == 2  # the licence text is skipped
+    with pytest.raises(ValueError, match="holds 2 DICOM files; at most max_files=1"):
+        mio.load_dicom_series(tmp_path, max_files=1)
+    with pytest.raises(ValueError, match="max_files must be <= 2000"):
+        mio.load_dicom_series(tmp_path, max_files=10**6)
+    ds = pydicom.dcmread(CT_SMALL)
+    del ds.PixelData
+    ds.save_as(tmp_path / "1-03.dcm")
+    with pytest.raises(ValueError, match="1-03.dcm has no pixel data"):
+        mio.load_dicom_series(tmp_path)
+
+
+@pytest.mark.parametrize("interp", ["nearest", "linear"])
+@pytest.mark.parametrize("spacing", [1.3, 4.7])
+def test_coronal_plane_equals_full_resample(ct, interp, spacing):
+    y_mm = 300 * ct.GetSpacing()[1]
+    plane, j = mio.coronal_plane_resampled(ct, spacing, y_mm, interp)
+    full = mio.resample_isotropic(ct, spacing, interp)
+    np.testing.assert_array_equal(plane, mio.to_array(full)[:, j, :])
+    y_plane = full.TransformIndexToPhysicalPoint((0, j, 0))[1] - ct.GetOrigin()[1]
+    assert abs(y_plane - y_mm) <= spacing / 2 + 1e-9  # the grid row nearest to y_mm
+
+
+def test_coronal_plane_bspline_close_to_simpleitk_on_a_rotated_image():
+    img = _rotated_image(3)
+    for y_mm in (0.0, 2.0, 5.0):
+        plane, j = mio.coronal_plane_resampled(img, 1.1, y_mm, "bspline")  # slab = all 5 rows
+        full = mio.to_array(mio.resample_isotropic(img, 1.1, "bspline"))[:, j, :]
+        assert np.abs(plane.astype(int) - full).max() <= 1
+
+
+def test_coronal_plane_errors(ct):
+    with pytest.raises(TypeError, match="image must be a SimpleITK.Image"):
+        mio.coronal_plane_resampled(np.zeros((3, 3, 3)), 1.0, 0.0)
+    with pytest.raises(ValueError, match="interpolator must be one of"):
+        mio.coronal_plane_resampled(ct, 2.0, 0.0, "cubic")
+    with pytest.raises(ValueError, match="spacing must be a positive"):
+        mio.coronal_plane_resampled(ct, -1.0, 0.0)
+    with pytest.raises(ValueError, match="y_mm must be a finite number"):
+        mio.coronal_plane_resampled(ct, 2.0, float("nan"))
+    with pytest.raises(ValueError, match="pixels for one plane"):
+        mio.coronal_plane_resampled(ct, 0.05, 0.0)
+    with pytest.raises(ValueError, match="image must be a 3-D scalar image"):
+        mio.coronal_plane_resampled(sitk.Image(4, 4, sitk.sitkInt16), 1.0, 0.0)
+
+
+def test_hu_histogram_equals_numpy(ct):
+    plane = mio.to_array(ct)[15]
+    c, n = mio.hu_histogram(plane)
+    assert n.sum() == plane.size and len(c) == len(mio.HU_BINS) - 1
+    ref, _ = np.histogram(np.clip(plane, -1024, 1600 - 1e-6), bins=mio.HU_BINS)
+    np.testing.assert_array_equal(n, ref)
+    np.testing.assert_allclose(c, (mio.HU_BINS[:-1] + mio.HU_BINS[1:]) / 2)
+    with pytest.raises(ValueError, match="bins must be strictly increasing"):
+        mio.hu_histogram(plane, [0, 0, 1])
+    with pytest.raises(TypeError, match="plane must be a numeric array"):
+        mio.hu_histogram(None)
