@@ -263,8 +263,8 @@ def patient_split(ps: PatchSet, test_patient: str) -> tuple[PatchSet, PatchSet]:
     >>> import numpy as np
     >>> ps = PatchSet(np.zeros((4, 2, 2)), np.array([0, 1, 0, 1]), np.array(["A", "A", "B", "B"]),
     ...               np.zeros((4, 3)), np.zeros(4), np.zeros(4, int), np.zeros((4, 2), int))
-    >>> tr, te = patient_split(ps, "B"); set(tr.patient), set(te.patient)
-    ({'A'}, {'B'})
+    >>> tr, te = patient_split(ps, "B"); tr.patient.tolist(), te.patient.tolist()
+    (['A', 'A'], ['B', 'B'])
     """
     if not isinstance(ps, PatchSet):
         raise TypeError(f"ps must be a PatchSet, got {type(ps).__name__}")
