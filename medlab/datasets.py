@@ -329,7 +329,8 @@ class TumourBox:
 
 
 class LungCT:
-    """The embedded chest CT: ``image`` (SimpleITK, HU), ``array`` (z, y, x view), ``boxes``, ``mask()``."""
+    """The embedded chest CT: ``image`` (SimpleITK, HU), ``array`` (z, y, x, a read-only copy), ``boxes``,
+    ``mask()``."""
 
     def __init__(self, image: sitk.Image, boxes: list[TumourBox], files: list[Path], patient: str = "A0002"):
         self.image = image

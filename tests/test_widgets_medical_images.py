@@ -286,3 +286,10 @@ def test_builders_bad_input():
         mm.hu_profile_explorer(sitk.Image(4, 4, sitk.sitkInt16))
     with pytest.raises(ValueError, match="image must be a 3-D"):
         mm.window_level_explorer(np.zeros((2, 2, 2, 2)))
+
+
+def test_voxel_inspector_says_when_the_grid_is_tilted(ct):
+    # the readout spelled p = origin + index x spacing per axis even when D was not the identity
+    assert "D is the identity here" in mm.voxel_inspector(ct).readout.value
+    w = mm.voxel_inspector(_rotated_image(), start_zyx=(1, 1, 1))
+    assert "D is not the identity" in w.readout.value and "-12.50 + 1 ×" not in w.readout.value

@@ -178,6 +178,7 @@ def voxel_inspector(image: Any, start_zyx: Sequence[int] | None = None, radius: 
         if not 0 <= v < n:
             raise ValueError(f"start_zyx: {name}={v} is outside 0..{n - 1}")
     o, s = img.GetOrigin(), img.GetSpacing()
+    identity = bool(np.allclose(np.asarray(img.GetDirection()).reshape(3, 3), np.eye(3)))
     grey = functools.lru_cache(maxsize=4)(lambda z: grey_window(volume[z], window, level))
 
     def frame(z: int, y: int, x: int) -> Frame:
@@ -186,15 +187,17 @@ def voxel_inspector(image: Any, start_zyx: Sequence[int] | None = None, radius: 
             return Frame(warning=d["message"])
         p = d["physical_mm"]
         n = 2 * radius + 1
+        axes = [(f"{o[a]:.2f} + {v} × {s[a]:.4f}" if identity else f"p{'xyz'[a]}", p[a], towards)
+                for a, v, towards in ((0, x, "left"), (1, y, "posterior"), (2, z, "superior"))]
         rows = [("numpy array[z, y, x]", f"[{z}, {y}, {x}]"), ("ITK index (i, j, k)", f"({x}, {y}, {z})"),
-                ("value", f"{d['value']} HU"),
-                (f"x: {o[0]:.2f} + {x} × {s[0]:.4f}", f"= {p[0]:.2f} mm (→ left)"),
-                (f"y: {o[1]:.2f} + {y} × {s[1]:.4f}", f"= {p[1]:.2f} mm (→ posterior)"),
-                (f"z: {o[2]:.2f} + {z} × {s[2]:.4f}", f"= {p[2]:.2f} mm (→ superior)")]
+                ("value", f"{d['value']} HU")]
+        rows += [(f"{'xyz'[a]}: {label}", f"= {pa:.2f} mm (→ {towards})") for a, (label, pa, towards) in enumerate(axes)]
+        how = ("D is the identity here, so each axis is origin + index × spacing" if identity else
+               "D is not the identity here (a tilted grid): each coordinate mixes all three indices")
         readout = (f"<div style='font-family:monospace;font-size:12px'>{html_table(rows)}</div>"
-                   "<div style='font-size:12px;line-height:1.3;max-width:460px'>p = origin + D·diag(spacing)·(i, j, k);"
-                   " with D the identity each axis is origin + index × spacing. Zoom (below): the "
-                   f"{n}×{n} voxels in the yellow square, the inspected one outlined in cyan.</div>")
+                   "<div style='font-size:12px;line-height:1.3;max-width:460px'>"
+                   f"p = origin + D·diag(spacing)·(i, j, k); {how}. Zoom (below): the {n}×{n} voxels in the "
+                   "yellow square, the inspected one outlined in cyan.</div>")
         return Frame(image=render_crosshair(grey(z), y, x, radius),
                      panes={"zoom": render_neighbourhood(d["neighbourhood"], d["center"], window, level, cell=46)},
                      readout=readout)
