@@ -40,7 +40,8 @@ __all__ = [
     "threshold", "otsu_threshold", "between_class_variance", "region_grow", "connected_threshold_sitk",
     "confidence_connected", "binary_open", "binary_close", "fill_holes", "largest_components",
     "lung_mask", "LungSegmentation", "body_mask", "dice", "iou", "hausdorff", "box_seed",
-    "grow_from_box", "TumourGrowth",
+    "grow_from_box", "TumourGrowth", "normalise", "HU_BINS", "hu_histogram", "crop_center", "region_size",
+    "RegionSize",
 ]
 
 NOISE_KINDS = ("gaussian", "salt_pepper", "poisson")
@@ -196,6 +197,71 @@ def _normalise(a: np.ndarray, in_range: tuple[float, float] | None, name: str = 
     if hi <= lo:
         return np.zeros(a.shape, dtype=np.float64)
     return np.clip((a.astype(np.float64) - lo) / (hi - lo), 0.0, 1.0)
+
+
+def normalise(image: np.ndarray, in_range: tuple[float, float] | None = None) -> np.ndarray:
+    """Map ``image`` linearly to [0, 1]: ``in_range`` (e.g. a CT window in HU) to 0..1, clipping outside;
+    default its min..max (a constant image gives zeros). float64. The "before" of every enhancement in 04 §1.
+
+    >>> normalise(np.array([-1000, -300, 400]), in_range=(-1000, 400)).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    return _normalise(_array(image, ndims=(1, 2, 3)), in_range)
+
+
+#: Fixed HU bin edges (16 HU wide, -1024..1600) for histograms of CT slices (01 §5, 04 §3).
+HU_BINS = np.arange(-1024, 1601, 16)
+
+
+def hu_histogram(plane: np.ndarray, bins: np.ndarray = HU_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """(bin centres, counts) of a HU plane on fixed bin edges; values outside go to the end bins.
+
+    Fixed bins (unlike :func:`histogram`) let a widget compare slices on one axis. Used in 01 §5, 04 §3.
+
+    >>> c, n = hu_histogram(np.array([-1024, 0, 0, 1600]), np.array([-1024, 0, 1601]))
+    >>> c.tolist(), n.tolist()
+    ([-512.0, 800.5], [1, 3])
+    """
+    a = _array(plane, "plane", ndims=(1, 2, 3))
+    edges = np.asarray(bins, dtype=np.float64)
+    if edges.ndim != 1 or edges.size < 2 or not np.all(np.isfinite(edges)) or not np.all(np.diff(edges) > 0):
+        raise ValueError(f"bins must be at least 2 finite, increasing bin edges, got {np.asarray(bins)!r}")
+    counts, _ = np.histogram(np.clip(a, edges[0], edges[-1] - 1e-6), bins=edges)
+    return (edges[:-1] + edges[1:]) / 2.0, counts
+
+
+def crop_center(image: np.ndarray, size: int,
+                center: Sequence[int] | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+    """A ``size`` x ``size`` crop around ``center`` = (row, col) (default: the middle), shifted to stay
+    inside the image; returns the crop (a view) and its top-left corner (row, col). An image no larger
+    than ``size`` is returned whole. Used in 04 §2 (the denoising zoom).
+
+    >>> crop_center(np.arange(16).reshape(4, 4), 2)[0].tolist()
+    [[5, 6], [9, 10]]
+    >>> crop_center(np.zeros((10, 10)), 4, center=(0, 9))[1]
+    (0, 6)
+    """
+    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3):
+        raise TypeError(f"image must be a 2-D (or (H, W, C)) numpy array, got "
+                        f"{type(image).__name__}{getattr(image, 'shape', '')}")
+    _positive(size, "size", integer=True)
+    h, w = image.shape[:2]
+    if center is None:
+        cr, cc = h // 2, w // 2
+    else:
+        if not isinstance(center, (tuple, list, np.ndarray)) or len(center) != 2:
+            raise ValueError(f"center must be a (row, col) pair, got {center!r}")
+        for v in center:
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"center must hold integer pixel indices (row, col), got {center!r}")
+        cr, cc = int(center[0]), int(center[1])
+        if not (0 <= cr < h and 0 <= cc < w):
+            raise ValueError(f"center {(cr, cc)} is outside the image of shape {(h, w)}")
+    if size >= h and size >= w:
+        return image, (0, 0)
+    r0 = int(np.clip(cr - size // 2, 0, max(0, h - size)))
+    c0 = int(np.clip(cc - size // 2, 0, max(0, w - size)))
+    return image[r0:r0 + size, c0:c0 + size], (r0, c0)
 
 
 def clahe(image: np.ndarray, clip_limit: float = 0.01, kernel_size: int | None = None,
@@ -862,6 +928,43 @@ def lung_mask(hu: np.ndarray, spacing: Sequence[float] = (1.0, 1.0, 1.0), air_hu
     }
     return LungSegmentation(mask=filled, steps=steps, body=body, voxel_volume_ml=voxel_ml,
                             component_volumes_ml=vols)
+
+
+@dataclass(frozen=True)
+class RegionSize:
+    """Result of :func:`region_size`: the voxel count and the physical size of a mask.
+
+    ``volume_ml``: for a 3-D mask its volume; for one slice (2-D) the *slab* volume, area x slice spacing.
+    ``area_mm2``: the in-plane area (2-D masks only). ``slices``: first and last slice the region
+    touches (3-D masks only; ``None`` if empty).
+    """
+
+    voxels: int
+    volume_ml: float
+    area_mm2: float | None = None
+    slices: tuple[int, int] | None = None
+
+
+def region_size(mask: np.ndarray, spacing: Sequence[float] = (1.0, 1.0, 1.0)) -> RegionSize:
+    """Size of a (grown) region: voxels x voxel volume, 1 mL = 1000 mm^3. ``spacing`` is (x, y, z) mm
+    (``LungCT.spacing``); a 2-D mask is one slice of that volume (area, and slab volume with the z
+    spacing). Used in 04 §4 (exercise 4) and §6.
+
+    >>> m = np.zeros((4, 10, 10), bool); m[1:3, 2:7, 2:6] = True       # 2 slices of 5 x 4 voxels
+    >>> region_size(m, (0.5, 0.5, 2.0))
+    RegionSize(voxels=40, volume_ml=0.02, area_mm2=None, slices=(1, 2))
+    >>> region_size(m[1], (0.5, 0.5, 2.0))                              # one slice: 20 px of 0.25 mm^2
+    RegionSize(voxels=20, volume_ml=0.01, area_mm2=5.0, slices=None)
+    """
+    m = _mask(mask, "mask", ndims=(2, 3))
+    sx, sy, sz = _spacing(spacing, 3)
+    n = int(np.count_nonzero(m))
+    if m.ndim == 2:
+        area = n * sx * sy
+        return RegionSize(voxels=n, volume_ml=area * sz / 1000.0, area_mm2=area)
+    zs = np.flatnonzero(m.any(axis=(1, 2)))
+    return RegionSize(voxels=n, volume_ml=n * sx * sy * sz / 1000.0,
+                      slices=(int(zs[0]), int(zs[-1])) if zs.size else None)
 
 
 # =============================================================================================

@@ -207,6 +207,22 @@ def dense_template_mean(name: str) -> float:
 
 
 # ============================================================================ 04: preprocessing
+@_export
+@functools.lru_cache(maxsize=1)
+def tumour_slice() -> np.ndarray:
+    """The axial slice through the middle of the annotated tumour of the embedded lung CT: HU, int16,
+    512x512, read-only. Its index is ``boxes[len(boxes) // 2].slice_index`` of
+    :func:`medlab.datasets.load_lung_ct` (17). Used in 04 §1-§3 (the working slice of the notebook and
+    the demo of the denoising widget).
+
+    >>> s = tumour_slice(); s.shape, s.dtype, s.flags.writeable
+    ((512, 512), dtype('int16'), False)
+    """
+    from .datasets import load_lung_ct
+
+    ct = load_lung_ct()
+    return _readonly(ct.array[ct.boxes[len(ct.boxes) // 2].slice_index])
+
 
 # ============================================================================ 05: features and the SVM
 from typing import NamedTuple  # noqa: E402

@@ -524,3 +524,69 @@ def test_public_functions_have_a_runnable_example(fn):
 def test_add_noise_example_shows_the_noise_level():
     # the example must demonstrate what `level` means, not a tautology
     assert "std" in pp.add_noise.__doc__.split(">>>", 1)[1]
+
+
+# ------------------------------------------------------------------ moved from the 04 widgets: histogram, crop, sizes
+def test_hu_histogram_equals_numpy_on_the_ct():
+    from medlab.datasets import tumour_slice
+
+    plane = tumour_slice()
+    c, n = pp.hu_histogram(plane)
+    assert n.sum() == plane.size and len(c) == len(pp.HU_BINS) - 1
+    ref, _ = np.histogram(np.clip(plane, -1024, 1600 - 1e-6), bins=pp.HU_BINS)
+    np.testing.assert_array_equal(n, ref)
+    np.testing.assert_allclose(c, (pp.HU_BINS[:-1] + pp.HU_BINS[1:]) / 2)
+    with pytest.raises(ValueError, match="bins must be at least 2 finite, increasing"):
+        pp.hu_histogram(plane, bins=np.array([0, 0, 1]))
+    with pytest.raises(TypeError, match="plane must be a numpy array"):
+        pp.hu_histogram([1, 2, 3])
+
+
+def test_crop_center():
+    a = np.arange(100).reshape(10, 10)
+    crop, (r0, c0) = pp.crop_center(a, 4, center=(0, 9))   # shifted to stay inside the image
+    assert crop.shape == (4, 4) and (r0, c0) == (0, 6)
+    np.testing.assert_array_equal(crop, a[0:4, 6:10])
+    full, corner = pp.crop_center(np.zeros((5, 5)), 8)
+    assert full.shape == (5, 5) and corner == (0, 0)
+    mid, corner = pp.crop_center(np.zeros((512, 512, 3)), 256)
+    assert mid.shape == (256, 256, 3) and corner == (128, 128)
+    with pytest.raises(ValueError, match="center .* is outside the image"):
+        pp.crop_center(a, 4, center=(10, 0))
+    with pytest.raises(TypeError, match="center must hold integer"):
+        pp.crop_center(a, 4, center=(1.5, 2))
+    with pytest.raises(ValueError, match="size must be > 0"):
+        pp.crop_center(a, 0)
+    with pytest.raises(TypeError, match="image must be a 2-D"):
+        pp.crop_center([[1, 2]], 1)
+
+
+def test_region_size_equals_simpleitk_label_statistics():
+    from medlab.datasets import load_lung_ct
+
+    ct = load_lung_ct()
+    held = pp.grow_from_box(np.array(ct.array), ct.mask(), -300, 200, roi_margin=0).region
+    s = pp.region_size(held, ct.spacing)
+    img = sitk.GetImageFromArray(held.astype(np.uint8))
+    img.CopyInformation(ct.image)
+    stats = sitk.LabelShapeStatisticsImageFilter()
+    stats.Execute(img)
+    assert s.voxels == stats.GetNumberOfPixels(1)
+    assert s.volume_ml == pytest.approx(stats.GetPhysicalSize(1) / 1000)
+    zs = np.flatnonzero(held.any(axis=(1, 2)))
+    assert s.slices == (zs[0], zs[-1]) and s.area_mm2 is None
+    one = pp.region_size(held[15], ct.spacing)   # one slice: area and slab volume
+    assert one.area_mm2 == pytest.approx(held[15].sum() * ct.spacing[0] * ct.spacing[1])
+    assert one.volume_ml == pytest.approx(one.area_mm2 * ct.spacing[2] / 1000) and one.slices is None
+    assert pp.region_size(np.zeros((2, 3, 3), bool)) == pp.RegionSize(0, 0.0, None, None)
+    with pytest.raises(ValueError, match="spacing must have 3 entries"):
+        pp.region_size(held, (1.0, 1.0))
+    with pytest.raises(ValueError, match="mask must have 2 or 3 dimensions"):
+        pp.region_size(np.zeros(4, bool))
+
+
+def test_normalise():
+    np.testing.assert_array_equal(pp.normalise(np.array([-2000, -1000, 400, 3000]), (-1000, 400)), [0, 0, 1, 1])
+    np.testing.assert_array_equal(pp.normalise(np.full((2, 2), 7)), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="in_range must have high > low"):
+        pp.normalise(np.zeros(3), (1, 1))
