@@ -40,7 +40,7 @@ __all__ = [
     "threshold", "otsu_threshold", "between_class_variance", "region_grow", "connected_threshold_sitk",
     "confidence_connected", "binary_open", "binary_close", "fill_holes", "largest_components",
     "lung_mask", "LungSegmentation", "body_mask", "dice", "iou", "hausdorff", "box_seed",
-    "grow_from_box", "TumourGrowth", "normalise", "HU_BINS", "hu_histogram", "crop_center", "region_size",
+    "grow_from_box", "TumourGrowth", "normalise", "crop_center", "region_size",
     "RegionSize",
 ]
 
@@ -207,27 +207,6 @@ def normalise(image: np.ndarray, in_range: tuple[float, float] | None = None) ->
     [0.0, 0.5, 1.0]
     """
     return _normalise(_array(image, ndims=(1, 2, 3)), in_range)
-
-
-#: Fixed HU bin edges (16 HU wide, -1024..1600) for histograms of CT slices (01 §5, 04 §3).
-HU_BINS = np.arange(-1024, 1601, 16)
-
-
-def hu_histogram(plane: np.ndarray, bins: np.ndarray = HU_BINS) -> tuple[np.ndarray, np.ndarray]:
-    """(bin centres, counts) of a HU plane on fixed bin edges; values outside go to the end bins.
-
-    Fixed bins (unlike :func:`histogram`) let a widget compare slices on one axis. Used in 01 §5, 04 §3.
-
-    >>> c, n = hu_histogram(np.array([-1024, 0, 0, 1600]), np.array([-1024, 0, 1601]))
-    >>> c.tolist(), n.tolist()
-    ([-512.0, 800.5], [1, 3])
-    """
-    a = _array(plane, "plane", ndims=(1, 2, 3))
-    edges = np.asarray(bins, dtype=np.float64)
-    if edges.ndim != 1 or edges.size < 2 or not np.all(np.isfinite(edges)) or not np.all(np.diff(edges) > 0):
-        raise ValueError(f"bins must be at least 2 finite, increasing bin edges, got {np.asarray(bins)!r}")
-    counts, _ = np.histogram(np.clip(a, edges[0], edges[-1] - 1e-6), bins=edges)
-    return (edges[:-1] + edges[1:]) / 2.0, counts
 
 
 def crop_center(image: np.ndarray, size: int,

@@ -526,22 +526,7 @@ def test_add_noise_example_shows_the_noise_level():
     assert "std" in pp.add_noise.__doc__.split(">>>", 1)[1]
 
 
-# ------------------------------------------------------------------ moved from the 04 widgets: histogram, crop, sizes
-def test_hu_histogram_equals_numpy_on_the_ct():
-    from medlab.datasets import tumour_slice
-
-    plane = tumour_slice()
-    c, n = pp.hu_histogram(plane)
-    assert n.sum() == plane.size and len(c) == len(pp.HU_BINS) - 1
-    ref, _ = np.histogram(np.clip(plane, -1024, 1600 - 1e-6), bins=pp.HU_BINS)
-    np.testing.assert_array_equal(n, ref)
-    np.testing.assert_allclose(c, (pp.HU_BINS[:-1] + pp.HU_BINS[1:]) / 2)
-    with pytest.raises(ValueError, match="bins must be at least 2 finite, increasing"):
-        pp.hu_histogram(plane, bins=np.array([0, 0, 1]))
-    with pytest.raises(TypeError, match="plane must be a numpy array"):
-        pp.hu_histogram([1, 2, 3])
-
-
+# ------------------------------------------------------------------ moved from the 04 widgets: crop, sizes
 def test_crop_center():
     a = np.arange(100).reshape(10, 10)
     crop, (r0, c0) = pp.crop_center(a, 4, center=(0, 9))   # shifted to stay inside the image

@@ -11,6 +11,7 @@ from skimage import exposure, filters
 from medlab import datasets
 from medlab import preprocess as pp
 from medlab.display import window_level
+from medlab.io import hu_histogram
 from medlab.render import grey_window, render_overlay
 from medlab.widgets import preprocessing as wp
 
@@ -127,7 +128,7 @@ def test_compute_box_growth_invalid_is_flagged(ct, vol):
 
 
 def test_histogram_chart_blits(vol):
-    c, n = pp.hu_histogram(vol[15])
+    c, n = hu_histogram(vol[15])
     chart = wp.HistogramChart(c, n, "HU", vlines={"t": ("tab:red", "t")}, curve_label="grey",
                               xlim=(-1100, 1700), ylim=(0, 6))
     chart.vline("t", -500)
@@ -137,7 +138,7 @@ def test_histogram_chart_blits(vol):
     chart.vline("t", 200)
     b = chart.png()
     assert a[:4] == b"\x89PNG" and a != b
-    chart.set_hist(*pp.hu_histogram(vol[5]))
+    chart.set_hist(*hu_histogram(vol[5]))
     assert chart.png() != b and chart.chart._backgrounds == bg  # fixed axes: only the artists are redrawn
     with pytest.raises(ValueError, match="name must be one of"):
         chart.vline("nope", 0)

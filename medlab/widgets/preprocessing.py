@@ -3,8 +3,8 @@ tumour grown from its annotated box.
 
 Each builder is a pure frame function plus control specs handed to :func:`~medlab.widgets._explorer.explorer`
 (see that module's docstring); the domain code is core (:mod:`medlab.preprocess`, :mod:`medlab.render`,
-:func:`medlab.io.as_volume`). Compute functions here return the one result contract (``ok``, plain-text
-``message``, ``warnings``, data).
+:func:`medlab.io.as_volume`, :func:`medlab.io.hu_histogram`). Compute functions here return the one result
+contract (``ok``, plain-text ``message``, ``warnings``, data).
 
 Where a computation is too slow for the 100 ms budget it runs on what is visible and the widget says so:
 the denoising widget works on a 256x256 crop of the slice (a 5x5 median of a full 512x512 float slice alone
@@ -32,7 +32,7 @@ from matplotlib.transforms import blended_transform_factory
 from .. import preprocess as pp
 from .._validate import check_array, check_int
 from ..display import box_tuple
-from ..io import as_volume
+from ..io import as_volume, hu_histogram
 from ..render import Chart, grey_window, render_overlay, scale_nearest, to_png, to_uint8
 from ._explorer import Button, Check, Choice, Float, Frame, Int, esc, explorer, html_table, register, result
 
@@ -373,7 +373,7 @@ def threshold_explorer(image: Any, threshold: float | None = None, window: float
     volume, _, boxes = as_volume(image)
     k0 = _start_slice(volume, boxes)
     otsu_of = functools.lru_cache(maxsize=None)(lambda k: pp.otsu_threshold(volume[k]))
-    hists = functools.lru_cache(maxsize=None)(lambda k: pp.hu_histogram(volume[k]))
+    hists = functools.lru_cache(maxsize=None)(lambda k: hu_histogram(volume[k]))
     chart = HistogramChart(*hists(k0), xlabel="HU", title="histogram, threshold and Otsu",
                            vlines={"threshold": ("tab:red", "threshold"), "otsu": ("tab:green", "Otsu")},
                            xlim=(-1100, 1700), ylim=(0.0, _log_top(volume[k0])))
