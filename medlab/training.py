@@ -975,7 +975,7 @@ def fit(model, train: Any, val: Any = None, *, epochs: int | None = None, batch_
     n_epochs = len(history.get("loss", []))
     key = "val_loss" if "val_loss" in history else "loss"
     best = int(np.nanargmin(history[key])) if history.get(key) else 0
-    if recorder.user_stopped:
+    if recorder.user_stopped or getattr(model, "_medlab_stop_requested", False):
         status = "stopped"
     elif n_epochs < epochs:
         status = "early_stopped"

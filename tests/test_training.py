@@ -73,3 +73,326 @@ def test_chestxray256_checksum_and_bad_split(tmp_path, monkeypatch):
     (tmp_path / "chestxray256.npz").unlink()
     with pytest.raises(DatasetError, match="missing"):
         datasets.load_chestxray256("val")
+
+
+# --------------------------------------------------------------------------- numpy: gradient descent
+from medlab import ops, training as T  # noqa: E402
+
+
+def test_bce_matches_keras_and_grad_matches_finite_differences():
+    import keras
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 50).astype(float)
+    z = rng.normal(size=50) * 3
+    p = ops.sigmoid(z)
+    ref = float(keras.losses.BinaryCrossentropy()(y, p))
+    assert abs(T.bce_loss(y, p) - ref) < 1e-5
+    g = T.bce_grad(y, z)
+    eps = 1e-6
+    for i in range(5):
+        zp, zm = z.copy(), z.copy()
+        zp[i] += eps
+        zm[i] -= eps
+        fd = (T.bce_loss(y, ops.sigmoid(zp), eps=1e-15) - T.bce_loss(y, ops.sigmoid(zm), eps=1e-15)) / (2 * eps)
+        assert abs(fd - g[i]) < 1e-6
+
+
+def test_linear_layers_collapse_to_one_map():
+    rng = np.random.default_rng(1)
+    ws = [rng.normal(size=(4, 8)), rng.normal(size=(8, 3)), rng.normal(size=(3, 2))]
+    bs = [rng.normal(size=8), rng.normal(size=3), rng.normal(size=2)]
+    x = rng.normal(size=(10, 4))
+    h = x
+    for w, b in zip(ws, bs):
+        h = h @ w + b
+    W, b = T.linear_collapse(ws, bs)
+    np.testing.assert_allclose(h, x @ W + b, atol=1e-12)
+    with pytest.raises(ValueError, match="rows"):
+        T.linear_collapse([np.ones((2, 3)), np.ones((2, 2))], [np.ones(3), np.ones(2)])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_optimizers_follow_keras_step_by_step(optimizer):
+    import keras
+    import tensorflow as tf
+
+    s = T.SURFACES["rosenbrock"]
+    ours = T.optimize(s, optimizer, lr=0.01, steps=25)
+    opt = {"sgd": keras.optimizers.SGD(0.01), "momentum": keras.optimizers.SGD(0.01, momentum=0.9),
+           "adam": keras.optimizers.Adam(0.01)}[optimizer]
+    v = tf.Variable(np.array(s.start), dtype=tf.float64)
+    path = [v.numpy().copy()]
+    for _ in range(25):
+        opt.apply_gradients([(tf.constant(s.grad(v.numpy())), v)])
+        path.append(v.numpy().copy())
+    # Keras keeps lr/momentum in float32: agreement to float32 precision, not bit for bit
+    np.testing.assert_allclose(ours, np.array(path), rtol=1e-4, atol=1e-6)
+
+
+def test_learning_rate_too_small_right_too_large():
+    small = T.gradient_descent("bowl", 0.001, 100)[1][-1]
+    right = T.gradient_descent("bowl", 0.15, 100)[1][-1]
+    big = T.gradient_descent("bowl", 0.21, 200)[1]
+    assert right < 1e-6 < small
+    assert not np.isfinite(big[-1])                # diverged (curvature 10: lr > 2/10)
+    with pytest.raises(ValueError, match="lr"):
+        T.optimize("bowl", "sgd", lr=0.0)
+    with pytest.raises(ValueError, match="lr"):
+        T.optimize("bowl", "sgd", lr=-1.0)
+    with pytest.raises(ValueError, match="optimizer"):
+        T.optimize("bowl", "rmsprop")
+    with pytest.raises(ValueError, match="steps"):
+        T.optimize("bowl", "sgd", steps=10**7)
+
+
+def test_learn_kernel_recovers_an_edge_filter_on_the_ct_slice():
+    from medlab.datasets import load_lung_ct
+
+    ct = np.clip(load_lung_ct().array[15].astype(float)[::4, ::4], -1000, 400)
+    fit_ = T.learn_kernel(ct, ops.KERNELS["sobel_x"], lr=0.05, steps=300, optimizer="momentum")
+    assert fit_.kernels.shape == (301, 3, 3) and fit_.loss[-1] < 1e-6 * fit_.loss[0]
+    assert fit_.error < 0.01
+    # the gradient it used is the finite-difference gradient of the loss
+    x = (ct - ct.mean()) / ct.std()
+    y = ops.conv2d(x, ops.KERNELS["sobel_x"])
+    w = fit_.kernels[3]
+    loss, g = T.mse_conv_loss(x, w, y)
+    e = np.zeros((3, 3)); e[1, 2] = 1e-6
+    fd = (T.mse_conv_loss(x, w + e, y)[0] - T.mse_conv_loss(x, w - e, y)[0]) / 2e-6
+    assert abs(fd - g[1, 2]) < 1e-6 * max(1, abs(g[1, 2]))
+    with pytest.raises(ValueError, match="lr"):
+        T.learn_kernel(ct, ops.KERNELS["sobel_x"], lr=0)
+
+
+# --------------------------------------------------------------------------- Keras models
+def _derived_seed_cnn(h: int, w: int):
+    """Layer output shapes and parameters of the article's model, from the formulas of 02/03."""
+    h1, w1 = ops.output_size(h, 3), ops.output_size(w, 3)
+    h2, w2 = ops.output_size(h1, 2, stride=2), ops.output_size(w1, 2, stride=2)
+    h3, w3 = ops.output_size(h2, 3), ops.output_size(w2, 3)
+    h4, w4 = ops.output_size(h3, 2, stride=2), ops.output_size(w3, 2, stride=2)
+    return [((h1, w1, 32), ops.conv_params(3, 3, 1, 32)), ((h2, w2, 32), 0),
+            ((h3, w3, 64), ops.conv_params(3, 3, 32, 64)), ((h4, w4, 64), 0),
+            ((h4 * w4 * 64,), 0), ((1,), ops.dense_params(h4 * w4 * 64, 1))]
+
+
+@pytest.mark.parametrize("size,total,dense", [(28, 20417, 1601), (256, 264833, 246017)])
+def test_seed_cnn_shapes_and_params_equal_the_formulas(size, total, dense):
+    m = T.seed_cnn((size, size, 1))
+    rows = T.param_table(m)
+    derived = _derived_seed_cnn(size, size)
+    assert [(r["output_shape"], r["params"]) for r in rows] == derived
+    assert m.count_params() == total == sum(p for _, p in derived)
+    assert rows[-1]["params"] == dense
+    assert [r["type"] for r in rows] == ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense"]
+    assert m.inputs and m.outputs                         # functional: explainability can use them
+    assert m.loss == "binary_crossentropy" and m.optimizer.__class__.__name__ == "Adam"
+
+
+def test_medlab_cnn_head_is_size_independent():
+    small, big = T.medlab_cnn((28, 28, 1)), T.medlab_cnn((64, 64, 1))
+    assert small.count_params() == big.count_params() == 33041
+    assert small.get_layer("dense").count_params() == 65
+
+
+@pytest.mark.parametrize("bad,exc,match", [((28,), ValueError, "input_shape"), ((4, 4, 1), ValueError, "height"),
+                                            ("28", TypeError, "input_shape"), ((28, 28, 0), ValueError, "channels")])
+def test_builders_reject_bad_shapes(bad, exc, match):
+    with pytest.raises(exc, match=match):
+        T.seed_cnn(bad)
+
+
+def test_learning_rate_must_be_positive():
+    for lr in (0.0, -1e-3):
+        with pytest.raises(ValueError, match="learning_rate"):
+            T.seed_cnn((28, 28, 1), learning_rate=lr)
+        with pytest.raises(ValueError, match="learning_rate"):
+            T.medlab_cnn(learning_rate=lr)
+
+
+def test_augmentation_has_no_flip_and_is_plausible():
+    aug = T.augmentation()
+    names = [l.__class__.__name__ for l in aug.layers]
+    assert "RandomFlip" not in names and names == ["RandomTranslation", "RandomRotation", "RandomZoom",
+                                                   "RandomContrast"]
+    x = np.linspace(0, 1, 28 * 28, dtype=np.float32).reshape(1, 28, 28, 1)
+    assert np.array_equal(np.asarray(aug(x, training=False)), x)      # inactive at inference
+    out = np.asarray(aug(np.repeat(x, 4, 0), training=True))
+    assert out.shape == (4, 28, 28, 1) and not np.allclose(out, x)
+    with pytest.raises(ValueError, match="rotation_deg"):
+        T.augmentation(rotation_deg=90)
+
+
+# --------------------------------------------------------------------------- fit, runs
+@pytest.fixture(scope="module")
+def subset():
+    x, y = datasets.load_pneumoniamnist("train")
+    idx = np.random.default_rng(0).permutation(len(x))[:256]       # the train split is ordered: shuffle
+    xv, yv = datasets.load_pneumoniamnist("val")
+    return (x[idx], y[idx]), (xv[:96], yv[:96])
+
+
+def test_fit_same_seed_identical_weights_and_history(subset, tmp_path):
+    train, val = subset
+    runs = []
+    for _ in range(2):
+        m = T.seed_cnn((28, 28, 1), seed=3)
+        runs.append(T.fit(m, train, val, epochs=1, seed=3, run_dir=tmp_path))
+    a, b = runs
+    assert all(np.array_equal(u, v) for u, v in zip(a.model.get_weights(), b.model.get_weights()))
+    assert a.history == b.history and [r["loss"] for r in a.batch_history] == [r["loss"] for r in b.batch_history]
+    assert a.name != b.name and a.status == "completed" and a.epochs_run == 1
+    assert len(a.batch_history) == 8 and a.images_per_s > 0 and a.wall_time_s > 0
+    assert a.config["epochs"] == 1 and a.config["batch_size"] == 32     # article default batch
+    assert a.config["data_sha256"]["train_images"] == hashlib.sha256(train[0].tobytes()).hexdigest()
+    # a different seed gives different weights
+    c = T.fit(T.seed_cnn((28, 28, 1), seed=4), train, val, epochs=1, seed=4, run_dir=tmp_path)
+    assert not np.array_equal(c.model.get_weights()[0], a.model.get_weights()[0])
+
+
+def test_run_saved_listed_reloaded_and_predict_uses_fit_preprocessing(subset, tmp_path):
+    train, val = subset
+    run = T.fit(T.tiny_cnn(), train, val, epochs=1, run_dir=tmp_path)
+    p = run.predict(val[0])
+    ref = run.model.predict(val[0][..., None].astype(np.float32) / 255.0, verbose=0).reshape(-1)
+    np.testing.assert_allclose(p, ref, rtol=1e-6)
+    assert p.shape == (96,) and np.all((p >= 0) & (p <= 1))
+    np.testing.assert_allclose(run.predict(val[0][..., None]), p)      # a channel axis is optional
+    listed = T.list_runs(tmp_path)
+    assert [r["name"] for r in listed] == [run.name] and listed[0]["model"] == "tiny_cnn"
+    meta = __import__("json").loads((run.path / "run.json").read_text())
+    assert meta["config"]["data_files_sha256"]["pneumoniamnist.npz"] == datasets.CHECKSUMS["pneumoniamnist.npz"]
+    again = T.load_run(run.name, tmp_path)
+    np.testing.assert_allclose(again.predict(val[0]), p, rtol=1e-6)
+    assert again.history == run.history and again.config == __import__("json").loads(
+        __import__("json").dumps(run.config))
+    with pytest.raises(ValueError, match="no such run"):
+        T.load_run("does-not-exist", tmp_path)
+    with pytest.raises(ValueError, match="name"):
+        T.load_run("../etc", tmp_path)
+
+
+def test_stop_leaves_a_saved_loadable_model(subset, tmp_path):
+    import keras
+
+    train, val = subset
+
+    class StopAt(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 2:
+                T.request_stop(self.model)
+
+    m = T.seed_cnn((28, 28, 1))
+    run = T.fit(m, train, val, epochs=5, run_dir=tmp_path, callbacks=[StopAt()])
+    assert run.status == "stopped" and run.epochs_run == 1
+    assert len(run.batch_history) == 3                    # stopped right after the batch that asked
+    loaded = T.load_run(run.name, tmp_path)
+    assert loaded.status == "stopped"
+    np.testing.assert_allclose(loaded.predict(val[0]), run.predict(val[0]), rtol=1e-6)
+    assert all(np.array_equal(u, v) for u, v in zip(loaded.model.get_weights(), m.get_weights()))
+
+
+def test_failed_save_keeps_the_previous_model(tmp_path):
+    m = T.tiny_cnn()
+    target = tmp_path / "model.keras"
+    T.save_model_atomic(m, target)
+    good = target.read_bytes()
+    m2 = T.tiny_cnn(seed=9)
+
+    def broken_save(path, *a, **k):
+        with open(path, "wb") as f:
+            f.write(b"PK\x03\x04 half a zip")
+        raise OSError("disk full")
+
+    m2.save = broken_save
+    with pytest.raises(OSError, match="disk full"):
+        T.save_model_atomic(m2, target)
+    assert target.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]     # no temporary file left
+    import keras
+
+    keras.saving.load_model(target)
+    with pytest.raises(ValueError, match=".keras"):
+        T.save_model_atomic(m, tmp_path / "model.h5")
+
+
+def test_fit_accepts_tf_datasets(subset, tmp_path):
+    import tensorflow as tf
+
+    train, val = subset
+    ds = tf.data.Dataset.from_tensor_slices((T.prepare_images(train[0]), train[1].astype(np.float32)))
+    vds = tf.data.Dataset.from_tensor_slices((T.prepare_images(val[0]), val[1].astype(np.float32)))
+    run = T.fit(T.tiny_cnn(), ds, vds, epochs=1, batch_size=64, run_dir=tmp_path)
+    assert run.epochs_run == 1 and "val_loss" in run.history and len(run.batch_history) == 4
+
+
+def _bad(subset):
+    (x, y), _ = subset
+    nan = x.astype(np.float32) / 255
+    nan[0, 0, 0] = np.nan
+    return [
+        (dict(train=(x[:, :20, :20], y)), ValueError, "expects"),                  # wrong size for the model
+        (dict(train=(x[0], y[:1])), ValueError, "3-D or 4-D"),                       # wrong rank
+        (dict(train=(x, y + 1)), ValueError, "0/1"),                                  # labels not 0/1
+        (dict(train=(nan, y)), ValueError, "NaN"),
+        (dict(train=(x[:0], y[:0])), ValueError, "at least"),                         # empty
+        (dict(train=(x, y[:10])), ValueError, "entries"),
+        (dict(train=(x, y), batch_size=0), ValueError, "batch_size"),
+        (dict(train=(x, y), epochs=0), ValueError, "epochs"),
+        (dict(train=(x, y), epochs=10**6), ValueError, "epochs"),
+        (dict(train=x), TypeError, "train"),
+        (dict(train=(x, y), class_weight="auto"), TypeError, "class_weight"),
+        (dict(train=(x, y), run_dir=datasets.DATA_DIR / "runs"), ValueError, "data folder"),
+    ]
+
+
+def test_fit_bad_input_clear_errors(subset, tmp_path):
+    m = T.tiny_cnn()
+    for kwargs, exc, match in _bad(subset):
+        kwargs.setdefault("run_dir", tmp_path)
+        with pytest.raises(exc, match=match):
+            T.fit(m, **kwargs)
+    with pytest.raises(TypeError, match="model"):
+        T.fit("model", subset[0])
+    assert not (datasets.DATA_DIR / "runs").exists()
+    assert not list(tmp_path.iterdir())                  # nothing was written for a refused call
+
+
+def test_threshold_and_evaluate_against_sklearn():
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 200)
+    p = np.clip(y * 0.3 + rng.random(200) * 0.7, 0, 1)
+    t = T.choose_threshold(y, p)
+    acc = np.mean((p >= t) == (y == 1))
+    assert acc >= max(np.mean((p >= c) == (y == 1)) for c in np.linspace(0, 1, 101))
+    e = T.evaluate(y, p, t)
+    assert e["auc"] == pytest.approx(roc_auc_score(y, p)) and e["accuracy"] == pytest.approx(
+        accuracy_score(y, p >= t))
+
+
+# --------------------------------------------------------------------------- transfer learning
+def test_transfer_model_freezes_and_unfreezes():
+    src = T.medlab_cnn()
+    tm = T.transfer_model(src, freeze=True)
+    bb = tm.get_layer("backbone")
+    assert not bb.trainable and len(tm.trainable_weights) == 2        # only the new Dense head learns
+    for a, b in zip(bb.get_weights(), T.backbone(src).get_weights()):
+        np.testing.assert_array_equal(a, b)
+    T.set_backbone_trainable(tm, True)
+    assert len(tm.trainable_weights) > 2
+
+
+def test_imagenet_path_fails_offline_with_a_clear_message(monkeypatch):
+    import keras
+
+    def offline(*a, **k):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: [Errno -3] name resolution")
+
+    monkeypatch.setattr(keras.applications, "MobileNetV2", offline)
+    with pytest.raises(RuntimeError, match="offline"):
+        T.imagenet_backbone("MobileNetV2", (96, 96, 3))
+    with pytest.raises(ValueError, match="3 channels"):
+        T.imagenet_backbone("MobileNetV2", (96, 96, 1))
