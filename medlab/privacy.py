@@ -52,6 +52,8 @@ from . import _annex_e
 from ._validate import check_int
 
 __all__ = ["OPTIONS", "PROFILE_SIZE", "Change", "Report", "Finding", "deidentify", "audit", "profile_action",
+           "TrainResult", "train_sgd", "hospital_splits", "fedavg", "compare_federated", "rdp_sampled_gaussian",
+           "epsilon_by_hand", "dp_epsilon", "dp_sgd_train",
            "keyed_uid", "date_shift_days", "shift_date", "naive_deidentify", "NAIVE_RULES", "random_uids",
            "add_burned_in_text", "compare_outputs", "run_dicognito", "uniqueness"]
 
@@ -1119,3 +1121,482 @@ def uniqueness(records: Sequence[dict[str, Any]], columns: Sequence[str]) -> dic
         counts[k] = counts.get(k, 0) + 1
     ks = np.array([counts[k] for k in keys])
     return {"unique_fraction": float(np.mean(ks == 1)), "min_k": int(ks.min()), "median_k": float(np.median(ks))}
+
+
+# ============================================================================================
+# federated averaging and DP-SGD (Keras; TensorFlow imported inside the functions)
+# ============================================================================================
+MAX_EPOCHS = 200            # local epochs x rounds, or DP-SGD epochs
+MAX_EXAMPLES = 20_000       # per client / per training set (28x28 images: ~60 MB as float32)
+
+
+def _tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+    return tf
+
+
+def _images(x: Any, name: str) -> np.ndarray:
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array of images (N, H, W) or (N, H, W, 1), "
+                        f"got {type(x).__name__}")
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] != 1 or x.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (N, H, W) or (N, H, W, 1) with N >= 1, got {x.shape}")
+    if x.shape[0] > MAX_EXAMPLES:
+        raise ValueError(f"{name} has {x.shape[0]} images; the limit is {MAX_EXAMPLES} (take a subset)")
+    out = x.astype(np.float32)
+    if not np.isfinite(out).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if x.dtype == np.uint8:
+        out /= 255.0
+    return out
+
+
+def _labels(y: Any, n: int, name: str) -> np.ndarray:
+    y = np.asarray(y).reshape(-1)
+    if y.shape[0] != n:
+        raise ValueError(f"{name} has {y.shape[0]} labels for {n} images")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError(f"{name} must be binary labels 0/1, got values {np.unique(y)[:5]}")
+    return y.astype(np.float32).reshape(-1, 1)
+
+
+class _Trainer:
+    """One Keras model and its traced train steps, reused by every run of the same input shape and seed
+    (each run starts from the saved initial weights): tracing once instead of per run saves seconds."""
+
+    def __init__(self, input_shape: tuple[int, ...], seed: int):
+        from .training import seed_cnn
+        tf = _tf()
+        self.model = seed_cnn(input_shape, seed=seed)      # the article's small CNN, initialised from seed
+        self.initial = [np.array(v) for v in self.model.get_weights()]
+        self.lr = tf.Variable(0.05, dtype=tf.float32, trainable=False)
+        self.clip = tf.Variable(1.0, dtype=tf.float32, trainable=False)
+        self.std = tf.Variable(0.0, dtype=tf.float32, trainable=False)
+        self.seed = seed
+        self.sgd = _sgd_step(self.model, self.lr)
+        self.dp = _dp_step(self.model, self.lr, self.clip, self.std, seed)
+
+    def reset(self, lr: float, clip: float = 1.0, std: float = 0.0) -> None:
+        self.model.set_weights(self.initial)
+        self.lr.assign(lr)
+        self.clip.assign(clip)
+        self.std.assign(std)
+
+
+_TRAINERS: dict[tuple, _Trainer] = {}
+
+
+def _trainer(input_shape: tuple[int, ...], seed: int) -> _Trainer:
+    key = (tuple(int(v) for v in input_shape), int(seed))
+    if key not in _TRAINERS:
+        if len(_TRAINERS) >= 8:
+            _TRAINERS.pop(next(iter(_TRAINERS)))
+        _TRAINERS[key] = _Trainer(*key)
+    return _TRAINERS[key]
+
+
+def _auc(model, x: np.ndarray, y: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+    p = np.concatenate([np.asarray(model(x[i:i + 1024], training=False)) for i in range(0, len(x), 1024)])
+    if len(np.unique(y)) < 2:
+        return float("nan")
+    return float(roc_auc_score(y.reshape(-1), p.reshape(-1)))
+
+
+def _sgd_step(model, lr: float):
+    tf = _tf()
+    variables = model.trainable_variables
+
+    @tf.function(reduce_retracing=True)
+    def step(xb, yb):
+        with tf.GradientTape() as tape:
+            p = model(xb, training=True)
+            loss = tf.reduce_mean(_bce(tf, yb, p))
+        grads = tape.gradient(loss, variables)
+        for v, g in zip(variables, grads):
+            v.assign_sub(lr * g)
+        return loss
+    return step
+
+
+def _bce(tf, y, p):
+    p = tf.clip_by_value(p, 1e-7, 1 - 1e-7)
+    return -(y * tf.math.log(p) + (1 - y) * tf.math.log(1 - p))[:, 0]
+
+
+def _dp_step(model, lr, clip, std, seed: int):
+    """One DP-SGD step: per-example gradients, each clipped to L2 norm ``clip``, summed, plus Gaussian noise
+    N(0, std^2) per coordinate (std = noise multiplier * clip), divided by the batch size."""
+    tf = _tf()
+    variables = model.trainable_variables
+
+    def one(args):
+        xi, yi = args
+        with tf.GradientTape() as tape:
+            p = model(xi[None], training=True)
+            loss = tf.reduce_sum(_bce(tf, yi[None], p))
+        g = tape.gradient(loss, variables)
+        norm = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(gi)) for gi in g]))
+        factor = tf.minimum(1.0, clip / tf.maximum(norm, 1e-12))
+        return [gi * factor for gi in g], norm
+
+    @tf.function(reduce_retracing=True)
+    def step(xb, yb, counter):
+        grads, norms = tf.vectorized_map(one, (xb, yb))
+        b = tf.cast(tf.shape(xb)[0], tf.float32)
+        for k, (v, g) in enumerate(zip(variables, grads)):
+            total = tf.reduce_sum(g, axis=0)
+            total += tf.random.stateless_normal(v.shape, seed=tf.stack([seed, counter * 1000 + k])) * std
+            v.assign_sub(lr * total / b)
+        return tf.reduce_mean(norms)
+    return step
+
+
+def _epochs(step, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int, seed: int, stream: int,
+            start: int, counter: list[int] | None = None) -> None:
+    """Run ``epochs`` epochs; epoch ``start + e`` of ``stream`` is shuffled by rng([seed, stream, start+e])."""
+    tf = _tf()
+    for e in range(epochs):
+        order = np.random.default_rng([seed, stream, start + e]).permutation(len(x))
+        for b in range(0, len(x), batch_size):
+            sel = order[b:b + batch_size]
+            if counter is None:
+                step(tf.constant(x[sel]), tf.constant(y[sel]))
+            else:
+                step(tf.constant(x[sel]), tf.constant(y[sel]), tf.constant(counter[0], tf.int32))
+                counter[0] += 1
+
+
+def _check_train(epochs, batch_size, learning_rate, seed):
+    from ._validate import check_float, check_seed
+    return (check_int(epochs, "epochs", low=1, high=MAX_EPOCHS, why_high="time on 2 cores"),
+            check_int(batch_size, "batch_size", low=1, high=4096),
+            check_float(learning_rate, "learning_rate", low=0.0, low_open=True, high=10.0),
+            check_seed(seed))
+
+
+@dataclass
+class TrainResult:
+    """Trained weights and the test AUC after each epoch (or round): ``history[i]`` after ``i + 1``.
+
+    ``model`` builds a Keras model (the article's CNN) holding ``weights`` when first asked for."""
+
+    weights: list[np.ndarray]
+    history: list[float]
+    seconds: float
+    config: dict[str, Any]
+    epsilon: float | None = None
+    delta: float | None = None
+    input_shape: tuple[int, ...] = (28, 28, 1)
+    _model: Any = field(default=None, repr=False)
+
+    @property
+    def model(self):
+        if self._model is None:
+            from .training import seed_cnn
+            self._model = seed_cnn(self.input_shape, seed=int(self.config.get("seed", 0)))
+            self._model.set_weights(self.weights)
+        return self._model
+
+
+def train_sgd(x: np.ndarray, y: Any, *, epochs: int = 3, batch_size: int = 32, learning_rate: float = 0.05,
+              seed: int = 0, test: tuple[np.ndarray, Any] | None = None, stream: int = 0) -> TrainResult:
+    """Plain minibatch SGD (no momentum) of the article's CNN: the reference for FedAvg and DP-SGD.
+
+    Epoch ``e`` is shuffled by ``numpy.random.default_rng([seed, stream, e])``. ``history``: test AUC after
+    each epoch (empty without ``test``). Used in 11 §7.
+    """
+    import time
+    epochs, batch_size, learning_rate, seed = _check_train(epochs, batch_size, learning_rate, seed)
+    xs = _images(x, "x")
+    ys = _labels(y, len(xs), "y")
+    xt, yt = (_images(test[0], "test images"), _labels(test[1], len(test[0]), "test labels")) if test else (None, None)
+    t0 = time.perf_counter()
+    tr = _trainer(xs.shape[1:], seed)
+    tr.reset(learning_rate)
+    history = []
+    for e in range(epochs):
+        _epochs(tr.sgd, xs, ys, epochs=1, batch_size=batch_size, seed=seed, stream=stream, start=e)
+        if xt is not None:
+            history.append(_auc(tr.model, xt, yt))
+    return TrainResult([np.array(v) for v in tr.model.get_weights()], history, time.perf_counter() - t0,
+                       {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed},
+                       input_shape=tuple(xs.shape[1:]))
+
+
+def hospital_splits(x: np.ndarray, y: Any, *, sizes: Sequence[int] = (600, 300, 150),
+                    positive: Sequence[float] = (0.9, 0.5, 0.1), heterogeneity: float = 1.0,
+                    seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Simulated hospitals: disjoint subsets of ``(x, y)`` with different sizes and class ratios (non-IID).
+
+    Hospital ``k`` gets ``sizes[k]`` images, a fraction ``(1 - h) * p + h * positive[k]`` of them positive
+    (``p`` the fraction in ``y``, ``h = heterogeneity``): ``h = 0`` is IID, ``h = 1`` the given ratios.
+    Drawn without replacement after a seeded shuffle. Used in 11 §7.
+
+    >>> x = np.zeros((100, 28, 28), np.uint8); y = np.r_[np.zeros(50), np.ones(50)]
+    >>> [(len(a), int(b.sum())) for a, b in hospital_splits(x, y, sizes=(40, 20), positive=(0.75, 0.25))]
+    [(40, 30), (20, 5)]
+    """
+    from ._validate import check_float, check_seed
+    y = np.asarray(y).reshape(-1)
+    if not isinstance(x, np.ndarray) or len(x) != len(y):
+        raise ValueError("x must be a numpy array with one image per label in y")
+    if len(sizes) != len(positive) or not 1 <= len(sizes) <= 20:
+        raise ValueError(f"sizes and positive must have the same length, 1 to 20 hospitals; got {len(sizes)} "
+                         f"and {len(positive)}")
+    h = check_float(heterogeneity, "heterogeneity", 0.0, 1.0)
+    sizes = [check_int(s, "sizes", low=2, high=MAX_EXAMPLES) for s in sizes]
+    rng = np.random.default_rng(check_seed(seed))
+    pos = list(rng.permutation(np.flatnonzero(y == 1)))
+    neg = list(rng.permutation(np.flatnonzero(y == 0)))
+    p_all = float(np.mean(y == 1))
+    out = []
+    for n, target in zip(sizes, positive):
+        frac = (1 - h) * p_all + h * check_float(target, "positive", 0.0, 1.0)
+        n_pos = int(round(n * frac))
+        n_neg = n - n_pos
+        if n_pos > len(pos) or n_neg > len(neg):
+            raise ValueError(f"sizes: not enough images left for a hospital of {n} with {n_pos} positive "
+                             f"({len(pos)} positive and {len(neg)} negative left); use smaller sizes")
+        take = np.array(pos[:n_pos] + neg[:n_neg], dtype=int)
+        del pos[:n_pos], neg[:n_neg]
+        take = take[rng.permutation(len(take))]
+        out.append((x[take], y[take]))
+    return out
+
+
+def fedavg(clients: Sequence[tuple[np.ndarray, Any]], *, rounds: int = 5, local_epochs: int = 1,
+           batch_size: int = 32, learning_rate: float = 0.05, weighting: str = "size", seed: int = 0,
+           test: tuple[np.ndarray, Any] | None = None, on_round: Any = None) -> TrainResult:
+    """Federated averaging (McMahan et al. 2017) of the article's CNN across ``clients`` = [(x, y), ...].
+
+    Each round every client starts from the global weights, runs ``local_epochs`` epochs of plain SGD on its
+    own data only (its epochs shuffled as in :func:`train_sgd` with ``stream`` = client index), and sends its
+    weights back; the server averages them, weighted by client size (``weighting="size"``, FedAvg's
+    ``n_k / n``) or equally (``"equal"``). The data never leaves a client; the weights do. ``history``: test
+    AUC of the global model after each round. ``on_round(r, auc)`` is called after each round (for a
+    progress bar). With one client this is exactly :func:`train_sgd` for ``rounds * local_epochs`` epochs.
+    Used in 11 §7.
+    """
+    import time
+    from ._validate import check_choice
+    if not isinstance(clients, (list, tuple)) or not clients:
+        raise TypeError("clients must be a non-empty list of (images, labels) pairs")
+    if len(clients) > 20:
+        raise ValueError(f"clients: at most 20 simulated hospitals, got {len(clients)}")
+    rounds = check_int(rounds, "rounds", low=1, high=MAX_EPOCHS)
+    local_epochs = check_int(local_epochs, "local_epochs", low=1, high=MAX_EPOCHS)
+    if rounds * local_epochs > MAX_EPOCHS:
+        raise ValueError(f"rounds * local_epochs must be <= {MAX_EPOCHS} (time on 2 cores), got "
+                         f"{rounds * local_epochs}")
+    _, batch_size, learning_rate, seed = _check_train(1, batch_size, learning_rate, seed)
+    weighting = check_choice(weighting, "weighting", ("size", "equal"))
+    data = []
+    for k, pair in enumerate(clients):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"clients[{k}] must be an (images, labels) pair")
+        xs = _images(pair[0], f"clients[{k}] images")
+        data.append((xs, _labels(pair[1], len(xs), f"clients[{k}] labels")))
+    shapes = {d[0].shape[1:] for d in data}
+    if len(shapes) != 1:
+        raise ValueError(f"clients must all have images of one shape, got {sorted(shapes)}")
+    xt, yt = (_images(test[0], "test images"), _labels(test[1], len(test[0]), "test labels")) if test else (None, None)
+    sizes = np.array([len(d[0]) for d in data], float)
+    w = sizes / sizes.sum() if weighting == "size" else np.full(len(data), 1.0 / len(data))
+    t0 = time.perf_counter()
+    shape = shapes.pop()
+    tr = _trainer(shape, seed)
+    tr.reset(learning_rate)
+    model, step = tr.model, tr.sgd
+    global_w = [np.array(v) for v in model.get_weights()]
+    history = []
+    for r in range(rounds):
+        new = [np.zeros_like(g) for g in global_w]
+        for k, (xs, ys) in enumerate(data):
+            model.set_weights(global_w)
+            _epochs(step, xs, ys, epochs=local_epochs, batch_size=batch_size, seed=seed, stream=k,
+                    start=r * local_epochs)
+            for acc, v in zip(new, model.get_weights()):
+                acc += w[k] * v if len(data) > 1 else v
+        global_w = new
+        model.set_weights(global_w)
+        if xt is not None:
+            history.append(_auc(model, xt, yt))
+        if on_round is not None:
+            on_round(r + 1, history[-1] if history else None)
+    return TrainResult(global_w, history, time.perf_counter() - t0,
+                       {"rounds": rounds, "local_epochs": local_epochs, "batch_size": batch_size,
+                        "learning_rate": learning_rate, "weighting": weighting, "seed": seed,
+                        "client_sizes": [int(s) for s in sizes], "client_weights": [float(v) for v in w]},
+                       input_shape=tuple(shape))
+
+
+def compare_federated(clients: Sequence[tuple[np.ndarray, Any]], test: tuple[np.ndarray, Any], *,
+                      rounds: int = 5, local_epochs: int = 1, batch_size: int = 32, learning_rate: float = 0.05,
+                      weighting: str = "size", seed: int = 0) -> dict[str, Any]:
+    """Test AUC per round of federated vs local-only (each hospital alone) vs central (pooled) training.
+
+    Same model, seed, optimiser and number of epochs for all three (round ``r`` = ``r * local_epochs``
+    epochs). Returns ``{"rounds", "federated", "central", "local" (one list per client), "seconds"}``.
+    Used in 11 §7 and by the FedAvg explorer.
+    """
+    import time
+    t0 = time.perf_counter()
+    fed = fedavg(clients, rounds=rounds, local_epochs=local_epochs, batch_size=batch_size,
+                 learning_rate=learning_rate, weighting=weighting, seed=seed, test=test)
+    epochs = rounds * local_epochs
+    local = []
+    for k, (xs, ys) in enumerate(clients):
+        run = train_sgd(xs, ys, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                        test=test, stream=k)
+        local.append(run.history[local_epochs - 1::local_epochs])
+    xa = np.concatenate([c[0] for c in clients])
+    ya = np.concatenate([np.asarray(c[1]).reshape(-1) for c in clients])
+    central = train_sgd(xa, ya, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                        test=test, stream=len(clients))
+    return {"rounds": list(range(1, rounds + 1)), "federated": fed.history,
+            "central": central.history[local_epochs - 1::local_epochs], "local": local,
+            "client_sizes": fed.config["client_sizes"],
+            "client_positive": [float(np.mean(np.asarray(c[1]) == 1)) for c in clients],
+            "seconds": time.perf_counter() - t0}
+
+
+# --------------------------------------------------------------------------------------------
+# privacy accounting
+# --------------------------------------------------------------------------------------------
+DEFAULT_ORDERS = tuple(range(2, 257))
+
+
+def _log_add(a: float, b: float) -> float:
+    hi, lo = max(a, b), min(a, b)
+    return hi if lo == -np.inf else hi + np.log1p(np.exp(lo - hi))
+
+
+def rdp_sampled_gaussian(noise_multiplier: float, sample_rate: float, order: int) -> float:
+    """RDP of one step of the Poisson-subsampled Gaussian mechanism at integer ``order`` (by hand).
+
+    ``log A / (order - 1)`` with ``A = sum_k C(order, k) (1-q)^(order-k) q^k exp((k^2 - k) / (2 sigma^2))``
+    (Mironov, Talwar, Zhang 2019, integer orders). Without sampling (q = 1) it is ``order / (2 sigma^2)``.
+    Used in 11 §8.
+
+    >>> round(rdp_sampled_gaussian(2.0, 1.0, 8), 6)
+    1.0
+    """
+    from math import lgamma, log
+    sigma, q, a = float(noise_multiplier), float(sample_rate), check_int(order, "order", low=2, high=10_000)
+    if sigma <= 0:
+        return float("inf")
+    if q >= 1.0:
+        return a / (2 * sigma ** 2)
+    log_a = -np.inf
+    for k in range(a + 1):
+        log_coef = lgamma(a + 1) - lgamma(k + 1) - lgamma(a - k + 1)
+        term = log_coef + k * log(q) + (a - k) * log(1 - q) + (k * k - k) / (2 * sigma ** 2)
+        log_a = _log_add(log_a, term)
+    return float(log_a / (a - 1))
+
+
+def epsilon_by_hand(noise_multiplier: float, sample_rate: float, steps: int, delta: float,
+                    orders: Sequence[int] = DEFAULT_ORDERS) -> float:
+    """(epsilon, delta)-DP of ``steps`` DP-SGD steps from the RDP curve, converted as dp-accounting does.
+
+    ``eps = min_a [steps * rdp(a) + log((a-1)/a) - (log(delta) + log(a)) / (a-1)]`` (Balle et al. 2020,
+    the conversion of ``dp_accounting.rdp``). Checked against :func:`dp_epsilon` in the tests. Used in 11 §8.
+    """
+    _check_accounting(noise_multiplier, sample_rate, steps, delta)
+    if noise_multiplier == 0:
+        return float("inf")
+    best = float("inf")
+    for a in orders:
+        rdp = steps * rdp_sampled_gaussian(noise_multiplier, sample_rate, a)
+        eps = rdp + np.log1p(-1.0 / a) - (np.log(delta) + np.log(a)) / (a - 1)
+        best = min(best, float(eps))
+    return max(best, 0.0)
+
+
+def _check_accounting(noise_multiplier, sample_rate, steps, delta) -> None:
+    from ._validate import check_float
+    check_float(noise_multiplier, "noise_multiplier", low=0.0)
+    check_float(sample_rate, "sample_rate", low=0.0, high=1.0, low_open=True)
+    check_int(steps, "steps", low=1, high=10_000_000)
+    check_float(delta, "delta", low=0.0, high=1.0, low_open=True, high_open=True)
+
+
+def dp_epsilon(noise_multiplier: float, sample_rate: float, steps: int, delta: float = 1e-5,
+               orders: Sequence[int] = DEFAULT_ORDERS) -> float:
+    """Epsilon of DP-SGD from the RDP accountant of ``dp-accounting`` (Poisson sampling at ``sample_rate``).
+
+    ``inf`` without noise. Used in 11 §8.
+
+    >>> round(dp_epsilon(1.1, 256 / 60000, 60000 // 256 * 60, 1e-5), 2)   # the classic MNIST setting
+    2.59
+    """
+    _check_accounting(noise_multiplier, sample_rate, steps, delta)
+    if noise_multiplier == 0:
+        return float("inf")
+    from dp_accounting import dp_event, rdp
+    acc = rdp.RdpAccountant(list(orders))
+    event = dp_event.PoissonSampledDpEvent(sample_rate, dp_event.GaussianDpEvent(noise_multiplier))
+    acc.compose(dp_event.SelfComposedDpEvent(event, int(steps)))
+    return float(acc.get_epsilon(delta))
+
+
+def dp_sgd_train(x: np.ndarray, y: Any, *, clip_norm: float | None = 1.0, noise_multiplier: float = 1.0,
+                 epochs: int = 3, batch_size: int = 64, learning_rate: float = 0.1, seed: int = 0,
+                 delta: float = 1e-5, test: tuple[np.ndarray, Any] | None = None,
+                 on_epoch: Any = None) -> TrainResult:
+    """DP-SGD (Abadi et al. 2016) of the article's CNN in a custom train step.
+
+    Per step: the gradient of each example's loss, each clipped to L2 norm ``clip_norm`` (over all
+    weights), summed, plus Gaussian noise of standard deviation ``noise_multiplier * clip_norm``, divided by
+    the batch size, then an SGD step. ``clip_norm=float('inf')`` with ``noise_multiplier=0`` is plain SGD
+    computed example by example (equal to :func:`train_sgd` up to rounding); ``clip_norm=None`` runs
+    :func:`train_sgd` itself. Epsilon for ``delta`` from :func:`dp_epsilon` with sample rate
+    ``batch_size / N`` and ``epochs * ceil(N / batch_size)`` steps. Caveat: batches here are a seeded
+    shuffle (fixed size), the accountant assumes Poisson sampling; this is the usual approximation.
+    Used in 11 §8.
+    """
+    import math
+    import time
+    from ._validate import check_float
+    epochs, batch_size, learning_rate, seed = _check_train(epochs, batch_size, learning_rate, seed)
+    noise = check_float(noise_multiplier, "noise_multiplier", low=0.0, high=100.0)
+    delta = check_float(delta, "delta", low=0.0, high=1.0, low_open=True, high_open=True)
+    if clip_norm is None:
+        if noise > 0:
+            raise ValueError("noise_multiplier > 0 needs a finite clip_norm (the noise is scaled by it)")
+        run = train_sgd(x, y, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                        test=test)
+        run.epsilon, run.delta = float("inf"), delta
+        return run
+    if isinstance(clip_norm, bool) or not isinstance(clip_norm, (int, float, np.floating, np.integer)):
+        raise TypeError(f"clip_norm must be a positive number (or None), got {type(clip_norm).__name__}")
+    clip = float(clip_norm)
+    if not clip > 0 or math.isnan(clip):
+        raise ValueError(f"clip_norm must be > 0, got {clip_norm}")
+    if math.isinf(clip) and noise > 0:
+        raise ValueError("clip_norm=inf with noise_multiplier > 0 would add infinite noise; use a finite clip")
+    xs = _images(x, "x")
+    ys = _labels(y, len(xs), "y")
+    xt, yt = (_images(test[0], "test images"), _labels(test[1], len(test[0]), "test labels")) if test else (None, None)
+    t0 = time.perf_counter()
+    tr = _trainer(xs.shape[1:], seed)
+    tr.reset(learning_rate, clip=min(clip, 3.0e38), std=noise * clip if noise > 0 else 0.0)
+    model, step = tr.model, tr.dp
+    counter = [0]
+    history = []
+    for e in range(epochs):
+        _epochs(step, xs, ys, epochs=1, batch_size=batch_size, seed=seed, stream=0, start=e, counter=counter)
+        if xt is not None:
+            history.append(_auc(model, xt, yt))
+        if on_epoch is not None:
+            on_epoch(e + 1, history[-1] if history else None)
+    q = min(1.0, batch_size / len(xs))
+    eps = dp_epsilon(noise, q, counter[0], delta) if noise > 0 else float("inf")
+    return TrainResult([np.array(v) for v in model.get_weights()], history, time.perf_counter() - t0,
+                       {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
+                        "clip_norm": clip, "noise_multiplier": noise, "steps": counter[0], "sample_rate": q},
+                       epsilon=eps, delta=delta, input_shape=tuple(xs.shape[1:]))

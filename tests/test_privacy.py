@@ -569,3 +569,130 @@ def test_uniqueness():
     assert P.uniqueness(recs, ["a", "b"]) == {"unique_fraction": 0.0, "min_k": 2, "median_k": 2.0}
     with pytest.raises(ValueError, match="not in the records"):
         P.uniqueness(recs, ["c"])
+
+
+# --------------------------------------------------------------------------------------------
+# FedAvg and DP-SGD (small subsets: a few seconds of CPU each)
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def mnist():
+    from medlab.datasets import load_pneumoniamnist
+    x, y = load_pneumoniamnist("train")
+    order = np.random.default_rng(0).permutation(len(x))      # the train split is ordered by class
+    xt, yt = load_pneumoniamnist("test")
+    return x[order[:160]], y[order[:160]], xt[:200], yt[:200]
+
+
+def _same(a, b) -> bool:
+    return all(np.array_equal(u, v) for u, v in zip(a, b))
+
+
+def test_fedavg_one_client_is_plain_training(mnist):
+    x, y, xt, yt = mnist
+    plain = P.train_sgd(x, y, epochs=4, batch_size=32, learning_rate=0.3, seed=3, test=(xt, yt))
+    fed = P.fedavg([(x, y)], rounds=2, local_epochs=2, batch_size=32, learning_rate=0.3, seed=3, test=(xt, yt))
+    assert _same(plain.weights, fed.weights)
+    assert fed.history == plain.history[1::2]
+    other = P.train_sgd(x, y, epochs=4, batch_size=32, learning_rate=0.3, seed=4)
+    assert not _same(plain.weights, other.weights)
+
+
+def test_fedavg_averages_client_weights(mnist):
+    x, y, xt, yt = mnist
+    clients = [(x[:100], y[:100]), (x[100:], y[100:])]
+    fed = P.fedavg(clients, rounds=1, local_epochs=1, batch_size=32, learning_rate=0.3, seed=1, weighting="size")
+    # one round by hand: each client from the same start, then the size-weighted mean
+    a = P.fedavg([clients[0]], rounds=1, local_epochs=1, batch_size=32, learning_rate=0.3, seed=1)
+    b_run = P.train_sgd(clients[1][0], clients[1][1], epochs=1, batch_size=32, learning_rate=0.3, seed=1,
+                        stream=1)
+    expect = [0.625 * u + 0.375 * v for u, v in zip(a.weights, b_run.weights)]
+    assert all(np.allclose(u, v, atol=1e-6) for u, v in zip(fed.weights, expect))
+    assert fed.config["client_weights"] == [0.625, 0.375]
+    eq = P.fedavg(clients, rounds=1, batch_size=32, learning_rate=0.3, seed=1, weighting="equal")
+    assert all(np.allclose(u, 0.5 * (p + q), atol=1e-6) for u, p, q in zip(eq.weights, a.weights, b_run.weights))
+
+
+def test_dp_sgd_zero_noise_infinite_clip_is_plain_sgd(mnist):
+    x, y, xt, yt = mnist
+    # lr 0.1: float32 rounding of a per-example sum vs a batch mean stays ~1e-8 over 10 steps (at lr 0.3
+    # training is unstable enough to amplify it to 1e-2, measured)
+    plain = P.train_sgd(x, y, epochs=2, batch_size=32, learning_rate=0.1, seed=2)
+    dp = P.dp_sgd_train(x, y, clip_norm=float("inf"), noise_multiplier=0.0, epochs=2, batch_size=32,
+                        learning_rate=0.1, seed=2)
+    assert all(np.allclose(u, v, atol=1e-5) for u, v in zip(plain.weights, dp.weights))
+    assert dp.epsilon == float("inf")
+    # clipping alone changes the result, noise changes it again, and the same seed repeats it
+    clipped = P.dp_sgd_train(x, y, clip_norm=0.01, noise_multiplier=0.0, epochs=2, batch_size=32,
+                             learning_rate=0.1, seed=2)
+    assert not all(np.allclose(u, v, atol=1e-5) for u, v in zip(plain.weights, clipped.weights))
+    n1 = P.dp_sgd_train(x, y, clip_norm=1.0, noise_multiplier=1.0, epochs=1, batch_size=32, seed=2)
+    n2 = P.dp_sgd_train(x, y, clip_norm=1.0, noise_multiplier=1.0, epochs=1, batch_size=32, seed=2)
+    assert _same(n1.weights, n2.weights)
+
+
+def test_dp_clipping_bounds_each_example(mnist):
+    """With clip C and no noise, one step moves the weights by at most lr * C (mean of clipped gradients)."""
+    x, y, _, _ = mnist
+    start = P.train_sgd(x[:1], y[:1], epochs=1, batch_size=1, learning_rate=1e-9, seed=5).weights
+    run = P.dp_sgd_train(x[:32], y[:32], clip_norm=0.05, noise_multiplier=0.0, epochs=1, batch_size=32,
+                         learning_rate=1.0, seed=5)
+    move = np.sqrt(sum(float(np.sum((a - b) ** 2)) for a, b in zip(run.weights, start)))
+    assert 0 < move <= 0.05 * 1.0001
+
+
+def test_epsilon_matches_the_accountant():
+    from dp_accounting import dp_event, rdp
+    for sigma, q, steps, delta in [(1.1, 256 / 60000, 14040, 1e-5), (0.8, 0.1, 50, 1e-5), (2.0, 0.02, 500, 1e-6),
+                                   (1.0, 1.0, 10, 1e-5)]:
+        acc = rdp.RdpAccountant(list(P.DEFAULT_ORDERS))
+        acc.compose(dp_event.SelfComposedDpEvent(
+            dp_event.PoissonSampledDpEvent(q, dp_event.GaussianDpEvent(sigma)), steps))
+        ref = acc.get_epsilon(delta)
+        assert P.dp_epsilon(sigma, q, steps, delta) == pytest.approx(ref, rel=1e-9)
+        assert P.epsilon_by_hand(sigma, q, steps, delta) == pytest.approx(ref, rel=1e-6)
+    assert P.dp_epsilon(0.0, 0.1, 10) == float("inf")
+    # more noise -> smaller epsilon; more steps -> larger
+    assert P.dp_epsilon(2.0, 0.05, 100) < P.dp_epsilon(1.0, 0.05, 100) < P.dp_epsilon(1.0, 0.05, 400)
+
+
+def test_dp_sgd_reports_the_accountant_epsilon(mnist):
+    x, y, _, _ = mnist
+    run = P.dp_sgd_train(x, y, clip_norm=1.0, noise_multiplier=1.3, epochs=2, batch_size=40, seed=0)
+    assert run.config["steps"] == 8 and run.config["sample_rate"] == 0.25
+    assert run.epsilon == pytest.approx(P.dp_epsilon(1.3, 0.25, 8, 1e-5), rel=1e-12)
+
+
+def test_hospital_splits_are_disjoint_non_iid():
+    from medlab.datasets import load_pneumoniamnist
+    x, y = load_pneumoniamnist("train")
+    idx = np.arange(len(x))
+    parts = P.hospital_splits(idx, y, sizes=(600, 300, 150), positive=(0.9, 0.5, 0.1), heterogeneity=1.0, seed=0)
+    got = [set(p[0].tolist()) for p in parts]
+    assert [len(g) for g in got] == [600, 300, 150] and not (got[0] & got[1] or got[1] & got[2] or got[0] & got[2])
+    assert [round(float(np.mean(p[1])), 2) for p in parts] == [0.9, 0.5, 0.1]
+    iid = P.hospital_splits(idx, y, sizes=(600, 300), positive=(0.9, 0.1), heterogeneity=0.0, seed=0)
+    assert abs(np.mean(iid[0][1]) - np.mean(iid[1][1])) < 0.01
+    with pytest.raises(ValueError, match="not enough"):
+        P.hospital_splits(idx, y, sizes=(3000,), positive=(0.0,))
+
+
+def test_training_bad_arguments(mnist):
+    x, y, _, _ = mnist
+    with pytest.raises(ValueError, match="rounds"):
+        P.fedavg([(x, y)], rounds=0)
+    with pytest.raises(ValueError, match="rounds \\* local_epochs"):
+        P.fedavg([(x, y)], rounds=100, local_epochs=10)
+    with pytest.raises(TypeError, match="clients"):
+        P.fedavg([])
+    with pytest.raises(ValueError, match="weighting"):
+        P.fedavg([(x, y)], weighting="median")
+    with pytest.raises(ValueError, match="labels"):
+        P.train_sgd(x, y[:-1])
+    with pytest.raises(ValueError, match="infinite noise"):
+        P.dp_sgd_train(x, y, clip_norm=float("inf"), noise_multiplier=1.0)
+    with pytest.raises(ValueError, match="clip_norm must be > 0"):
+        P.dp_sgd_train(x, y, clip_norm=0.0)
+    with pytest.raises(ValueError, match="delta"):
+        P.dp_epsilon(1.0, 0.1, 10, delta=0.0)
+    with pytest.raises(ValueError, match="NaN"):
+        P.train_sgd(np.full((4, 28, 28), np.nan), [0, 1, 0, 1])
