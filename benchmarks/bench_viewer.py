@@ -1,92 +1,77 @@
-"""Slice-viewer update time on the 512x512x30 lung CT, end to end (compute + redraw).
+"""The series' rendering design choice, measured: numpy compositing + PNG bytes vs matplotlib redraws.
 
-Measures the design choice made once for the whole series: numpy compositing + PNG bytes into an
-``ipywidgets.Image`` versus redrawing a matplotlib figure (artist.set_data + Agg draw, which is
-what ipympl does on the kernel side) and versus re-creating a matplotlib figure per update.
+One axial / coronal slice of the 512x512x30 lung CT with the box mask and boxes, rendered the way every
+MedLab widget does it (``display.render_slice`` composes RGB in numpy, ``render.to_png`` encodes it; the
+widget then sets the bytes on an ``ipywidgets.Image``), against (1) a persistent matplotlib figure,
+``set_data`` + Agg draw to PNG (what ipympl does on the kernel side) and (2) a new matplotlib figure per
+update (the naive ``interact()`` pattern). The widget updates themselves (observer included) are timed by
+``bench_widgets.py``. Wall and CPU ms; the machine is shared, so CPU time is the work itself.
 
-Run: .venv/bin/python benchmarks/bench_viewer.py
+Run: .venv/bin/python benchmarks/bench_viewer.py [--repeats N]
 """
 from __future__ import annotations
 
+import argparse
 import io
-import statistics
-import time
+import sys
+from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from medlab import datasets
-from medlab.display import window_level
-from medlab.widgets import slice_viewer
-from medlab.widgets._render import FigureRenderer
+from _timing import load_average, time_calls  # noqa: E402
 
-
-def median_ms(fn, repeat: int = 30) -> float:
-    fn()  # warm-up
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts) * 1000
+from medlab import datasets  # noqa: E402
+from medlab.display import render_slice, window_level  # noqa: E402
+from medlab.render import FigureRenderer, to_png  # noqa: E402
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=20)
+    args = ap.parse_args(argv)
     ct = datasets.load_lung_ct()
     mask = ct.mask()
-    viewer = slice_viewer(ct, mask=mask)
-    c = viewer.controls
-    state = {"k": 0}
+    vol, sp = ct.array, ct.spacing
+    print(f"load average {load_average()} at start")
 
-    def move(control, values):
-        def step():
-            state["k"] += 1
-            control.value = values[state["k"] % len(values)]  # a real trait change -> observer -> render
-        return step
+    def ours(view: str, lo: int, n: int):
+        return lambda k: to_png(render_slice(vol, sp, view, lo + k % n, 1500, -600, mask=mask, boxes=ct.boxes))
 
-    rows = [
-        ("widget: axial slice slider (mask + boxes)", move(c["slice"], list(range(10, 22)))),
-        ("widget: window slider", move(c["window"], [400.0, 800.0, 1200.0, 1600.0])),
-        ("widget: level slider", move(c["level"], [-700.0, -500.0, -300.0, 40.0])),
-    ]
-    c["view"].value = "coronal"
-    rows.append(("widget: coronal slice slider (371x512)", move(c["slice"], list(range(250, 300)))))
-    results = [(name, median_ms(fn)) for name, fn in rows]
-    c["view"].value = "axial"
-
-    # alternative 1: a persistent matplotlib figure, set_data + Agg draw to PNG (ipympl-like)
     r = FigureRenderer(figsize=(6.4, 6.4), dpi=80)
     ax = r.fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
-    im = ax.imshow(window_level(ct.array[15], 1500, -600), cmap="gray", vmin=0, vmax=1)
+    im = ax.imshow(window_level(vol[15], 1500, -600), cmap="gray", vmin=0, vmax=1)
 
-    def mpl_persistent():
-        state["k"] += 1
-        im.set_data(window_level(ct.array[10 + state["k"] % 12], 1500, -600))
+    def mpl_persistent(k: int) -> None:
+        im.set_data(window_level(vol[10 + k % 12], 1500, -600))
         r.png()
 
-    # alternative 2: a new matplotlib figure per update (the naive interact() pattern)
-    def mpl_new_figure():
+    def mpl_new_figure(k: int) -> None:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        state["k"] += 1
         fig, ax2 = plt.subplots(figsize=(6.4, 6.4), dpi=80)
-        ax2.imshow(window_level(ct.array[10 + state["k"] % 12], 1500, -600), cmap="gray")
+        ax2.imshow(window_level(vol[10 + k % 12], 1500, -600), cmap="gray")
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
         plt.close(fig)
 
-    base = results[0][1]
-    alt = [("alternative: persistent matplotlib figure, set_data + draw", median_ms(mpl_persistent, 15)),
-           ("alternative: new matplotlib figure per update", median_ms(mpl_new_figure, 10))]
-    print(f"{'update':<62}{'median ms':>10}{'x ours':>9}")
-    for name, ms in results + alt:
-        print(f"{name:<62}{ms:>10.1f}{ms / base:>9.2f}")
-    print(f"goal: <= 50 ms per slice-viewer update; worst widget update here: {max(ms for _, ms in results):.1f} ms")
+    rows = [("ours: axial 512x512, mask + boxes -> PNG", time_calls(ours("axial", 10, 12), args.repeats)),
+            ("ours: coronal 371x512 (stretched), mask + boxes -> PNG", time_calls(ours("coronal", 250, 50),
+                                                                                   args.repeats)),
+            ("alternative: persistent matplotlib figure, set_data + draw", time_calls(mpl_persistent,
+                                                                                       max(5, args.repeats // 2))),
+            ("alternative: new matplotlib figure per update", time_calls(mpl_new_figure, max(5, args.repeats // 2)))]
+    base = rows[0][1]
+    print(f"{'update':<60}{'median ms':>10}{'p95 ms':>8}{'CPU ms':>8}{'x ours (CPU)':>14}")
+    for name, t in rows:
+        print(f"{name:<60}{t.median_ms:>10.1f}{t.p95_ms:>8.1f}{t.cpu_median_ms:>8.1f}"
+              f"{t.cpu_median_ms / base.cpu_median_ms:>14.2f}")
+    print(f"load average {load_average()} at the end")
+    return 0
 
 
 if __name__ == "__main__":
-    np.random.seed(0)
-    main()
+    raise SystemExit(main())
