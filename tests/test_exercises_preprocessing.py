@@ -1,50 +1,23 @@
-"""The exercise checks of 01_medical_images and 04_preprocessing: right -> True, typical
-mistakes -> False with a specific hint, None -> unanswered, nonsense type -> TypeError."""
+"""The exercise checks of 04_preprocessing: right -> True, typical mistakes -> False with a specific hint,
+None -> unanswered, nonsense type -> TypeError. (01's checks: tests/test_exercises_medical_images.py.)"""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from medlab import preprocess as pp
-from medlab.exercises import preprocess as ex
+from medlab.exercises import preprocessing as ex
 
 
 def _wrong(fb, hint_part):
     assert not fb and hint_part in fb.hint, (str(fb), hint_part)
 
 
-@pytest.mark.parametrize("check", [ex.check_array_shape, ex.check_hu_value, ex.check_isotropic_size,
-                                   ex.check_equalized_value, ex.check_equalize_function, ex.check_otsu_function,
+@pytest.mark.parametrize("check", [ex.check_equalized_value, ex.check_equalize_function, ex.check_otsu_function,
                                    ex.check_region_volume_ml, ex.check_dice, ex.check_best_filter_for_salt])
 def test_unanswered(check):
     fb = check(None)
     assert not fb and "no answer yet" in fb.message and "None" in fb.hint
-
-
-def test_array_shape():
-    assert ex.check_array_shape((30, 512, 512))
-    assert ex.check_array_shape([30, 512, 512])
-    _wrong(ex.check_array_shape((512, 512, 30)), "reversed")
-    _wrong(ex.check_array_shape((512, 30, 512)), "order")
-    with pytest.raises(TypeError, match="answer must be a tuple of 3"):
-        ex.check_array_shape(30)
-
-
-def test_hu_value():
-    slope, intercept = ex.hu_task_rescale()
-    assert (slope, intercept) == (1.0, -1024.0)
-    assert ex.check_hu_value(-24)
-    _wrong(ex.check_hu_value(2024), "Add the intercept")
-    _wrong(ex.check_hu_value(1000), "not yet in HU")
-    _wrong(ex.check_hu_value(7), "RescaleSlope")
-    with pytest.raises(TypeError, match="answer must be a number"):
-        ex.check_hu_value("minus 24")
-
-
-def test_isotropic_size():
-    assert ex.check_isotropic_size((166, 166, 120))
-    _wrong(ex.check_isotropic_size((120, 166, 166)), "(x, y, z)")
-    _wrong(ex.check_isotropic_size((512, 512, 120)), "round(size")
 
 
 def test_equalized_value():

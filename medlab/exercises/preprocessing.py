@@ -1,11 +1,12 @@
-"""Exercise checks for 01_medical_images and 04_preprocessing.
+"""Exercise checks for 04_preprocessing: equalisation, Otsu, region volume, Dice, the filter for salt and pepper.
 
-Every right answer is computed here with :mod:`medlab.io` / :mod:`medlab.preprocess` or a
-reference library (nothing is hard-coded), and typical mistakes get a specific hint.
+Every right answer is computed here with :mod:`medlab.preprocess` or a reference library (scikit-image;
+nothing is hard-coded), and typical mistakes get a specific hint. (01's checks are in
+:mod:`medlab.exercises.medical_images`.)
 
->>> bool(check_array_shape(None))
+>>> bool(check_dice(None))
 False
->>> bool(check_array_shape((30, 512, 512)))
+>>> bool(check_dice(2 / 3))
 True
 """
 from __future__ import annotations
@@ -17,21 +18,9 @@ import numpy as np
 from . import Feedback
 
 __all__ = [
-    "ARRAY_TASK", "check_array_shape", "HU_TASK", "hu_task_rescale", "check_hu_value",
-    "ISO_TASK", "check_isotropic_size", "EQ_TASK_IMAGE", "check_equalized_value",
-    "check_equalize_function", "check_otsu_function", "VOLUME_TASK", "check_region_volume_ml",
-    "DICE_TASK_A", "DICE_TASK_B", "check_dice", "SALT_TASK", "check_best_filter_for_salt",
+    "EQ_TASK_IMAGE", "check_equalized_value", "check_equalize_function", "check_otsu_function", "VOLUME_TASK",
+    "check_region_volume_ml", "DICE_TASK_A", "DICE_TASK_B", "check_dice", "SALT_TASK", "check_best_filter_for_salt",
 ]
-
-# ------------------------------------------------------------------ 01 medical images
-#: SimpleITK size (x, y, z) of the embedded chest CT; the learner gives the numpy shape.
-ARRAY_TASK = dict(size_xyz=(512, 512, 30))
-
-#: A stored DICOM value of CT_small.dcm; the learner converts it to HU with the file's rescale.
-HU_TASK = dict(file="CT_small.dcm", stored=1000)
-
-#: Resample the embedded CT to isotropic voxels of this spacing (mm): what is the new size?
-ISO_TASK = dict(size_xyz=(512, 512, 30), spacing_xyz=(0.646484375, 0.646484375, 8.0), new_spacing=2.0)
 
 
 def _number(answer: Any, what: str) -> float:
@@ -44,93 +33,6 @@ def _number(answer: Any, what: str) -> float:
     return value
 
 
-def _int_tuple(answer: Any, n: int, what: str) -> tuple[int, ...]:
-    if isinstance(answer, np.ndarray):
-        answer = answer.tolist()
-    if not isinstance(answer, (tuple, list)) or len(answer) != n:
-        raise TypeError(f"{what} must be a tuple of {n} whole numbers, got {answer!r}")
-    out = []
-    for v in answer:
-        x = _number(v, what)
-        if x != int(x):
-            raise TypeError(f"{what} must hold whole numbers, got {answer!r}")
-        out.append(int(x))
-    return tuple(out)
-
-
-def check_array_shape(answer: Any) -> Feedback:
-    """Shape of ``to_array(image)`` for an image whose ``GetSize()`` is :data:`ARRAY_TASK`."""
-    size = ARRAY_TASK["size_xyz"]
-    task = f"image.GetSize() is {size}. What is to_array(image).shape?"
-    if answer is None:
-        return Feedback.unanswered(task)
-    value = _int_tuple(answer, 3, "answer")
-    import SimpleITK as sitk
-
-    right = sitk.GetArrayFromImage(sitk.Image(*size, sitk.sitkUInt8)).shape
-    if value == tuple(right):
-        return Feedback(True, f"numpy reverses the order: (z, y, x) = {tuple(right)}, so array[k] is slice k.")
-    if value == tuple(size):
-        return Feedback(False, f"{value} is SimpleITK's (x, y, z) order.",
-                        hint="numpy stores the last index contiguously, ITK the first: the order is reversed.")
-    return Feedback(False, f"{value} is not the shape.", hint="Same three numbers, different order.")
-
-
-def hu_task_rescale() -> tuple[float, float]:
-    """(RescaleSlope, RescaleIntercept) of the file in :data:`HU_TASK`, read with pydicom."""
-    import pydicom
-    from pydicom.data import get_testdata_file
-
-    ds = pydicom.dcmread(get_testdata_file(HU_TASK["file"]), stop_before_pixels=True)
-    return float(ds.RescaleSlope), float(ds.RescaleIntercept)
-
-
-def check_hu_value(answer: Any) -> Feedback:
-    """HU of the stored value ``HU_TASK['stored']`` in CT_small.dcm."""
-    slope, intercept = hu_task_rescale()
-    stored = HU_TASK["stored"]
-    task = (f"In {HU_TASK['file']} (RescaleSlope {slope:g}, RescaleIntercept {intercept:g}) a pixel stores "
-            f"{stored}. What is its value in HU?")
-    if answer is None:
-        return Feedback.unanswered(task)
-    value = _number(answer, "answer")
-    right = stored * slope + intercept
-    if abs(value - right) < 1e-6:
-        return Feedback(True, f"HU = {stored}·{slope:g} + ({intercept:g}) = {right:g}: a little below water (0 HU), "
-                              "i.e. fat or soft tissue.")
-    if abs(value - (stored * slope - intercept)) < 1e-6:
-        hint = "Add the intercept (it is negative here), don't subtract it."
-    elif abs(value - stored) < 1e-6:
-        hint = "The stored value is not yet in HU: apply HU = stored · slope + intercept."
-    else:
-        hint = "HU = stored · RescaleSlope + RescaleIntercept."
-    return Feedback(False, f"{value:g} HU is not right.", hint=hint)
-
-
-def check_isotropic_size(answer: Any) -> Feedback:
-    """New (x, y, z) size after resampling :data:`ISO_TASK` to isotropic spacing."""
-    t = ISO_TASK
-    task = (f"An image of size {t['size_xyz']} with spacing {t['spacing_xyz']} mm is resampled to "
-            f"{t['new_spacing']} mm isotropic voxels (same physical extent). What is the new size (x, y, z)?")
-    if answer is None:
-        return Feedback.unanswered(task)
-    value = _int_tuple(answer, 3, "answer")
-    import SimpleITK as sitk
-
-    from ..io import resample_isotropic
-
-    img = sitk.Image(*t["size_xyz"], sitk.sitkUInt8)
-    img.SetSpacing(t["spacing_xyz"])
-    right = resample_isotropic(img, t["new_spacing"]).GetSize()
-    if value == tuple(right):
-        return Feedback(True, f"size · spacing = extent in mm; extent / {t['new_spacing']} mm = {tuple(right)}.")
-    if value[::-1] == tuple(right):
-        return Feedback(False, "Right numbers, numpy order.", hint="Give SimpleITK's (x, y, z) order.")
-    return Feedback(False, f"{value} is not the new size.",
-                    hint="For each axis: round(size · old_spacing / new_spacing). The z axis grows, x and y shrink.")
-
-
-# ------------------------------------------------------------------ 04 preprocessing
 #: A tiny image whose equalised value of 20 the learner computes by hand.
 EQ_TASK_IMAGE = np.array([[10, 10, 20, 20], [20, 30, 40, 40]], dtype=np.int16)
 
@@ -294,8 +196,7 @@ def check_best_filter_for_salt(answer: Any) -> Feedback:
         raise TypeError(f"answer must be one of {list(t['options'])} (a string), got {answer!r}")
     if answer not in t["options"]:
         return Feedback(False, f"{answer!r} is not one of the options.", hint=f"Choose from {list(t['options'])}.")
-    ct = load_lung_ct()  # keep the object alive while its array view is used
-    clean = np.array(ct.array[t["slice_index"]], dtype=np.float64)
+    clean = np.array(load_lung_ct().array[t["slice_index"]], dtype=np.float64)  # .array is a copy
     noisy = add_noise(clean, "salt_pepper", t["level"], seed=t["seed"])
     rng = float(clean.max() - clean.min())
     scores = {k: psnr(clean, denoise(noisy, k, t["size"]), rng) for k in t["options"]}
