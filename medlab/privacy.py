@@ -51,7 +51,8 @@ import numpy as np
 from . import _annex_e
 from ._validate import check_int
 
-__all__ = ["OPTIONS", "PROFILE_SIZE", "Change", "Report", "Finding", "deidentify", "audit", "profile_action",
+__all__ = ["OPTIONS", "PROFILE_SIZE", "Change", "Report", "Finding", "deidentify", "deidentify_dataset", "audit",
+           "profile_action",
            "TrainResult", "train_sgd", "hospital_splits", "fedavg", "compare_federated", "rdp_sampled_gaussian",
            "epsilon_by_hand", "dp_epsilon", "dp_sgd_train",
            "keyed_uid", "date_shift_days", "shift_date", "naive_deidentify", "NAIVE_RULES", "random_uids",
@@ -362,8 +363,10 @@ class _Context:
 
     def note(self, path: str, tag: int, keyword: str, code: str, action: str, before: Any, after: Any):
         if self.record:
+            shown = before if isinstance(before, str) and before.startswith("<") and before.endswith(")>") \
+                else _mask(before)
             self.changes.append(Change(self.file, path, f"({tag >> 16:04X},{tag & 0xFFFF:04X})", keyword, code,
-                                       action, _mask(before), _show(after)))
+                                       action, shown, _show(after)))
 
 
 _DATE_RE = r"\b(?:\d{8}|\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})\b"
@@ -567,6 +570,41 @@ def _set_method(ds, options: tuple[str, ...], pixel_cleaned: bool) -> list[tuple
     else:
         ds.LongitudinalTemporalInformationModified = "REMOVED"
     return codes
+
+
+def _profile(ds, ctx: _Context, pixel_cleaned: bool = False) -> list[tuple[str, str]]:
+    patient = str(ds.get("PatientID", "") or ds.get("PatientName", ""))
+    ctx.shift = date_shift_days(ctx.key, patient)
+    ctx.scrub = _identifiers(ds)
+    _apply(ds, ctx)
+    if getattr(ds, "file_meta", None) is not None:
+        _apply(ds.file_meta, ctx, "file_meta.")
+        if "SOPInstanceUID" in ds:
+            ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    return _set_method(ds, ctx.options, pixel_cleaned)
+
+
+def deidentify_dataset(ds, *, key: str | bytes, options: Iterable[str] = (), name: str = "") -> tuple[Any, list[Change]]:
+    """The profile of :func:`deidentify` on one in-memory pydicom Dataset: (a de-identified copy, changes).
+
+    The input dataset is not modified. Nothing is written; burned-in text is not checked here. Used by the
+    tag browser of 11 §2.
+
+    >>> import pydicom; from pydicom.data import get_testdata_file
+    >>> ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    >>> out, changes = deidentify_dataset(ds, key="k", options=["patient_characteristics"])
+    >>> str(out.PatientName), out.PatientSex == ds.PatientSex, str(ds.PatientName) != ""
+    ('', True, True)
+    """
+    import copy
+    from pydicom.dataset import Dataset
+    if not isinstance(ds, Dataset):
+        raise TypeError(f"ds must be a pydicom Dataset, got {type(ds).__name__}")
+    ctx = _Context(_key_bytes(key), _parse_options(options), set(), True)
+    ctx.file = name
+    out = copy.deepcopy(ds)
+    _profile(out, ctx)
+    return out, ctx.changes
 
 
 # --------------------------------------------------------------------------------------------
@@ -777,17 +815,9 @@ def deidentify(src: str | os.PathLike, dst: str | os.PathLike, *, key: str | byt
                                  "identify the patient. Nothing was written. Pass clean_boxes=[(row0, col0, "
                                  "row1, col1), ...] covering the text, or leave the file out.")
             ctx.file = str(rel)
-            patient = str(ds.get("PatientID", "") or ds.get("PatientName", ""))
-            ctx.shift = date_shift_days(key_b, patient)
-            ctx.scrub = _identifiers(ds)
             if boxes is not None and "PixelData" in ds:
                 _clean_pixels(ds, boxes, f)
-            _apply(ds, ctx)
-            if getattr(ds, "file_meta", None) is not None:
-                _apply(ds.file_meta, ctx, "file_meta.")
-                if "SOPInstanceUID" in ds:
-                    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-            codes = _set_method(ds, opts, boxes is not None and "PixelData" in ds)
+            codes = _profile(ds, ctx, pixel_cleaned=boxes is not None and "PixelData" in ds)
             out = tmp / rel
             out.parent.mkdir(parents=True, exist_ok=True)
             ds.save_as(out, enforce_file_format=True)

@@ -1,0 +1,435 @@
+"""Widgets of unit 11 (patient privacy): tag browser, date-shift explorer, FedAvg explorer, DP explorer.
+
+Each is a pure frame function plus control specs on :func:`medlab.widgets._explorer.explorer`. The work
+is core (:mod:`medlab.privacy`); training happens only at build time (a small precomputed grid) or behind
+a Run button. TensorFlow is imported only when a model is trained.
+
+>>> r = tag_rows([{"tag": "(0010,0010)", "keyword": "PatientName", "code": "Z", "action": "Z",
+...                "before": "D**^J***", "after": "", "path": "PatientName"}], "patient")
+>>> r["ok"], len(r["rows"])
+(True, 1)
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..render import font, to_uint8
+from ._explorer import Button, Check, Choice, Float, Frame, Int, esc, explorer, register, result
+
+__all__ = ["tag_browser", "date_shift_explorer", "fedavg_explorer", "dp_explorer", "tag_rows", "action_strip",
+           "timeline_image", "dp_grid"]
+
+# ----------------------------------------------------------------------------- tag browser
+GROUPS = {"all": None, "patient (0010)": (0x0010,), "study, series, equipment (0008/0018/0020)":
+          (0x0008, 0x0018, 0x0020), "UIDs": "UI", "private (odd groups)": "private", "file meta (0002)": (0x0002,)}
+_ACTION_NAMES = {"X": "removed", "Z": "emptied", "D": "dummy", "K": "kept", "C": "cleaned", "U": "new UID",
+                 "U*": "UIDs inside"}
+
+
+def tag_rows(changes: Sequence[dict], group: str, changed_only: bool = False) -> dict:
+    """Pure compute: the rows of the tag table for one group filter (result contract, ``rows``)."""
+    if group not in GROUPS:
+        return result(False, f"group must be one of {list(GROUPS)}, got {group!r}", rows=[])
+    sel = GROUPS[group]
+    rows = []
+    for c in changes:
+        tag = int(c["tag"][1:5], 16)
+        if sel == "UI":
+            if not c["keyword"].endswith("UID"):
+                continue
+        elif sel == "private":
+            if c["code"] != "private":
+                continue
+        elif sel is not None and tag not in sel:
+            continue
+        if changed_only and c["action"] in ("K", "U*"):
+            continue
+        rows.append(c)
+    return result(rows=rows)
+
+
+def _ct_folder() -> Path:
+    from ..datasets import data_dir
+    return data_dir() / "lung_ct_dicom"
+
+
+def _tag_demo() -> dict:
+    return {"src": _ct_folder()}
+
+
+TOGGLES = {"modified_dates": "Retain dates, shifted", "patient_characteristics": "Retain patient characteristics",
+           "device_identity": "Retain device identity", "uids": "Retain UIDs",
+           "clean_descriptors": "Clean descriptors"}
+
+
+ACTION_COLORS = {"X": (200, 40, 40), "Z": (235, 150, 30), "D": (160, 110, 20), "K": (40, 150, 60),
+                 "C": (140, 60, 170), "U": (40, 90, 200), "U*": (120, 160, 230)}
+
+
+def action_strip(rows: Sequence[dict], per_row: int = 40, cell: int = 14) -> np.ndarray:
+    """One coloured square per attribute (colour = action), in table order: the picture of a profile run."""
+    n = max(1, len(rows))
+    lines = -(-n // per_row)
+    img = np.full((lines * (cell + 2) + 4, per_row * (cell + 2) + 4, 3), 255, np.uint8)
+    for i, c in enumerate(rows):
+        r, k = divmod(i, per_row)
+        y, x = 2 + r * (cell + 2), 2 + k * (cell + 2)
+        img[y:y + cell, x:x + cell] = ACTION_COLORS.get(c["action"], (120, 120, 120))
+    return img
+
+
+def _legend_html() -> str:
+    return " ".join(f"<span style='background:rgb{ACTION_COLORS[a]};color:white;padding:0 4px'>{esc(a)} "
+                    f"{esc(_ACTION_NAMES[a])}</span>" for a in ACTION_COLORS)
+
+
+@register(demo=_tag_demo)
+def tag_browser(src: Any, key: str = "classroom-key", max_files: int = 64) -> Any:
+    """Before/after tag browser: file, group filter and option toggles -> the table of handled attributes.
+
+    ``src``: a DICOM folder (or file). Each file is de-identified in memory with
+    :func:`medlab.privacy.deidentify_dataset` (the input is only read). The picture shows one square per
+    attribute coloured by its action; the table below lists tag, attribute, action (with the Table E.1-1
+    code), the masked value before and the value after. Used in 11 §2.
+    """
+    import pydicom
+    from .. import privacy
+    from ..io import hu_from_dicom
+    from ._explorer import html_table
+    p = Path(src)
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    datasets, names, thumbs = [], [], []
+    for f in files:
+        if len(datasets) >= max_files:
+            break
+        if not privacy._read(f)[0]:       # skips non-DICOM files (the licence text)
+            continue
+        ds = pydicom.dcmread(f)
+        try:
+            hu = hu_from_dicom(ds)
+            thumbs.append(to_uint8(np.clip(hu, -1000, 400)[::4, ::4]))
+        except Exception:                 # a file without pixels: no thumbnail
+            thumbs.append(np.zeros((64, 64), np.uint8))
+        del ds.PixelData
+        for _ in ds.iterall():            # convert every element once, so each copy is cheap
+            pass
+        datasets.append(ds)
+        names.append(f.name)
+    if not datasets:
+        raise ValueError(f"src: no DICOM file in {src}")
+    cache: dict[tuple, list[dict]] = {}
+
+    def changes(index: int, options: tuple[str, ...]) -> list[dict]:
+        k = (index, options)
+        if k not in cache:
+            if len(cache) > 512:
+                cache.clear()
+            cache[k] = [c.__dict__ for c in privacy.deidentify_dataset(datasets[index], key=key, options=options,
+                                                                       name=names[index])[1]]
+        return cache[k]
+
+    def frame(file: int, group: str, changed_only: bool = False, **toggles: bool) -> Frame:
+        opts = tuple(o for o in TOGGLES if toggles.get(o))
+        r = tag_rows(changes(file, opts), group, changed_only)
+        if not r["ok"]:
+            return Frame(warning=r["message"])
+        rows = [(c["tag"], c["path"], f"{_ACTION_NAMES.get(c['action'], c['action'])} ({c['code']})",
+                 c["before"], c["after"]) for c in r["rows"]]
+        counts: dict[str, int] = {}
+        for c in r["rows"]:
+            counts[c["action"]] = counts.get(c["action"], 0) + 1
+        summary = ", ".join(f"{_ACTION_NAMES.get(a, a)} {n}" for a, n in sorted(counts.items()))
+        table = html_table(rows, header=("tag", "attribute", "action (table code)", "before (masked)", "after"),
+                           align_right_from=99) if rows else "<i>no attribute of this group in Table E.1-1</i>"
+        return Frame(image=action_strip(r["rows"]), panes={"slice": thumbs[file]},
+                     readout=(f"<b>{esc(names[file])}</b>: {len(rows)} attribute(s); options: "
+                              f"{esc(', '.join(opts) or 'none (Basic Profile)')}; {esc(summary or 'nothing')}"
+                              f"<br>{_legend_html()}<div style='max-height:360px;overflow:auto;font-size:12px'>"
+                              f"{table}</div>"))
+
+    controls: dict[str, Any] = {
+        "file": Int("File", 0, len(datasets) - 1),
+        "group": Choice("Group", list(GROUPS)),
+        "changed_only": Check("Changed only (hide kept)"),
+    }
+    controls.update({k: Check(v) for k, v in TOGGLES.items()})
+    return explorer(frame, controls, layout="column", control_width="420px")
+
+
+# ----------------------------------------------------------------------------- date shift explorer
+#: Synthetic visit schedules (illustration only: the embedded CTs have one study each).
+VISITS = {"PAT-A (4 visits)": ("PAT-A", ("20180312", "20180620", "20190115", "20210903")),
+          "PAT-B (3 visits)": ("PAT-B", ("20200101", "20200108", "20200401")),
+          "Lung_Dx-A0002 (embedded CT)": ("Lung_Dx-A0002", ("20070425",))}
+KEYS = ("classroom-key", "another-key", "hospital-secret-2024")
+
+
+def timeline_image(original: Sequence[_dt.date], shifted: Sequence[_dt.date], title: str = "",
+                   width: int = 640) -> np.ndarray:
+    """Two timelines (original above, shifted below) on one year axis, intervals written between visits."""
+    from PIL import Image, ImageDraw
+    allv = list(original) + list(shifted)
+    y0, y1 = min(d.year for d in allv), max(d.year for d in allv) + 1
+    span = max(1, (_dt.date(y1, 1, 1) - _dt.date(y0, 1, 1)).days)
+    left, right = 110, width - 20
+
+    def x(d: _dt.date) -> float:
+        return left + (right - left) * (d - _dt.date(y0, 1, 1)).days / span
+    img = Image.new("RGB", (width, 190), (255, 255, 255))
+    dr = ImageDraw.Draw(img)
+    f = font(12)
+    dr.text((8, 4), title, fill=(0, 0, 0), font=font(13))
+    step = max(1, (y1 - y0) // 10)
+    for yr in range(y0, y1 + 1, step):
+        xx = x(_dt.date(yr, 1, 1))
+        dr.line([xx, 30, xx, 170], fill=(225, 225, 225))
+        dr.text((xx - 14, 172), str(yr), fill=(90, 90, 90), font=f)
+    for row, (label, dates, color) in enumerate((("original", original, (30, 80, 170)),
+                                                 ("shifted", shifted, (190, 60, 30)))):
+        yy = 65 + row * 70
+        dr.text((8, yy - 7), label, fill=color, font=f)
+        dr.line([left, yy, right, yy], fill=(160, 160, 160), width=1)
+        for i, d in enumerate(dates):
+            xx = x(d)
+            dr.ellipse([xx - 4, yy - 4, xx + 4, yy + 4], fill=color)
+            dr.text((xx - 30, yy + 8 if i % 2 == 0 else yy - 22), d.isoformat(), fill=color, font=f)
+            if i:
+                gap = (d - dates[i - 1]).days
+                xm = (x(dates[i - 1]) + xx) / 2
+                dr.text((xm - 14, yy - 36 if row == 0 else yy + 22), f"{gap} d", fill=(60, 60, 60), font=f)
+    return np.asarray(img)
+
+
+@register(demo=lambda: {})
+def date_shift_explorer() -> Any:
+    """Date shifting with the Modified Dates option: patient and key -> one shift per patient, intervals kept.
+
+    ``Naive`` shifts every visit by its own random amount (what not to do). Used in 11 §5.
+    """
+    from .. import privacy
+
+    def frame(patient: str, key: str, naive: bool = False) -> Frame:
+        pid, dates = VISITS[patient]
+        original = [_dt.datetime.strptime(d, "%Y%m%d").date() for d in dates]
+        if naive:
+            shifts = [privacy.date_shift_days(key, f"{pid}/{d}") for d in dates]   # one shift per visit
+        else:
+            shifts = [privacy.date_shift_days(key, pid)] * len(dates)
+        shifted = [_dt.datetime.strptime(privacy.shift_date(d, s), "%Y%m%d").date() for d, s in zip(dates, shifts)]
+        kept = all((b - a) == (d - c) for a, b, c, d in zip(original, original[1:], shifted, shifted[1:]))
+        img = timeline_image(original, shifted, f"{pid}: shift {'per visit (naive)' if naive else f'{shifts[0]} days'}"
+                             f" with key '{key}'")
+        note = ("intervals preserved" if kept else "intervals changed: follow-up times are now wrong")
+        return Frame(image=img, readout=f"<code>{esc(note)}</code>")
+
+    return explorer(frame, {"patient": Choice("Patient", list(VISITS)),
+                            "key": Choice("Key", list(KEYS)),
+                            "naive": Check("Naive: a random shift per visit")}, layout="column")
+
+
+# ----------------------------------------------------------------------------- FedAvg explorer
+def _mnist(n_test: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from ..datasets import load_pneumoniamnist
+    x, y = load_pneumoniamnist("train")
+    order = np.random.default_rng(seed).permutation(len(x))    # the train split is ordered by class
+    xt, yt = load_pneumoniamnist("test")
+    torder = np.random.default_rng(seed).permutation(len(xt))[:n_test]
+    return x[order], y[order], xt[torder], yt[torder]
+
+
+FED_DEFAULTS = {"sizes": (240, 120, 60), "positive": (0.9, 0.5, 0.1), "batch_size": 64, "learning_rate": 0.5,
+                "seed": 0}
+
+
+def _fed_demo() -> dict:
+    return {"rounds": 4, "precompute": [(1, 1.0)]}
+
+
+@register(demo=_fed_demo)
+def fedavg_explorer(rounds: int = 4, local_epochs: Sequence[int] = (1, 2), heterogeneity: Sequence[float] = (0.0, 1.0),
+                    precompute: Sequence[tuple[int, float]] = ((1, 1.0),), results: dict | None = None,
+                    config: dict | None = None) -> Any:
+    """FedAvg vs local-only vs central: rounds, local epochs, heterogeneity -> test AUC per round.
+
+    Settings in ``precompute`` are trained at build time (:func:`medlab.privacy.compare_federated` on three
+    simulated hospitals from PneumoniaMNIST); any other setting shows a note and trains behind the Run
+    button (a few seconds). ``results`` can pass settings computed before: {(local_epochs, h): result}.
+    Used in 11 §7.
+    """
+    from .. import privacy
+    from ..render import Chart
+    cfg = {**FED_DEFAULTS, **(config or {})}
+    x, y, xt, yt = _mnist()
+    cache: dict[tuple[int, float], dict] = dict(results or {})
+
+    def run(e: int, h: float, progress=None) -> dict:
+        clients = privacy.hospital_splits(x, y, sizes=cfg["sizes"], positive=cfg["positive"], heterogeneity=h,
+                                          seed=cfg["seed"])
+        return privacy.compare_federated(clients, (xt, yt), rounds=rounds, local_epochs=e,
+                                         batch_size=cfg["batch_size"], learning_rate=cfg["learning_rate"],
+                                         seed=cfg["seed"])
+
+    for e, h in precompute:
+        if (e, float(h)) not in cache:
+            cache[(e, float(h))] = run(e, float(h))
+
+    chart = Chart(figsize=(5.6, 3.2), dpi=80)
+    ax = chart.fig.add_subplot()
+    ax.set_xlim(0.8, rounds + 0.2)
+    ax.set_ylim(0.3, 1.0)
+    ax.set_xlabel("round (= local epochs x round for local/central)")
+    ax.set_ylabel("test AUC")
+    ax.grid(alpha=0.3)
+    fed_line, = ax.plot([], [], "o-", color="tab:blue", lw=2, label="federated (FedAvg)")
+    cen_line, = ax.plot([], [], "s--", color="black", lw=1.5, label="central (pooled)")
+    loc_lines = [ax.plot([], [], ":", lw=1.2, color=c, label=f"hospital {k + 1} alone")[0]
+                 for k, c in enumerate(("tab:orange", "tab:green", "tab:red"))]
+    ax.legend(loc="lower right", fontsize=8)
+    chart.fig.tight_layout()
+    chart.animate(fed_line, cen_line, *loc_lines)
+
+    def frame(shown_rounds: int, local_epochs: int, heterogeneity: float, run_button: bool = False) -> Frame:
+        k = (int(local_epochs), float(heterogeneity))
+        if run_button and k not in cache:
+            cache[k] = run(*k)
+        if k not in cache:
+            for line in [fed_line, cen_line, *loc_lines]:
+                line.set_data([], [])
+            return Frame(image=chart.rgb(), warning=f"local epochs {k[0]}, heterogeneity {k[1]}: not trained yet; "
+                                                    "press Run (a few seconds)")
+        r = cache[k]
+        n = min(shown_rounds, len(r["rounds"]))
+        xs = r["rounds"][:n]
+        fed_line.set_data(xs, r["federated"][:n])
+        cen_line.set_data(xs, r["central"][:n])
+        for line, loc in zip(loc_lines, r["local"]):
+            line.set_data(xs, loc[:n])
+        info = ", ".join(f"H{i + 1}: {s} images, {p:.0%} pneumonia"
+                         for i, (s, p) in enumerate(zip(r["client_sizes"], r["client_positive"])))
+        last = (f"after round {n}: federated {r['federated'][n - 1]:.3f}, central {r['central'][n - 1]:.3f}, "
+                "alone " + ", ".join(f"{loc[n - 1]:.3f}" for loc in r["local"]))
+        return Frame(image=chart.rgb(), readout=f"<code>{esc(info)}</code><br><code>{esc(last)}</code>")
+
+    controls = {"shown_rounds": Int("Rounds", 1, rounds, value=rounds),
+                "local_epochs": Choice("Local epochs", list(local_epochs), style="toggle"),
+                "heterogeneity": Choice("Heterogeneity", [float(h) for h in heterogeneity], style="toggle",
+                                        value=float(precompute[0][1]) if precompute else "__first__"),
+                "run_button": Button("Run this setting")}
+    return explorer(frame, controls)
+
+
+# ----------------------------------------------------------------------------- DP explorer
+DP_DEFAULTS = {"n_train": 256, "epochs": 2, "batch_size": 64, "learning_rate": 0.5, "delta": 1e-5, "seed": 0}
+
+
+def dp_grid(clips: Sequence[float], noises: Sequence[float], config: dict | None = None) -> list[dict]:
+    """Train DP-SGD for every (clip, noise) pair on a PneumoniaMNIST subset: [{clip, noise, epsilon, auc}]."""
+    from .. import privacy
+    cfg = {**DP_DEFAULTS, **(config or {})}
+    x, y, xt, yt = _mnist()
+    out = []
+    for c in clips:
+        for s in noises:
+            r = privacy.dp_sgd_train(x[:cfg["n_train"]], y[:cfg["n_train"]], clip_norm=float(c),
+                                     noise_multiplier=float(s), epochs=cfg["epochs"], batch_size=cfg["batch_size"],
+                                     learning_rate=cfg["learning_rate"], seed=cfg["seed"], delta=cfg["delta"],
+                                     test=(xt, yt))
+            out.append({"clip": float(c), "noise": float(s), "epsilon": r.epsilon, "auc": r.history[-1],
+                        "seconds": r.seconds})
+    return out
+
+
+def _dp_demo() -> dict:
+    return {"grid": dp_grid((0.5, 2.0), (0.0, 1.0))}
+
+
+@register(demo=_dp_demo)
+def dp_explorer(grid: Sequence[dict], config: dict | None = None) -> Any:
+    """DP-SGD: clip norm and noise multiplier -> epsilon (live, RDP accountant) and test AUC.
+
+    AUC comes from the nearest point of the precomputed ``grid`` (:func:`dp_grid`); the Run button trains
+    at the exact slider values (seconds). Used in 11 §8.
+    """
+    from .. import privacy
+    from ..render import Chart
+    cfg = {**DP_DEFAULTS, **(config or {})}
+    if not grid:
+        raise ValueError("grid must hold at least one precomputed run (see dp_grid)")
+    points = [dict(g) for g in grid]
+    steps = cfg["epochs"] * -(-cfg["n_train"] // cfg["batch_size"])
+    q = min(1.0, cfg["batch_size"] / cfg["n_train"])
+    live: dict[tuple[float, float], dict] = {}
+    eps_cache: dict[float, float] = {}
+
+    def eps(noise: float) -> float:
+        k = round(noise, 3)
+        if k not in eps_cache:
+            eps_cache[k] = privacy.dp_epsilon(k, q, steps, cfg["delta"]) if k > 0 else float("inf")
+        return eps_cache[k]
+
+    chart = Chart(figsize=(5.6, 3.0), dpi=80)
+    ax = chart.fig.add_subplot()
+    ax.set_xscale("log")
+    ax.set_xlim(0.1, 1e4)
+    ax.set_ylim(0.3, 1.0)
+    ax.set_xlabel("epsilon (log; no noise = right edge)")
+    ax.set_ylabel("test AUC")
+    ax.grid(alpha=0.3)
+
+    def ex(e: float) -> float:
+        return min(max(e, 0.11), 9e3)
+    for g in points:
+        ax.plot([ex(g["epsilon"])], [g["auc"]], "o", color="tab:gray", ms=6)
+        ax.annotate(f"C={g['clip']:g}, σ={g['noise']:g}", (ex(g["epsilon"]), g["auc"]), fontsize=7,
+                    xytext=(4, 4), textcoords="offset points")
+    eps_line = ax.axvline(1, color="tab:blue", lw=1.5)
+    near, = ax.plot([], [], "o", ms=11, mfc="none", mec="tab:blue", mew=2)
+    live_pt, = ax.plot([], [], "*", ms=14, color="tab:red")
+    chart.fig.tight_layout()
+    chart.animate(eps_line, near, live_pt)
+
+    def frame(clip: float, noise: float, run_button: bool = False) -> Frame:
+        e = eps(noise)
+        g = min(points, key=lambda p: (np.log(p["clip"] / clip)) ** 2 + (p["noise"] - noise) ** 2)
+        key = (round(clip, 3), round(noise, 3))
+        if run_button:
+            r = privacy.dp_sgd_train(*_subset(cfg), clip_norm=key[0], noise_multiplier=key[1], epochs=cfg["epochs"],
+                                     batch_size=cfg["batch_size"], learning_rate=cfg["learning_rate"],
+                                     seed=cfg["seed"], delta=cfg["delta"], test=_test())
+            live[key] = {"epsilon": r.epsilon, "auc": r.history[-1], "seconds": r.seconds}
+        eps_line.set_xdata([ex(e), ex(e)])
+        near.set_data([ex(g["epsilon"])], [g["auc"]])
+        text = (f"clip C = {clip:.3g}, noise multiplier σ = {noise:.3g}: ε = {e:.3g} at δ = {cfg['delta']:g} "
+                f"({steps} steps, sampling rate {q:.3g}). Nearest precomputed run: C = {g['clip']:g}, "
+                f"σ = {g['noise']:g} → AUC {g['auc']:.3f}.")
+        if key in live:
+            lv = live[key]
+            live_pt.set_data([ex(lv["epsilon"])], [lv["auc"]])
+            text += f" Live run at these values: AUC {lv['auc']:.3f} ({lv['seconds']:.1f} s)."
+        else:
+            live_pt.set_data([], [])
+        return Frame(image=chart.rgb(), readout=f"<code>{esc(text)}</code>")
+
+    def _subset(c):
+        x, y, _, _ = _data()
+        return x[:c["n_train"]], y[:c["n_train"]]
+
+    data_cache: dict[str, Any] = {}
+
+    def _data():
+        if "d" not in data_cache:
+            data_cache["d"] = _mnist()
+        return data_cache["d"]
+
+    def _test():
+        _, _, xt, yt = _data()
+        return xt, yt
+
+    controls = {"clip": Float("Clip norm C", 0.1, 10.0, value=float(points[0]["clip"]), log=True),
+                "noise": Float("Noise multiplier σ", 0.0, 3.0, value=float(points[-1]["noise"]), step=0.05),
+                "run_button": Button("Run at these values")}
+    return explorer(frame, controls)
