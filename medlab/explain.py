@@ -57,7 +57,7 @@ import numpy as np
 from ._validate import check_array, check_choice, check_float, check_int, check_limit, check_seed
 
 __all__ = ["logit", "saliency", "smoothgrad", "gradient_x_input", "grad_cam", "occlusion",
-           "integrated_gradients", "edge_detector", "METHODS", "explain", "explain_batch",
+           "integrated_gradients", "edge_detector", "occlusion_starts", "occlusion_map", "METHODS", "explain", "explain_batch",
            "conv_layers", "default_cam_layer", "similarity", "cascading_randomization", "label_randomization",
            "deletion_insertion"]
 
@@ -627,14 +627,47 @@ def occlusion(model: Any, x: Any, patch: int = 4, stride: int = 2, fill: float |
         for k, (r, c) in enumerate(part):
             batch[k, r:r + patch, c:c + patch, :] = fill_value
         drops[start:start + len(part)] = sign * (base - _logits_np(model, batch))
-    total = np.zeros((h, w), dtype=np.float64)
-    count = np.zeros((h, w), dtype=np.float64)
-    for (r, c), d in zip(positions, drops):
-        total[r:r + patch, c:c + patch] += d
-        count[r:r + patch, c:c + patch] += 1
-    return _result(base, sign, map=total / count, grid=drops.reshape(len(rows), len(cols)),
+    grid = drops.reshape(len(rows), len(cols))
+    return _result(base, sign, map=occlusion_map(grid, rows, cols, patch, (h, w)), grid=grid,
                    rows=np.array(rows), cols=np.array(cols), n_windows=n_windows, fill=fill_value,
                    patch=patch, stride=stride)
+
+
+def occlusion_starts(size: int, patch: int, stride: int) -> list[int]:
+    """The window starts :func:`occlusion` uses along one axis: every ``stride`` pixels, plus one touching
+    the far border. Every start is one of the stride-1 starts, so one stride-1 grid gives every stride.
+
+    >>> occlusion_starts(10, 4, 4)
+    [0, 4, 6]
+    """
+    size = check_int(size, "size", low=1)
+    patch = check_int(patch, "patch", low=1, high=size)
+    stride = check_int(stride, "stride", low=1)
+    return _starts(size, patch, stride)
+
+
+def occlusion_map(grid: Any, rows: Sequence[int], cols: Sequence[int], patch: int,
+                  shape: tuple[int, int]) -> np.ndarray:
+    """Per-pixel mean of the window drops ``grid[a, b]`` (window at ``rows[a], cols[b]``) covering each pixel.
+
+    Pixels no window covers get 0. Used by :func:`occlusion` and by the occlusion widget (which computes
+    the stride-1 grid once and picks the windows of any stride from it).
+
+    >>> occlusion_map(np.array([[1.0, 3.0]]), [0], [0, 2], 2, (2, 4)).tolist()
+    [[1.0, 1.0, 3.0, 3.0], [1.0, 1.0, 3.0, 3.0]]
+    """
+    g = check_array(grid, "grid", ndim=2).astype(np.float64)
+    if g.shape != (len(rows), len(cols)):
+        raise ValueError(f"grid must have shape (len(rows), len(cols)) = {(len(rows), len(cols))}, got {g.shape}")
+    h, w = (check_int(v, "shape", low=1) for v in shape)
+    patch = check_int(patch, "patch", low=1, high=min(h, w))
+    total = np.zeros((h, w), dtype=np.float64)
+    count = np.zeros((h, w), dtype=np.float64)
+    for a, r in enumerate(rows):
+        for b, c in enumerate(cols):
+            total[r:r + patch, c:c + patch] += g[a, b]
+            count[r:r + patch, c:c + patch] += 1
+    return np.divide(total, count, out=np.zeros_like(total), where=count > 0)
 
 
 # ----------------------------------------------------------------------------- a model-free control
