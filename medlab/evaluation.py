@@ -25,6 +25,7 @@ Conventions (the whole module follows them):
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ __all__ = ["confusion", "metrics", "metric_intervals", "roc_curve", "roc_auc", "
            "proportion_ci", "delong_variance", "roc_auc_ci", "bootstrap_aucs", "delong_test", "mcnemar",
            "CalibrationCurve", "calibration_curve", "brier_score", "expected_calibration_error",
            "Recalibration", "temperature_scale", "platt_scale", "choose_threshold", "predictive_values",
-           "net_benefit"]
+           "net_benefit", "PairedScores", "paired_models", "DATASETS"]
 
 #: Upper limits, checked before any work starts.
 MAX_BOOT = 100_000          # bootstrap resamples
@@ -68,6 +69,12 @@ def _threshold(threshold: Any) -> float:
 
 def _level(level: Any) -> float:
     return check_float(level, "level", 0.0, 1.0, low_open=True, high_open=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _z(level: float) -> float:
+    """The two-sided normal quantile z_{1-(1-level)/2} (cached: scipy's isf costs ~0.1 ms a call)."""
+    return float(stats.norm.isf((1.0 - level) / 2))
 
 
 def _ratio(a: float, b: float) -> float:
@@ -272,7 +279,7 @@ def proportion_ci(k: int, n: int, method: str = "wilson", level: float = 0.95) -
     n = check_int(n, "n", low=1)
     k = check_int(k, "k", low=0, high=n)
     alpha = 1.0 - _level(level)
-    z = float(stats.norm.isf(alpha / 2))
+    z = _z(1.0 - alpha)
     q = k / n
     if method == "normal":
         d = z * np.sqrt(q * (1 - q) / n)
@@ -382,7 +389,7 @@ def roc_auc_ci(y_true: Any, score: Any, method: str = "delong", level: float = 0
     auc = roc_auc(y_true, score, positive)
     if method == "delong":
         se = np.sqrt(max(delong_variance(y_true, score, positive), 0.0))
-        z = float(stats.norm.isf((1 - lv) / 2))
+        z = _z(lv)
         low, high = auc - z * se, auc + z * se
     else:
         boots = bootstrap_aucs(y_true, score, n_boot=n_boot, seed=seed, positive=positive)
@@ -739,3 +746,97 @@ def net_benefit(y_true: Any, prob: Any, thresholds: Any, positive: int = 1) -> d
     prev = is_pos.mean()
     return {"threshold": t, "model": tp / n - fp / n * odds, "treat_all": prev - (1 - prev) * odds,
             "treat_none": np.zeros_like(t)}
+
+
+# ----------------------------------------------------------------------------- the two models of 07
+#: The two MedMNIST sets of the kit: positive (disease) label and class names (label 0, label 1).
+DATASETS: dict[str, dict[str, Any]] = {
+    "pneumoniamnist": {"positive": 1, "class_names": ("normal", "pneumonia"), "n_train": 2000, "epochs": 3},
+    "breastmnist": {"positive": 0, "class_names": ("malignant", "normal/benign"), "n_train": None, "epochs": 10},
+}
+
+
+@dataclass
+class PairedScores:
+    """Validation and test scores of the CNN and the SVM on the **same** images, in split order.
+
+    All scores are probabilities of **label 1**: the CNN's sigmoid output, and the SVM's decision value mapped
+    by Platt scaling fitted on the validation split (``svm_decision_*`` keep the raw values). ``positive`` is
+    the disease label (0 for BreastMNIST). ``info`` records what was trained and how long it took.
+    """
+
+    dataset: str
+    positive: int
+    class_names: tuple[str, str]
+    y_val: np.ndarray
+    y_test: np.ndarray
+    cnn_val: np.ndarray
+    cnn_test: np.ndarray
+    svm_val: np.ndarray
+    svm_test: np.ndarray
+    svm_decision_val: np.ndarray
+    svm_decision_test: np.ndarray
+    info: dict
+
+    def scores(self, model: str, split: str = "test") -> np.ndarray:
+        """``scores("cnn" | "svm", "val" | "test")``."""
+        check_choice(model, "model", ("cnn", "svm"))
+        check_choice(split, "split", ("val", "test"))
+        return getattr(self, f"{model}_{split}")
+
+
+def paired_models(dataset: str = "pneumoniamnist", seed: int = 0, n_train: int | None | str = "default",
+                  epochs: int | None = None, svm_grid: Any = None) -> PairedScores:
+    """Train the article's CNN (:func:`medlab.training.seed_cnn`, a few seeded epochs) and the SVM of 05
+    (:func:`medlab.classical.svm_baseline`, chosen on validation) on the **same** shuffled training images,
+    and score both on the same validation and test images.
+
+    ``n_train``: how many (seed-shuffled) training images both models see (``"default"``: 2,000 for
+    PneumoniaMNIST, all 546 for BreastMNIST; ``None``: all). ``epochs``: CNN epochs (default 3 / 10).
+    ``svm_grid``: the SVM grid (default :data:`medlab.classical.DEFAULT_GRID`). The SVM's decision values are
+    turned into probabilities by :func:`platt_scale` fitted on validation. Imports TensorFlow (lazily). The
+    training run is written to a temporary folder and removed. Used in 07 (all sections) and
+    ``benchmarks/bench_evaluation.py``.
+    """
+    import tempfile
+    import time
+
+    from . import classical, datasets, features, training
+
+    dataset = check_choice(dataset, "dataset", sorted(DATASETS))
+    cfg = DATASETS[dataset]
+    seed = check_seed(seed)
+    loader = {"pneumoniamnist": datasets.load_pneumoniamnist, "breastmnist": datasets.load_breastmnist}[dataset]
+    (xt, yt), (xv, yv), (xs, ys) = (loader(s) for s in ("train", "val", "test"))
+    if n_train == "default":
+        n_train = cfg["n_train"]
+    n = len(yt) if n_train is None else check_int(n_train, "n_train", low=20, high=len(yt))
+    epochs = cfg["epochs"] if epochs is None else check_int(epochs, "epochs", low=1, high=50)
+    idx = np.random.default_rng(seed).permutation(len(yt))[:n]
+    xt, yt = xt[idx], yt[idx]
+    info: dict[str, Any] = {"dataset": dataset, "seed": seed, "n_train": n, "n_val": len(yv), "n_test": len(ys)}
+
+    t0 = time.perf_counter()
+    X = {}
+    for split, images in (("train", xt), ("val", xv), ("test", xs)):
+        table = features.extract_features(images, progress=False)
+        X[split], names = features.feature_matrix(table, None if split == "train" else names)
+    grid = classical.DEFAULT_GRID if svm_grid is None else svm_grid
+    svm = classical.svm_baseline(X["train"], yt, X["val"], yv, X["test"], ys, names, grid=grid, seed=seed,
+                                 importance_repeats=0, positive_label=cfg["positive"])
+    dv, ds = svm.model.decision_function(X["val"]), svm.y_score
+    platt = platt_scale(yv, dv)
+    info["svm"] = {"params": svm.params, "platt_a": platt.a, "platt_b": platt.b,
+                   "seconds": time.perf_counter() - t0}
+
+    t0 = time.perf_counter()
+    model = training.seed_cnn((28, 28, 1), seed=seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        run = training.fit(model, (xt, yt), (xv, yv), epochs=epochs, batch_size=64, seed=seed, run_dir=tmp)
+    cnn_val, cnn_test = run.predict(xv), run.predict(xs)
+    info["cnn"] = {"model": "seed_cnn", "epochs": epochs, "batch_size": 64, "history": run.history,
+                   "seconds": time.perf_counter() - t0}
+    return PairedScores(dataset=dataset, positive=cfg["positive"], class_names=cfg["class_names"],
+                        y_val=yv.astype(np.int64), y_test=ys.astype(np.int64),
+                        cnn_val=np.clip(cnn_val, 0.0, 1.0), cnn_test=np.clip(cnn_test, 0.0, 1.0),
+                        svm_val=platt(dv), svm_test=platt(ds), svm_decision_val=dv, svm_decision_test=ds, info=info)

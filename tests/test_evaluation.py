@@ -422,3 +422,24 @@ def test_no_nan_anywhere_on_degenerate_but_valid_inputs():
     ci = E.roc_auc_ci([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9])
     assert (ci["auc"], ci["low"], ci["high"]) == (1.0, 1.0, 1.0)
     assert np.isfinite(E.predictive_values(0.0, 1.0, 0.5)["ppv"])
+
+
+# ----------------------------------------------------------------------------- the paired models of 07
+def test_paired_models_same_images_and_seeded():
+    pytest.importorskip("tensorflow")
+    from sklearn.svm import SVC  # noqa: F401  (the SVM of 05)
+    grid = [{"kernel": "linear", "C": 1.0}]
+    a = E.paired_models("breastmnist", seed=1, n_train=120, epochs=1, svm_grid=grid)
+    b = E.paired_models("breastmnist", seed=1, n_train=120, epochs=1, svm_grid=grid)
+    from medlab.datasets import load_breastmnist
+    assert np.array_equal(a.y_test, load_breastmnist("test")[1]) and np.array_equal(a.y_val, load_breastmnist("val")[1])
+    assert a.positive == 0 and a.info["n_train"] == 120
+    for name in ("cnn_val", "cnn_test", "svm_val", "svm_test", "svm_decision_test"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name     # same seed -> same numbers
+    assert a.cnn_test.shape == a.svm_test.shape == a.y_test.shape
+    assert np.all((a.svm_test >= 0) & (a.svm_test <= 1))
+    # Platt is monotone: the SVM's AUC is that of its decision values
+    assert np.isclose(E.roc_auc(a.y_test, a.svm_test), E.roc_auc(a.y_test, a.svm_decision_test))
+    assert np.array_equal(a.scores("svm", "val"), a.svm_val)
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        E.paired_models("mnist")
