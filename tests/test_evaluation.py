@@ -443,3 +443,27 @@ def test_paired_models_same_images_and_seeded():
     assert np.array_equal(a.scores("svm", "val"), a.svm_val)
     with pytest.raises(ValueError, match="dataset must be one of"):
         E.paired_models("mnist")
+
+
+# ----------------------------------------------------------------------------- exercises of 07
+def test_exercise_checks_accept_the_right_answer_and_hint_at_mistakes():
+    from medlab.exercises import evaluation as X
+    c = X.COUNTS
+    assert X.check_f1(2 * c["tp"] / (2 * c["tp"] + c["fp"] + c["fn"]))
+    wrong = X.check_f1((c["tp"] + c["tn"]) / sum(c.values()))
+    assert not wrong and "accuracy" in wrong.hint
+    s = X.SCREENING
+    se, sp, pi = s["sensitivity"], s["specificity"], s["prevalence"]
+    assert X.check_ppv_screening(se * pi / (se * pi + (1 - sp) * (1 - pi)))
+    assert "sensitivity" in X.check_ppv_screening(se).hint
+    k, n = X.SMALL_SAMPLE["k"], X.SMALL_SAMPLE["n"]
+    from statsmodels.stats.proportion import proportion_confint
+    assert X.check_sensitivity_interval(proportion_confint(k, n, method="wilson"))
+    assert "Wald" in X.check_sensitivity_interval(proportion_confint(k, n, method="normal")).hint
+    assert X.check_threshold_split("validation") and not X.check_threshold_split("test")
+    for check in (X.check_f1, X.check_ppv_screening, X.check_sensitivity_interval, X.check_threshold_split):
+        assert not check(None)
+    with pytest.raises(TypeError):
+        X.check_sensitivity_interval(0.5)
+    with pytest.raises(TypeError):
+        X.check_f1("0.9")
