@@ -16,9 +16,9 @@ the 2-D preview).
 Seeds are placed with sliders: ``ipywidgets.Image`` has no click event, and the optional ``ipyevents``
 package that would add one is not part of MedLab's environment.
 
->>> r = compute_threshold(np.array([[0, 0], [10, 10]]), 5)
->>> r["ok"], r["fraction"]
-(True, 0.5)
+>>> r = compute_box_growth(np.array([[-800, 40], [40, 40]]), np.ones((2, 2), bool), -300, 200)
+>>> r["ok"], r["voxels"], r["dice"]
+(True, 3, 0.8571428571428571)
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ from ._explorer import Button, Check, Choice, Float, Frame, Int, esc, explorer, 
 __all__ = [
     "equalization_explorer", "denoise_explorer", "threshold_explorer", "region_grow_explorer",
     "lung_segmentation_stepper", "box_grow_explorer",
-    "compute_enhancement", "compute_noise_filter", "compute_threshold", "compute_box_growth",
+    "compute_enhancement", "compute_noise_filter", "compute_box_growth",
     "HistogramChart", "ENHANCEMENTS",
 ]
 
@@ -108,17 +108,6 @@ def compute_noise_filter(clean: np.ndarray, noise_kind: str = "gaussian", noise_
                   psnr_noisy=pp.psnr(c, noisy, rng), psnr_filtered=pp.psnr(c, filtered, rng),
                   ssim_noisy=pp.ssim(c32, noisy.astype(np.float32), rng),
                   ssim_filtered=pp.ssim(c32, filtered.astype(np.float32), rng))
-
-
-def compute_threshold(plane: np.ndarray, t: float) -> dict:
-    """Mask ``plane > t``, its pixel fraction, and Otsu's threshold for the plane.
-
-    >>> compute_threshold(np.array([[0, 0], [10, 10]]), 5)["otsu"]
-    0.0
-    """
-    a = check_array(plane, "plane", ndim=2)
-    mask = a > t
-    return result(mask=mask, fraction=float(mask.mean()), otsu=pp.otsu_threshold(a))
 
 
 def compute_box_growth(image: np.ndarray, box_mask: np.ndarray, lower: float, upper: float,
@@ -385,13 +374,13 @@ def threshold_explorer(image: Any, threshold: float | None = None, window: float
         if otsu and threshold != target:  # the explorer sets the slider and draws once more
             return Frame(values={"threshold": target})
         plane = volume[slice]
-        d = compute_threshold(plane, threshold)
+        mask = plane > threshold
         chart.set_hist(*hists(slice))
         chart.vline("threshold", threshold)
         chart.vline("otsu", t_otsu)
-        return Frame(image=render_overlay(grey_window(plane, window, level), d["mask"]),
+        return Frame(image=render_overlay(grey_window(plane, window, level), mask),
                      panes={"histogram": chart.png()},
-                     readout=(f"<code>HU &gt; {threshold:.0f}: {d['fraction']:.1%} of the slice (red). "
+                     readout=(f"<code>HU &gt; {threshold:.0f}: {mask.mean():.1%} of the slice (red). "
                               f"Otsu's threshold for this slice: {t_otsu:.0f} HU</code>"))
 
     return explorer(frame, {"slice": Int("Slice", 0, volume.shape[0] - 1, value=k0),
