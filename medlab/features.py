@@ -298,7 +298,8 @@ def glcm_pairs(patch, distance: int = 1, angle_deg: float = 0, levels: int = 4,
     neighbour, 90 = the pixel below). Returns ``{"offset": (d_row, d_col), "pairs": int (n, 4) array of
     (row, col, row2, col2), "counts": (levels, levels) int64}``; ``counts`` equals
     ``glcm(patch, [distance], [radians(angle_deg)], levels, symmetric)[:, :, 0, 0]`` (``P + P.T`` when
-    ``symmetric``). A distance that leaves no pair inside the patch gives ``n = 0`` pairs and zero counts.
+    ``symmetric``). A distance that leaves no pair inside the patch gives ``n = 0`` pairs and zero counts
+    (at most ``patch.size`` pairs, whatever the distance).
     Bad arguments raise (TypeError for a wrong type, ValueError for a bad value). Used in 05 §2.
 
     >>> r = glcm_pairs(np.array([[0, 1], [1, 1]], np.uint8), 1, 0, levels=2)
@@ -314,7 +315,7 @@ def glcm_pairs(patch, distance: int = 1, angle_deg: float = 0, levels: int = 4,
     levels = _check_levels(levels)
     if p.min() < 0 or p.max() >= levels:
         raise ValueError(f"patch grey levels must lie in 0..{levels - 1}, got {p.min()}..{p.max()}")
-    distance = check_int(distance, "distance", low=1, high=max(p.shape), why_high="longer than the patch")
+    distance = check_int(distance, "distance", low=1)
     angle_deg = check_float(angle_deg, "angle_deg", 0, 360)
     symmetric = check_bool(symmetric, "symmetric")
     dr, dc = glcm_offset(distance, math.radians(angle_deg))

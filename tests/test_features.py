@@ -450,8 +450,7 @@ def test_glcm_pairs_on_the_exercise_patch_and_bad_input():
         F.glcm_pairs(ex.astype(float), 1, 0)
     with pytest.raises(ValueError, match="distance"):
         F.glcm_pairs(ex, 0, 0)
-    with pytest.raises(ValueError, match="distance"):
-        F.glcm_pairs(ex, 10**9, 0)                     # checked upper limit
+    assert len(F.glcm_pairs(ex, 10**9, 0)["pairs"]) == 0          # far beyond the patch: no pair, no huge work
     with pytest.raises(TypeError, match="angle_deg"):
         F.glcm_pairs(ex, 1, "45")
     with pytest.raises(ValueError, match="angle_deg"):
