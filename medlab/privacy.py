@@ -56,7 +56,7 @@ __all__ = ["OPTIONS", "PROFILE_SIZE", "Change", "Report", "Finding", "deidentify
            "TrainResult", "train_sgd", "hospital_splits", "fedavg", "compare_federated", "rdp_sampled_gaussian",
            "epsilon_by_hand", "dp_epsilon", "dp_sgd_train",
            "keyed_uid", "date_shift_days", "shift_date", "naive_deidentify", "NAIVE_RULES", "random_uids",
-           "add_burned_in_text", "compare_outputs", "run_dicognito", "uniqueness"]
+           "add_burned_in_text", "compare_outputs", "run_dicognito", "uniqueness", "face_rendering"]
 
 # --------------------------------------------------------------------------------------------
 # the encoded table
@@ -1630,3 +1630,36 @@ def dp_sgd_train(x: np.ndarray, y: Any, *, clip_norm: float | None = 1.0, noise_
                        {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
                         "clip_norm": clip, "noise_multiplier": noise, "steps": counter[0], "sample_rate": q},
                        epsilon=eps, delta=delta, input_shape=tuple(xs.shape[1:]))
+
+
+def face_rendering(image: Any, threshold: float = -400.0) -> np.ndarray:
+    """A shaded surface rendering of a head CT seen from the front (the first voxel above ``threshold`` HU
+    along the y axis, lit from the upper left): the face a de-identified header does not hide. Used in 11 §1.
+
+    ``image``: a 3-D SimpleITK image in HU (z, y, x order of its array). Returns uint8 (z, x).
+
+    >>> import SimpleITK as sitk
+    >>> vol = np.full((4, 6, 5), -1000.0); vol[:, 3:, :] = 40
+    >>> face_rendering(sitk.GetImageFromArray(vol)).shape
+    (4, 5)
+    """
+    import SimpleITK as sitk
+    from ._validate import check_float
+    if not isinstance(image, sitk.Image) or image.GetDimension() != 3:
+        raise TypeError("image must be a 3-D SimpleITK image (a head CT in HU)")
+    threshold = check_float(threshold, "threshold")
+    a = sitk.GetArrayViewFromImage(image)
+    sx, sy, sz = image.GetSpacing()
+    hit = a > threshold
+    found = hit.any(axis=1)
+    if not found.any():
+        raise ValueError(f"threshold: no voxel above {threshold} HU; use a lower threshold (skin is about -400)")
+    depth = np.argmax(hit, axis=1).astype(float) * sy
+    depth[~found] = depth[found].max()
+    gz, gx = np.gradient(depth, sz, sx) if min(depth.shape) > 1 else (np.zeros_like(depth),) * 2
+    normal = np.stack([-gx, -gz, np.ones_like(depth)])
+    normal /= np.linalg.norm(normal, axis=0)
+    light = np.array([0.4, 0.5, 0.77]) / np.linalg.norm([0.4, 0.5, 0.77])
+    shade = np.clip(np.tensordot(light, normal, 1), 0, 1) * 255
+    shade[~found] = 0
+    return shade.astype(np.uint8)
