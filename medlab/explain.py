@@ -59,7 +59,7 @@ from ._validate import check_array, check_choice, check_float, check_int, check_
 __all__ = ["logit", "saliency", "smoothgrad", "gradient_x_input", "grad_cam", "occlusion",
            "integrated_gradients", "edge_detector", "occlusion_starts", "occlusion_map", "METHODS", "explain", "explain_batch",
            "conv_layers", "default_cam_layer", "similarity", "cascading_randomization", "label_randomization",
-           "deletion_insertion"]
+           "deletion_insertion", "xray_lung_fields", "attribution_inside"]
 
 #: Upper limits (checked before any work starts).
 MAX_SAMPLES = 1000          # SmoothGrad noisy copies, IG steps
@@ -1017,3 +1017,92 @@ def deletion_insertion(model: Any, x: Any, attribution: Any, steps: int = 28, fi
     return {"fractions": fractions, "deletion": dele, "insertion": ins, "deletion_auc": area(dele),
             "insertion_auc": area(ins), "random_deletion": r_dele, "random_insertion": r_ins,
             "random_deletion_auc": area(r_dele), "random_insertion_auc": area(r_ins)}
+
+
+# ----------------------------------------------------------------------------- where does a map point?
+def xray_lung_fields(image: Any, sigma: float = 4.0) -> np.ndarray:
+    """A crude mask of the two lung fields on a frontal chest X-ray (H x W, bool). Used in 08 §9.
+
+    The method, and why it is only a rough ruler: aerated lung is *dark* on a radiograph. The image is
+    scaled to [0, 1] and smoothed (Gaussian, ``sigma`` px at 256 px, scaled with the size); pixels darker
+    than Otsu's threshold of the central region (rows 8-90 %, columns 5-95 %: outside it lie the neck, the
+    abdomen and the air beside the body) are kept; in each half of the image the largest connected dark
+    region is taken as that lung, its holes are filled and it is closed morphologically.
+
+    Limits: a consolidated (white) lobe -- exactly what pneumonia does -- is *not* dark and is left out; the
+    heart and the mediastinum are excluded only because they are bright; the air beside a small child's
+    body (joined to a lung by a dark gap) or a dark gastric bubble can be taken as lung; rotated or cropped images break the half-split. It is
+    good enough to ask "does the model look at the lungs or at the corners and labels?", not for measuring
+    the lungs.
+
+    >>> img = np.full((64, 64), 0.8); img[10:50, 8:28] = 0.2; img[10:50, 36:56] = 0.2
+    >>> m = xray_lung_fields(img)
+    >>> bool(m[30, 15] and m[30, 45] and not m[30, 32] and not m[58, 30])
+    True
+    """
+    from scipy import ndimage  # noqa: PLC0415
+    from skimage.filters import threshold_otsu  # noqa: PLC0415
+    a = check_array(image, "image", ndim=(2, 3)).astype(np.float64)
+    if a.ndim == 3:
+        if a.shape[-1] != 1:
+            raise ValueError(f"image must be one grey image (H, W) or (H, W, 1), got shape {a.shape}")
+        a = a[..., 0]
+    h, w = a.shape
+    if min(h, w) < 16:
+        raise ValueError(f"image must be at least 16 x 16 to find lung fields, got {a.shape}")
+    sigma = check_float(sigma, "sigma", low=0.0, high=64.0)
+    lo, hi = float(a.min()), float(a.max())
+    if hi <= lo:
+        raise ValueError("image is constant; there are no lung fields to find")
+    a = (a - lo) / (hi - lo)
+    blur = ndimage.gaussian_filter(a, sigma * max(h, w) / 256.0)
+    roi = np.zeros((h, w), bool)
+    roi[int(0.08 * h):int(0.9 * h), int(0.05 * w):int(0.95 * w)] = True
+    t = threshold_otsu(blur[roi])
+    dark = (blur < t) & roi
+    mask = np.zeros((h, w), bool)
+    radius = max(1, int(round(3 * max(h, w) / 256)))
+    structure = ndimage.generate_binary_structure(2, 1)
+    for half in (slice(0, w // 2), slice(w // 2, w)):
+        part = dark[:, half]
+        labels, n = ndimage.label(part, structure)
+        if n == 0:
+            continue
+        sizes = ndimage.sum(part, labels, index=np.arange(1, n + 1))
+        lung = labels == (1 + int(np.argmax(sizes)))
+        lung = ndimage.binary_closing(lung, structure, iterations=radius)
+        mask[:, half] = ndimage.binary_fill_holes(lung)
+    return mask & roi
+
+
+def attribution_inside(attribution: Any, mask: Any) -> dict:
+    """Which share of a map's positive attribution lies inside ``mask`` (e.g. the lung fields). Used in 08 §9.
+
+    Returns ``inside`` (sum of ``max(map, 0)`` inside the mask / sum over the image), ``area`` (the mask's
+    share of the image: what a map spread evenly would give) and ``ratio`` = inside / area (> 1: the map
+    concentrates on the mask). A map with no positive value raises (there is nothing to share out).
+
+    >>> m = np.zeros((4, 4)); m[0, 0] = 3; m[3, 3] = 1
+    >>> mask = np.zeros((4, 4), bool); mask[:2, :2] = True
+    >>> attribution_inside(m, mask)
+    {'inside': 0.75, 'area': 0.25, 'ratio': 3.0}
+    """
+    amap = _as_map(attribution, "attribution")
+    m = check_array(mask, "mask", ndim=2, finite=False)
+    if m.shape != amap.shape:
+        if m.shape[0] % amap.shape[0] == 0 and m.shape[1] % amap.shape[1] == 0 or \
+                amap.shape[0] % m.shape[0] == 0 and amap.shape[1] % m.shape[1] == 0:
+            hint = " (resize the map to the mask's size first, e.g. with skimage.transform.resize)"
+        else:
+            hint = ""
+        raise ValueError(f"mask must have the map's shape {amap.shape}, got {m.shape}{hint}")
+    if not np.all(np.isin(np.unique(m), (0, 1))):
+        raise ValueError("mask must be boolean (or 0/1)")
+    m = m.astype(bool)
+    pos = np.maximum(amap, 0.0)
+    total = float(pos.sum())
+    if total <= 0:
+        raise ValueError("attribution has no positive value; nothing to locate (explain the other class?)")
+    inside = float(pos[m].sum()) / total
+    area = float(m.mean())
+    return {"inside": inside, "area": area, "ratio": inside / area if area > 0 else float("inf")}

@@ -455,3 +455,46 @@ def test_bad_input_gives_clear_errors():
     unbuilt = keras.Sequential([L.Dense(1, activation="sigmoid")])
     with pytest.raises(ValueError, match="not built"):
         ex.saliency(unbuilt, x)
+
+
+# ----------------------------------------------------------------------------- lung fields and attribution share
+def test_xray_lung_fields_on_a_synthetic_radiograph():
+    rng = np.random.default_rng(0)
+    img = np.full((128, 128), 0.75) + 0.02 * rng.normal(size=(128, 128))
+    yy, xx = np.mgrid[:128, :128]
+    left = ((yy - 60) / 38) ** 2 + ((xx - 36) / 18) ** 2 <= 1
+    right = ((yy - 60) / 38) ** 2 + ((xx - 92) / 18) ** 2 <= 1
+    img[left | right] = 0.3
+    mask = ex.xray_lung_fields(img)
+    truth = left | right
+    dice = 2 * np.sum(mask & truth) / (mask.sum() + truth.sum())
+    assert dice > 0.9
+    assert not mask[60, 64]          # mediastinum
+    with pytest.raises(ValueError, match="constant"):
+        ex.xray_lung_fields(np.ones((64, 64)))
+    with pytest.raises(ValueError, match="at least 16"):
+        ex.xray_lung_fields(np.zeros((8, 8)))
+
+
+def test_xray_lung_fields_on_real_chest_xrays_mostly_inside_the_thorax():
+    from medlab.datasets import load_chestxray256
+    x, _, _, _ = load_chestxray256("val")
+    for k in range(6):
+        m = ex.xray_lung_fields(x[k])
+        assert 0.05 < m.mean() < 0.6
+        assert m[:, : 128].any() and m[:, 128:].any()   # one field in each half
+
+
+def test_attribution_inside():
+    amap = np.zeros((6, 6))
+    amap[1, 1], amap[4, 4], amap[0, 5] = 2.0, 1.0, -5.0
+    mask = np.zeros((6, 6), bool)
+    mask[:3, :3] = True
+    out = ex.attribution_inside(amap, mask)
+    assert out["inside"] == pytest.approx(2 / 3) and out["area"] == pytest.approx(9 / 36)
+    assert out["ratio"] == pytest.approx((2 / 3) / (9 / 36))
+    assert ex.attribution_inside({"map": amap}, mask)["inside"] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="no positive value"):
+        ex.attribution_inside(-np.ones((6, 6)), mask)
+    with pytest.raises(ValueError, match="resize the map"):
+        ex.attribution_inside(amap, np.zeros((12, 12), bool))
