@@ -498,3 +498,45 @@ def test_attribution_inside():
         ex.attribution_inside(-np.ones((6, 6)), mask)
     with pytest.raises(ValueError, match="resize the map"):
         ex.attribution_inside(amap, np.zeros((12, 12), bool))
+
+
+# ----------------------------------------------------------------------------- exercises of 08
+def test_exercise_checks_recognise_right_answers_and_typical_mistakes():
+    from medlab.exercises import explain as E
+    assert not E.check_occlusion_windows(None)
+    right = len(ex.occlusion_starts(28, 4, 2)) ** 2
+    assert E.check_occlusion_windows(right) and right == 169
+    assert "one axis" in E.check_occlusion_windows(13).hint
+    assert "+ 1" in E.check_occlusion_windows(144).hint
+    assert not E.check_occlusion_windows(170)
+    with pytest.raises(TypeError):
+        E.check_occlusion_windows("many")
+    # Grad-CAM by hand, against the core's computation on a model whose last conv layer gives these maps
+    cam = E.grad_cam_reference()
+    assert E.check_grad_cam_by_hand(cam)
+    no_relu = np.tensordot(E.GRAD_CAM_GRADS.mean(axis=(1, 2)), E.GRAD_CAM_ACTS, axes=(0, 0))
+    assert "ReLU" in E.check_grad_cam_by_hand(no_relu).hint
+    assert "gradient x activation" in E.check_grad_cam_by_hand(
+        np.maximum((E.GRAD_CAM_GRADS * E.GRAD_CAM_ACTS).sum(axis=0), 0)).hint
+    with pytest.raises(TypeError):
+        E.check_grad_cam_by_hand(np.zeros(4))
+    assert E.check_ig_sum(3.2) and not E.check_ig_sum(2.3) and "minus a negative" in E.check_ig_sum(1.4).hint
+    fake = {"spearman_abs": {"saliency": np.array([1, 0.3]), "edge_detector": np.array([1, 1.0])}}
+    assert E.check_failed_sanity_check("edge_detector", fake)
+    assert not E.check_failed_sanity_check("saliency", fake)
+    assert not E.check_failed_sanity_check("lime", fake)
+    with pytest.raises(TypeError):
+        E.check_failed_sanity_check("saliency", {})
+
+
+def test_grad_cam_exercise_matches_the_core_on_a_model_with_those_feature_maps():
+    """A 1x1 'identity' conv passes 2-channel input through; Flatten + Dense with the exercise's gradients
+    as weights makes dz/dA exactly GRAD_CAM_GRADS, so grad_cam must return the exercise's answer."""
+    from medlab.exercises import explain as E
+    model = keras.Sequential([keras.Input((3, 3, 2)), L.Conv2D(2, 1, name="id"), L.Flatten(),
+                              L.Dense(1, activation="sigmoid")])
+    dense_w = np.transpose(E.GRAD_CAM_GRADS, (1, 2, 0)).reshape(-1, 1)
+    model.set_weights([np.eye(2).reshape(1, 1, 2, 2), np.zeros(2), dense_w, np.zeros(1)])
+    x = np.transpose(E.GRAD_CAM_ACTS, (1, 2, 0))[None].astype(np.float32)
+    out = ex.grad_cam(model, x, layer="id")
+    np.testing.assert_allclose(out["raw"], E.grad_cam_reference(), atol=1e-5)
