@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python benchmarks/bench_training.py [--quick] [--skip-notebook]
 
+0. unit 05's SVM baseline re-measured (same split);
 1. ``seed_cnn`` (the article's model), 10 epochs, batch 32, full PneumoniaMNIST-28 train split: wall and CPU
    time of ``fit``, test accuracy at 0.5 and AUC, seeds 0, 1, 2 (compare: the unit-05 SVM);
 2. ``medlab_cnn`` with its documented defaults (``RECIPES["medlab_cnn"]``, early stopping on validation):
@@ -67,6 +68,19 @@ def table(name: str, rows: list[dict]) -> None:
     for k in ("wall_s", "cpu_s", "auc", "acc_05", "acc_thr"):
         v = np.array([r[k] for r in rows])
         print(f"  mean {k:8s} {v.mean():.3f} +- {v.std():.3f}  (min {v.min():.3f}, max {v.max():.3f})")
+
+
+def bench_svm() -> None:
+    """Unit 05's SVM baseline, re-measured with its own protocol (seed 0), for the comparison."""
+    from medlab import classical as C
+
+    t = time.perf_counter()
+    data, names = C.dataset_features("pneumoniamnist")
+    (xtr, ytr), (xva, yva), (xte, yte) = data["train"], data["val"], data["test"]
+    res = C.svm_baseline(xtr, ytr, xva, yva, xte, yte, names, seed=0, importance_repeats=0)
+    m = res.test_metrics
+    print(f"\nunit-05 SVM (re-measured, seed 0): test accuracy {m['accuracy']:.3f}, AUC {m['roc_auc']:.3f} "
+          f"({time.perf_counter() - t:.0f} s incl. features; {load()})")
 
 
 def bench_models(tmp: Path) -> None:
@@ -172,6 +186,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if "--skip-models" not in sys.argv:
+            bench_svm()
             bench_models(tmp)
         bench_dashboard(tmp)
         bench_256(tmp)

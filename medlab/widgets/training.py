@@ -117,7 +117,7 @@ GD_MAX_STEPS = 200
 def _gd_frame(surface: str, lr: float, step: bool, run: bool, reset: bool, state: dict) -> Frame:
     s = T.SURFACES[surface]
     if state.get("surface") != surface:
-        state["surface"], state["n"] = surface, 0
+        state["surface"], state["n"] = surface, state.get("n", 10)
     n = state.get("n", 0)
     if reset:
         n = 0
@@ -299,7 +299,7 @@ def kernel_learner(target: str = "sobel_x", lr: float = 0.05, steps: int = 200, 
 
 
 # =========================================================================== training dashboard
-_PARAMS = {"seed_cnn": 20417, "medlab_cnn": 33041, "tiny_cnn": 1265}
+_PARAMS = {"seed_cnn": 20417, "medlab_cnn": 23697, "tiny_cnn": 1265}
 
 
 def dashboard_plan(model: str, lr: float, batch: int, epochs: int, optimizer: str, dropout: float,
