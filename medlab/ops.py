@@ -993,7 +993,8 @@ def pooling_compute(image: Any, size: int = 2, stride: int | None = None, mode: 
     image are compared on the same region (columns 16.. of the original). Returns ``{"pooled"``,
     ``"winners"`` (bool mask of the pixels max pooling keeps; ``None`` for avg), ``"raw_change"`` and
     ``"pooled_change"`` (mean |Δ| before / after pooling), ``"unchanged_fraction"`` (pooled values that did
-    not move), ``"size", "stride", "mode", "shift"}``. Compare ``pooled`` with ``tf.nn.max_pool2d`` /
+    not move), ``"changed"`` (bool map over the pooled region: True where the shift moved a pooled value),
+    ``"size", "stride", "mode", "shift"}``. Compare ``pooled`` with ``tf.nn.max_pool2d`` /
     ``avg_pool2d`` ("VALID") as the notebook does.
 
     >>> r = pooling_compute(np.tile([0.0, 1.0], (24, 12)), 2, 2, "max", shift=1)
@@ -1014,10 +1015,10 @@ def pooling_compute(image: Any, size: int = 2, stride: int | None = None, mode: 
     a = img[:, m:]
     b = img[:, m - shift: img.shape[1] - shift]
     pa, pb = pool2d(a, size, s, mode=mode), pool2d(b, size, s, mode=mode)
+    changed = np.abs(pa - pb) >= 1e-6
     return {"pooled": pooled, "winners": winners, "raw_change": float(np.abs(a - b).mean()),
-            "pooled_change": float(np.abs(pa - pb).mean()),
-            "unchanged_fraction": float(np.mean(np.abs(pa - pb) < 1e-6)),
-            "size": size, "stride": s, "mode": mode, "shift": shift}
+            "pooled_change": float(np.abs(pa - pb).mean()), "unchanged_fraction": float(np.mean(~changed)),
+            "changed": changed, "size": size, "stride": s, "mode": mode, "shift": shift}
 
 
 def insert_nodule(image: Any, diameter: float, centre: tuple[int, int], value: float = 0.9) -> np.ndarray:

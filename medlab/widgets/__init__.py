@@ -43,4 +43,3 @@ for _name, (_builder, _demo, _module) in sorted(REGISTRY.items()):
 
 # Builders not yet ported to the explorer layer (removed module by module as they are ported).
 from .viewer import browse_dataset, dataset_browser, render_slice, slice_viewer  # noqa: F401,E402
-from .conv import dense_neuron_explorer, feature_map_explorer, nodule_pooling_explorer, pooling_explorer, receptive_field_explorer  # noqa: F401,E402,E501

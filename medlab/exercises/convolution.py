@@ -1,4 +1,4 @@
-"""Exercise checks for 02_convolution and 03_pooling_and_network.
+"""Exercise checks for 02_convolution.
 
 Each check computes the right answer with :mod:`medlab.ops` (nothing is hard-coded) and
 recognises the typical mistakes to give a specific hint.
@@ -21,8 +21,6 @@ __all__ = [
     "OUTPUT_SIZE_TASK", "check_output_size",
     "check_dense_params", "DENSE_TASK",
     "check_horizontal_edge_kernel",
-    "MAXPOOL_INPUT", "check_maxpool_output",
-    "SEED_MODEL_INPUT", "check_seed_model_params", "check_flatten_size", "check_receptive_field",
 ]
 
 #: "A 256x256 CT slice, a 5x5 kernel, stride 2, padding 2 on each side: how wide is the output?"
@@ -30,17 +28,6 @@ OUTPUT_SIZE_TASK = dict(n=256, k=5, padding=2, stride=2)
 
 #: "A Dense layer from a flattened 256x256 grey image to 32 units: how many parameters?"
 DENSE_TASK = dict(height=256, width=256, units=32)
-
-#: The 4x4 feature map whose 2x2 / stride-2 max-pooled output the learner predicts.
-MAXPOOL_INPUT = np.array([[1, 3, 2, 0],
-                          [4, 6, 1, 5],
-                          [7, 2, 9, 8],
-                          [0, 1, 3, 4]], dtype=float)
-
-#: Input shape (H, W, C) of the seed model
-#: Conv2D(32,3) -> MaxPool(2) -> Conv2D(64,3) -> MaxPool(2) -> Flatten -> Dense(1).
-SEED_MODEL_INPUT = (256, 256, 1)
-
 
 def _as_int(answer: Any, what: str) -> int | None:
     """An int answer, or raise TypeError if it is not a whole number."""
@@ -148,101 +135,3 @@ def check_horizontal_edge_kernel(kernel: Any) -> Feedback:
         return Feedback(False, f"it also responds to vertical edges ({vert:.3g} vs {horiz:.3g}).",
                         hint="Make every row constant (e.g. -1 -2 -1 / 0 0 0 / 1 2 1) so left-right changes cancel.")
     return Feedback(True, f"flat → 0, horizontal edge → {horiz:.3g}, vertical edge → {vert:.3g}.")
-
-
-def check_maxpool_output(answer: Any) -> Feedback:
-    """The 2x2 max-pool (stride 2) of :data:`MAXPOOL_INPUT`, as a 2x2 array."""
-    task = "Predict the 2x2 max-pooling (stride 2) of MAXPOOL_INPUT as a 2x2 list of lists."
-    if answer is None:
-        return Feedback.unanswered(task)
-    try:
-        a = np.asarray(answer, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"answer must be a 2x2 array of numbers, got {answer!r}") from None
-    right = ops.pool2d(MAXPOOL_INPUT, 2, 2, mode="max")
-    if a.shape != right.shape:
-        return Feedback(False, f"your answer has shape {a.shape}.",
-                        hint="A 4x4 input pooled with 2x2 windows, stride 2, gives a 2x2 output (4 windows).")
-    if np.allclose(a, right):
-        return Feedback(True, f"each 2x2 block keeps its largest value: {right.astype(int).tolist()}.")
-    if np.allclose(a, ops.pool2d(MAXPOOL_INPUT, 2, 2, mode="avg")):
-        hint = "That is the *average* of each block; max pooling keeps the largest value."
-    elif np.allclose(a, ops.pool2d(MAXPOOL_INPUT, 2, 1, mode="max")[::2, ::2]):
-        hint = "The windows do not overlap with stride 2: rows 0-1 x cols 0-1, rows 0-1 x cols 2-3, ..."
-    else:
-        wrong = int((~np.isclose(a, right)).sum())
-        hint = f"{wrong} of 4 values differ. Split the 4x4 input into four 2x2 blocks and take each block's maximum."
-    return Feedback(False, "not the max-pooled output.", hint=hint)
-
-
-def _seed_shapes():
-    """Hand derivation of the seed model's shapes with ops.output_size."""
-    h, w, c = SEED_MODEL_INPUT
-    h1, w1 = ops.output_size(h, 3), ops.output_size(w, 3)
-    h2, w2 = ops.output_size(h1, 2, stride=2), ops.output_size(w1, 2, stride=2)
-    h3, w3 = ops.output_size(h2, 3), ops.output_size(w2, 3)
-    h4, w4 = ops.output_size(h3, 2, stride=2), ops.output_size(w3, 2, stride=2)
-    return (h1, w1), (h2, w2), (h3, w3), (h4, w4)
-
-
-def check_flatten_size(answer: Any) -> Feedback:
-    """Length of the Flatten output of the seed model (input 256x256x1)."""
-    task = "How many numbers does Flatten pass to the Dense layer in the seed model?"
-    if answer is None:
-        return Feedback.unanswered(task)
-    value = _as_int(answer, "answer")
-    _, _, (h3, _), (h4, w4) = _seed_shapes()
-    right = h4 * w4 * 64
-    if value == right:
-        return Feedback(True, f"{h4}·{w4}·64 = {right:,}.")
-    if value == (h3 / 2) ** 2 * 64 or value == 63 * 63 * 64:
-        hint = f"The second conv gives {h3}x{h3}; pooling by 2 rounds *down*: floor({h3}/2) = {h3 // 2}."
-    elif value == 64 * 64 * 64:
-        hint = "A 'valid' 3x3 conv shrinks the image by 2 pixels: 256 → 254, then pool → 127, ..."
-    elif value == h4 * w4:
-        hint = "Flatten keeps every channel: multiply by the 64 filters of the last conv."
-    else:
-        hint = ("Follow the shape layer by layer: 256 → conv 254 → pool 127 → conv ? → pool ? ; "
-                "times 64 channels.")
-    return Feedback(False, f"{answer} is not the flattened length.", hint=hint)
-
-
-def check_seed_model_params(answer: Any) -> Feedback:
-    """Total trainable parameters of the seed model (input 256x256x1)."""
-    task = "How many trainable parameters does the seed model have in total?"
-    if answer is None:
-        return Feedback.unanswered(task)
-    value = _as_int(answer, "answer")
-    _, _, _, (h4, w4) = _seed_shapes()
-    p1, p2 = ops.conv_params(3, 3, 1, 32), ops.conv_params(3, 3, 32, 64)
-    p3 = ops.dense_params(h4 * w4 * 64, 1)
-    right = p1 + p2 + p3
-    if value == right:
-        return Feedback(True, f"{p1} + {p2} + {p3:,} = {right:,}; the Dense layer holds {p3 / right:.0%} of them.")
-    if value == right - (32 + 64 + 1):
-        hint = "Each filter and the Dense unit also has a bias."
-    elif value == p1 + p2:
-        hint = "Don't forget the Dense layer: one weight per flattened input, plus a bias."
-    elif value is not None and abs(value - right) < right * 0.05:
-        hint = "Close: check the flattened size (floor after each pooling) and the 3·3·32·64 second conv."
-    else:
-        hint = "Conv: kh·kw·C_in·C_out + C_out. Pooling and Flatten: 0. Dense: n_in·n_out + n_out."
-    return Feedback(False, f"{answer} is not the total parameter count.", hint=hint)
-
-
-def check_receptive_field(answer: Any) -> Feedback:
-    """Receptive field (pixels, one axis) of one output pixel of the seed model's last pooling layer."""
-    task = "How many input pixels wide is the receptive field of one pixel after the second MaxPool?"
-    if answer is None:
-        return Feedback.unanswered(task)
-    value = _as_int(answer, "answer")
-    right = ops.receptive_field([("conv", 3), ("pool", 2), ("conv", 3), ("pool", 2)]).size
-    if value == right:
-        return Feedback(True, f"3 → 4 → 8 → {right}: each layer adds (k − 1) × (product of earlier strides).")
-    if value == 1 + (3 - 1) + (2 - 1) + (3 - 1) + (2 - 1):
-        hint = "Layers after a pooling layer step 2 input pixels at a time: multiply their growth by the jump."
-    elif value == 3 * 2 * 3 * 2:
-        hint = "Receptive fields grow by addition, not multiplication: r ← r + (k − 1)·jump."
-    else:
-        hint = "Start with r = 1, jump = 1; for each layer: r ← r + (k − 1)·jump, then jump ← jump·stride."
-    return Feedback(False, f"{answer} is not the receptive field.", hint=hint)
