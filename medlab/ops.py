@@ -866,72 +866,6 @@ def forward_sequential(model: Any, x: Any, return_all: bool = False):
     return outputs if return_all else x
 
 
-# --------------------------------------------------------------------------- conv2d backward (06 §3)
-def conv2d_backward(x: Any, w: Any, dy: Any, stride: Any = 1, padding: Padding = "valid",
-                    dilation: Any = 1) -> tuple[np.ndarray, np.ndarray]:
-    r"""Backward pass of :func:`conv2d`: the gradients ``(dL/dw, dL/dx)`` given ``dy = dL/dy``.
-
-    With :math:`y_{n,i,j,o} = \sum_{m,q,c} \tilde x_{n,\,i s_h + m d_h,\,j s_w + q d_w,\,c}\, w_{m,q,c,o}`
-    (:math:`\tilde x` = the padded input) the chain rule gives
-
-    * :math:`\partial L/\partial w_{m,q,c,o} = \sum_{n,i,j} \tilde x_{n,\,i s_h + m d_h,\,j s_w + q d_w,\,c}\,
-      dy_{n,i,j,o}` -- each kernel tap correlates its shifted input with ``dy``;
-    * :math:`\partial L/\partial \tilde x` scatters ``dy @ w[m, q].T`` back to every position the tap read
-      (a transposed convolution); cropping the padding gives :math:`\partial L/\partial x`.
-
-    Same layouts and arguments as :func:`conv2d` (stride, padding incl. ``"same"``, dilation); ``dy`` has the
-    shape of ``conv2d(x, w, ...)``. Returns ``dw`` shaped like ``w`` and ``dx`` shaped like ``x``. The bias
-    gradient is simply ``dy`` summed over all but the channel axis. Checked against ``tf.GradientTape`` and
-    finite differences (tests/test_ops_backward.py). Used in 06 §3.
-
-    >>> x = np.arange(16.0).reshape(4, 4); w = np.ones((3, 3))
-    >>> dw, dx = conv2d_backward(x, w, np.ones((2, 2)))
-    >>> dw.tolist()[0], dx.tolist()[0]
-    ([10.0, 14.0, 18.0], [1.0, 2.0, 2.0, 1.0])
-    """
-    x4, w4, (sh, sw), (dh, dw_), (oh, ow), x_ndim, w_ndim, pads = _prepare_conv(x, w, stride, padding, dilation)
-    n, hp, wp, c_in = x4.shape
-    kh, kw, _, c_out = w4.shape
-    g = _as_float_array(dy, "dy")
-    if x_ndim == 2 and w_ndim == 2:
-        want = (oh, ow)
-    elif x_ndim in (2, 3):
-        want = (oh, ow, c_out)
-    else:
-        want = (n, oh, ow, c_out)
-    if g.shape != want:
-        raise ValueError(f"dy must have the shape of conv2d's output {want}, got {g.shape}")
-    dtype = _float_dtype(x4, w4, g)
-    g4 = g.reshape(n, oh, ow, c_out).astype(dtype, copy=False)
-    x4 = x4.astype(dtype, copy=False)
-    w4 = w4.astype(dtype, copy=False)
-    gw = np.zeros((kh, kw, c_in, c_out), dtype=dtype)
-    gxp = np.zeros((n, hp, wp, c_in), dtype=dtype)
-    single = c_in == 1 and c_out == 1
-    for m in range(kh):
-        for q in range(kw):
-            r0, c0 = m * dh, q * dw_
-            rows = slice(r0, r0 + (oh - 1) * sh + 1, sh)
-            cols = slice(c0, c0 + (ow - 1) * sw + 1, sw)
-            tap = x4[:, rows, cols, :]
-            if single:       # one channel: a dot product and a scaled add (fast whole-array operations)
-                gw[m, q, 0, 0] = np.sum(tap * g4)
-                gxp[:, rows, cols, :] += w4[m, q, 0, 0] * g4
-            else:
-                gw[m, q] = np.tensordot(tap, g4, axes=([0, 1, 2], [0, 1, 2]))
-                gxp[:, rows, cols, :] += g4 @ w4[m, q].T
-    (top, _), (left, _) = pads
-    h, wd = hp - sum(pads[0]), wp - sum(pads[1])
-    gx = gxp[:, top: top + h, left: left + wd, :]
-    if x_ndim == 2:
-        gx = gx[0, :, :, 0]
-    elif x_ndim == 3:
-        gx = gx[0]
-    if w_ndim == 2:
-        gw = gw[:, :, 0, 0]
-    return gw, gx
-
-
 # --------------------------------------------------------------------------------------------
 # teaching helpers of 02/03: kernels, conv/pool stacks, what pooling keeps (pure, numpy only)
 # --------------------------------------------------------------------------------------------
@@ -1076,3 +1010,69 @@ def nodule_erasure(image: Any, diameter: float, max_depth: int = 5, *, centre: t
             retained[mode].append(float(np.abs(a - b).max()) / base if base > 0 else 0.0)
     return {"depths": list(range(max_depth + 1)), "retained": retained, "with_nodule": with_n, "without": img,
             "diameter": float(diameter), "centre": (int(centre[0]), int(centre[1]))}
+
+
+# --------------------------------------------------------------------------- conv2d backward (06 §3)
+def conv2d_backward(x: Any, w: Any, dy: Any, stride: Any = 1, padding: Padding = "valid",
+                    dilation: Any = 1) -> tuple[np.ndarray, np.ndarray]:
+    r"""Backward pass of :func:`conv2d`: the gradients ``(dL/dw, dL/dx)`` given ``dy = dL/dy``.
+
+    With :math:`y_{n,i,j,o} = \sum_{m,q,c} \tilde x_{n,\,i s_h + m d_h,\,j s_w + q d_w,\,c}\, w_{m,q,c,o}`
+    (:math:`\tilde x` = the padded input) the chain rule gives
+
+    * :math:`\partial L/\partial w_{m,q,c,o} = \sum_{n,i,j} \tilde x_{n,\,i s_h + m d_h,\,j s_w + q d_w,\,c}\,
+      dy_{n,i,j,o}` -- each kernel tap correlates its shifted input with ``dy``;
+    * :math:`\partial L/\partial \tilde x` scatters ``dy @ w[m, q].T`` back to every position the tap read
+      (a transposed convolution); cropping the padding gives :math:`\partial L/\partial x`.
+
+    Same layouts and arguments as :func:`conv2d` (stride, padding incl. ``"same"``, dilation); ``dy`` has the
+    shape of ``conv2d(x, w, ...)``. Returns ``dw`` shaped like ``w`` and ``dx`` shaped like ``x``. The bias
+    gradient is simply ``dy`` summed over all but the channel axis. Checked against ``tf.GradientTape`` and
+    finite differences (tests/test_ops_backward.py). Used in 06 §3.
+
+    >>> x = np.arange(16.0).reshape(4, 4); w = np.ones((3, 3))
+    >>> dw, dx = conv2d_backward(x, w, np.ones((2, 2)))
+    >>> dw.tolist()[0], dx.tolist()[0]
+    ([10.0, 14.0, 18.0], [1.0, 2.0, 2.0, 1.0])
+    """
+    x4, w4, (sh, sw), (dh, dw_), (oh, ow), x_ndim, w_ndim, pads = _prepare_conv(x, w, stride, padding, dilation)
+    n, hp, wp, c_in = x4.shape
+    kh, kw, _, c_out = w4.shape
+    g = _as_float_array(dy, "dy")
+    if x_ndim == 2 and w_ndim == 2:
+        want = (oh, ow)
+    elif x_ndim in (2, 3):
+        want = (oh, ow, c_out)
+    else:
+        want = (n, oh, ow, c_out)
+    if g.shape != want:
+        raise ValueError(f"dy must have the shape of conv2d's output {want}, got {g.shape}")
+    dtype = _float_dtype(x4, w4, g)
+    g4 = g.reshape(n, oh, ow, c_out).astype(dtype, copy=False)
+    x4 = x4.astype(dtype, copy=False)
+    w4 = w4.astype(dtype, copy=False)
+    gw = np.zeros((kh, kw, c_in, c_out), dtype=dtype)
+    gxp = np.zeros((n, hp, wp, c_in), dtype=dtype)
+    single = c_in == 1 and c_out == 1
+    for m in range(kh):
+        for q in range(kw):
+            r0, c0 = m * dh, q * dw_
+            rows = slice(r0, r0 + (oh - 1) * sh + 1, sh)
+            cols = slice(c0, c0 + (ow - 1) * sw + 1, sw)
+            tap = x4[:, rows, cols, :]
+            if single:       # one channel: a dot product and a scaled add (fast whole-array operations)
+                gw[m, q, 0, 0] = np.sum(tap * g4)
+                gxp[:, rows, cols, :] += w4[m, q, 0, 0] * g4
+            else:
+                gw[m, q] = np.tensordot(tap, g4, axes=([0, 1, 2], [0, 1, 2]))
+                gxp[:, rows, cols, :] += g4 @ w4[m, q].T
+    (top, _), (left, _) = pads
+    h, wd = hp - sum(pads[0]), wp - sum(pads[1])
+    gx = gxp[:, top: top + h, left: left + wd, :]
+    if x_ndim == 2:
+        gx = gx[0, :, :, 0]
+    elif x_ndim == 3:
+        gx = gx[0]
+    if w_ndim == 2:
+        gw = gw[:, :, 0, 0]
+    return gw, gx
