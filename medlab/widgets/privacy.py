@@ -323,7 +323,7 @@ def fedavg_explorer(rounds: int = 4, local_epochs: Sequence[int] = (1, 2), heter
 
 
 # ----------------------------------------------------------------------------- DP explorer
-DP_DEFAULTS = {"n_train": 256, "epochs": 2, "batch_size": 64, "learning_rate": 0.5, "delta": 1e-5, "seed": 0}
+DP_DEFAULTS = {"n_train": 512, "epochs": 2, "batch_size": 64, "learning_rate": 0.5, "delta": 1e-5, "seed": 0}
 
 
 def dp_grid(clips: Sequence[float], noises: Sequence[float], config: dict | None = None) -> list[dict]:
@@ -344,7 +344,7 @@ def dp_grid(clips: Sequence[float], noises: Sequence[float], config: dict | None
 
 
 def _dp_demo() -> dict:
-    return {"grid": dp_grid((0.5, 2.0), (0.0, 1.0))}
+    return {"grid": dp_grid((1.0, 4.0), (0.0, 1.0))}
 
 
 @register(demo=_dp_demo)
