@@ -38,7 +38,7 @@ from ._validate import (check_array, check_binary_labels, check_both_classes, ch
 __all__ = ["confusion", "metrics", "metric_intervals", "roc_curve", "roc_auc", "pr_curve", "average_precision",
            "proportion_ci", "delong_variance", "roc_auc_ci", "bootstrap_aucs", "delong_test", "mcnemar",
            "CalibrationCurve", "calibration_curve", "brier_score", "expected_calibration_error",
-           "Recalibration", "temperature_scale", "platt_scale", "choose_threshold", "predictive_values",
+           "logit", "Recalibration", "temperature_scale", "platt_scale", "choose_threshold", "predictive_values",
            "net_benefit", "PairedScores", "paired_models", "DATASETS"]
 
 #: Upper limits, checked before any work starts.
@@ -533,6 +533,16 @@ _EPS = 1e-15
 def _logit(p: np.ndarray) -> np.ndarray:
     q = np.clip(p, _EPS, 1 - _EPS)
     return np.log(q) - np.log1p(-q)
+
+
+def logit(prob: Any) -> np.ndarray:
+    """``log(p / (1 − p))``, the inverse of the sigmoid, with ``p`` clipped to [1e-15, 1 − 1e-15] so that a
+    saturated 0 or 1 gives ±34.5 instead of ±inf. Used in 07 §5 (Platt scaling of the CNN's logit).
+
+    >>> logit([0.5, 0.8807970779778823]).round(6).tolist()
+    [0.0, 2.0]
+    """
+    return _logit(check_probabilities(check_array(prob, "prob", ndim=(0, 1), dtype=np.float64).reshape(-1), "prob"))
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

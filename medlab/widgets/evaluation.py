@@ -257,9 +257,9 @@ def prevalence_explorer(sensitivity: float = 0.9, specificity: float = 0.8, prev
 
 
 # ----------------------------------------------------------------------------- calibration
-def _logit(p: np.ndarray) -> np.ndarray:
-    q = np.clip(p, 1e-15, 1 - 1e-15)
-    return np.log(q) - np.log1p(-q)
+_SHORT = {"none": "raw", "temperature": "temperature-scaled", "platt": "Platt-scaled"}
+_HIST_EDGES = np.linspace(0, 1, 21)
+_HIST_CENTERS = (_HIST_EDGES[:-1] + _HIST_EDGES[1:]) / 2
 
 
 @register(demo=_demo_calibration)
@@ -278,8 +278,8 @@ def calibration_explorer(y_val: Any, val: Mapping[str, Any], y_test: Any, test: 
         fitted[(name, "none")] = (pt, "no recalibration")
         tmp = E.temperature_scale(yv, pv)
         fitted[(name, "temperature")] = (tmp(pt), f"temperature T = {tmp.temperature:.3f} (fitted on validation)")
-        pl = E.platt_scale(yv, _logit(pv))
-        fitted[(name, "platt")] = (pl(_logit(pt)), f"Platt: sigmoid({pl.a:.3f} logit(p) + {pl.b:.3f}) (fitted on "
+        pl = E.platt_scale(yv, E.logit(pv))
+        fitted[(name, "platt")] = (pl(E.logit(pt)), f"Platt: sigmoid({pl.a:.3f} logit(p) + {pl.b:.3f}) (fitted on "
                                                   f"validation)")
     chart = Chart(figsize=(9.5, 3.8), dpi=72)
     labels = _Labels(chart)
@@ -292,7 +292,7 @@ def calibration_explorer(y_val: Any, val: Mapping[str, Any], y_test: Any, test: 
     ax.legend(loc="upper left", fontsize=8)
     labels.add("title", ax, 0.5, 1.06, size=12)
     hist, = ax_h.plot([], [], drawstyle="steps-mid", color=COLORS[0], lw=1.5)
-    ax_h.set(xlim=(0, 1), ylim=(0, 1), xlabel="predicted P(label 1)", ylabel="fraction of test images in bin")
+    ax_h.set(xlim=(0, 1), ylim=(0, 1), xlabel="predicted P(label 1)", ylabel="fraction of test images (20 bins)")
     labels.add("htitle", ax_h, 0.5, 1.06, size=12)
     chart.animate(curve, gaps, hist)
 
@@ -304,10 +304,9 @@ def calibration_explorer(y_val: Any, val: Mapping[str, Any], y_test: Any, test: 
         ece = E.expected_calibration_error(ys, p, bins, strategy=binning)
         brier = E.brier_score(ys, p)
         raw = test_s[model]
-        texts = {"title": (f"{model}, {how.split(' (')[0]}: ECE {ece:.3f} ({bins} {binning} bins)", "black"),
+        texts = {"title": (f"{model}, {_SHORT[recalibration]}: ECE {ece:.3f} ({bins} {binning} bins)", "black"),
                  "htitle": (f"where the predictions fall (Brier {brier:.4f})", "black")}
-        centers = np.clip(cc.prob_pred, 0, 1)
-        hist.set_data(centers, cc.counts / len(ys))
+        hist.set_data(_HIST_CENTERS, np.histogram(p, bins=_HIST_EDGES)[0] / len(ys))
         rows = [["ECE", f"{E.expected_calibration_error(ys, raw, bins, strategy=binning):.4f}", f"{ece:.4f}"],
                 ["Brier score", f"{E.brier_score(ys, raw):.4f}", f"{brier:.4f}"],
                 ["ROC AUC", f"{E.roc_auc(ys, raw):.4f}", f"{E.roc_auc(ys, p):.4f}"]]
@@ -433,7 +432,7 @@ def decision_curve(y: Any, scores: Mapping[str, Any], positive: int = 1,
         rows.append(["treat none", "0.0000", "0.0", "-"])
         pts.set_data([p_t] * len(ys_), ys_)
         odds = p_t / (1 - p_t)
-        texts = {"title": (f"p_t = {p_t:.2f}: one false positive costs {odds:.2f} true positives" if p_t > 0
+        texts = {"title": (f"p_t = {p_t:.2f}: a false positive weighs {odds:.2f} true positives" if p_t > 0
                            else "p_t = 0: treat everyone", "black")}
         readout = (f"Net benefit = TP/N - FP/N x p_t/(1 - p_t); disease = {esc(class_names[pos])}, prevalence "
                    f"{prevalence:.1%}.<br>" + html_table(rows, header=["strategy", "net benefit",
