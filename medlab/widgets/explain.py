@@ -460,18 +460,25 @@ def ig_explorer(model: Any, image: Any, steps: Sequence[int] = IG_STEPS) -> Any:
 def randomization_explorer(model: Any, image: Any, methods: Sequence[str] = ("saliency", "gradient_x_input",
                                                                             "grad_cam", "integrated_gradients",
                                                                             "edge_detector"),
-                           seed: int = 0, ig_steps: int = 16) -> Any:
+                           seed: int = 0, ig_steps: int = 16, cascade: dict | None = None) -> Any:
     """The cascading model-parameter randomisation test (Adebayo et al. 2018). Used in 08 §6.
 
     :func:`medlab.explain.cascading_randomization` runs at build time; the slider picks how many layers
     (from the top) are re-initialised and shows every method's map at that step next to the trained
-    model's, with the chart of their similarity (Spearman of |map| or SSIM) against the step.
+    model's, with the chart of their similarity (Spearman of |map| or SSIM) against the step. ``cascade``:
+    a result of ``cascading_randomization(model, image, ...)`` already computed (then ``methods``, ``seed``
+    and ``ig_steps`` are not used).
     """
     from .. import explain as ex
 
     xs = _prepare(model, image)[:1]
-    out = ex.cascading_randomization(model, xs, methods=tuple(methods), seed=seed,
-                                     method_kwargs={"integrated_gradients": {"steps": ig_steps}})
+    if cascade is None:
+        out = ex.cascading_randomization(model, xs, methods=tuple(methods), seed=seed,
+                                         method_kwargs={"integrated_gradients": {"steps": ig_steps}})
+    else:
+        if not isinstance(cascade, dict) or not {"layers", "maps", "spearman_abs", "ssim"} <= set(cascade):
+            raise TypeError("cascade must be the dict returned by medlab.explain.cascading_randomization")
+        out = cascade
     names = out["layers"]
     methods = list(out["maps"])
     grey = xs[0, :, :, 0]
