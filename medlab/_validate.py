@@ -23,7 +23,8 @@ import numpy as np
 
 __all__ = ["check_int", "check_float", "check_choice", "check_bool", "check_seed", "check_array",
            "check_binary_labels", "check_probabilities", "check_same_length", "check_limit",
-           "check_both_classes"]
+           "check_both_classes", "check_output_path", "check_output_dir", "check_finite_number",
+           "check_not_rgb"]
 
 
 def _given(value: Any) -> str:
@@ -231,3 +232,148 @@ def check_both_classes(y: np.ndarray, name: str = "y_true", what: str = "this me
         raise ValueError(f"{name} contains only the label {only}: {what} needs at least one image of each "
                          f"class (0 and 1)")
     return y
+
+
+# --------------------------------------------------------------------------------------------
+# write protection: nothing may ever write into a data folder or over a data file
+# --------------------------------------------------------------------------------------------
+#: A folder holding this file is a data folder (``datasets/`` and its copies carry their checksums in it).
+DATA_FOLDER_MARKER = "SHA256SUMS"
+#: Existing files larger than this are not hashed by :func:`check_output_path` (they are refused only by the
+#: folder and DICOM checks); no embedded data file is that large.
+_HASH_LIMIT_BYTES = 256 * 2**20
+
+
+def _as_path(path: Any, name: str):
+    import os
+    from pathlib import Path
+
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a file path (str or pathlib.Path), got {_given(path)}")
+    if str(path).strip() == "":
+        raise ValueError(f"{name} must be a non-empty file path, got {path!r}")
+    return Path(path).expanduser().resolve()
+
+
+def _data_folder_of(p) -> Any:
+    """The data folder that contains ``p`` (or is ``p``), else None."""
+    from .datasets import protected_dirs
+
+    for d in protected_dirs():
+        if p == d or d in p.parents:
+            return d
+    for d in (p, *p.parents):
+        try:
+            if (d / DATA_FOLDER_MARKER).is_file():
+                return d
+        except OSError:
+            continue
+    return None
+
+
+def check_output_dir(path: Any, name: str = "path"):
+    """``path`` (resolved) if a saver may create files in it: not a data folder nor inside one.
+
+    Every function that writes a folder of files (training runs, de-identified copies, results) calls this
+    first. Raises TypeError for a non-path, ValueError naming the data folder otherwise.
+
+    >>> from medlab.datasets import data_dir
+    >>> check_output_dir(data_dir() / "results")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: path .../results is inside the data folder ...; nothing may be written there. Write results to a folder of your own (e.g. notebooks/results/)
+    """
+    p = _as_path(path, name)
+    d = _data_folder_of(p)
+    if d is not None:
+        raise ValueError(f"{name} {p} is inside the data folder {d}; nothing may be written there. "
+                         "Write results to a folder of your own (e.g. notebooks/results/)")
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"{name} {p} is an existing file, not a folder; pass a folder path")
+    return p
+
+
+def check_output_path(path: Any, name: str = "path", *, overwrite: bool = True):
+    """``path`` (resolved) if a saver may write that *file*; the one guard every saver calls first.
+
+    Refused (ValueError, naming the file and what to do): a path inside a data folder (``datasets/``,
+    ``$MEDLAB_DATA``, or any folder holding a ``SHA256SUMS`` file); an existing folder; an existing file whose
+    content is one of the embedded data files (sha256), or a DICOM file, wherever it lies; and, with
+    ``overwrite=False``, any existing file. Call it on the *final* file name (after adding ``.npz``/``.json``:
+    ``np.savez`` appends ``.npz`` itself). A non-path raises TypeError.
+
+    >>> import tempfile, pathlib
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> check_output_path(tmp / "svm.json").name
+    'svm.json'
+    >>> from medlab.datasets import data_dir
+    >>> check_output_path(data_dir() / "pneumoniamnist.npz")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: path .../pneumoniamnist.npz is inside the data folder ...; nothing may be written there. Write results to a folder of your own (e.g. notebooks/results/)
+    """
+    import hashlib
+
+    check_bool(overwrite, "overwrite")
+    p = _as_path(path, name)
+    d = _data_folder_of(p)
+    if d is not None:
+        raise ValueError(f"{name} {p} is inside the data folder {d}; nothing may be written there. "
+                         "Write results to a folder of your own (e.g. notebooks/results/)")
+    if p.is_dir():
+        raise ValueError(f"{name} {p} is an existing folder; pass a file path inside it")
+    if p.exists():
+        if not overwrite:
+            raise ValueError(f"{name} {p} already exists and overwrite=False; choose another name or pass "
+                             "overwrite=True")
+        with open(p, "rb") as fh:
+            head = fh.read(132)
+        if len(head) == 132 and head[128:132] == b"DICM":
+            raise ValueError(f"{name} {p} is an existing DICOM file; it would be overwritten. Write to a new "
+                             "file name")
+        size = p.stat().st_size
+        if size <= _HASH_LIMIT_BYTES:
+            from .datasets import CHECKSUMS
+
+            h = hashlib.sha256()
+            with open(p, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            if h.hexdigest() in set(CHECKSUMS.values()):
+                raise ValueError(f"{name} {p} is a copy of an embedded data file (same sha256); it would be "
+                                 "overwritten. Write to a new file name")
+    return p
+
+
+def check_not_rgb(arr: np.ndarray, name: str = "image") -> np.ndarray:
+    """``arr`` unless it looks like a colour picture (H, W, 3 or 4) that would be taken for a 3- or 4-slice volume.
+
+    A (z, y, x) volume has its *first* axis short; a colour image has its *last* axis 3 (RGB) or 4 (RGBA) with
+    both others at least 8 pixels. Such an array is refused with what to do.
+
+    >>> check_not_rgb(np.zeros((3, 64, 64))).shape
+    (3, 64, 64)
+    >>> check_not_rgb(np.zeros((64, 64, 3)))
+    Traceback (most recent call last):
+    ValueError: image has shape (64, 64, 3): a colour (RGB/RGBA) picture, not a (z, y, x) volume of 3 slices. Convert it to grey first (e.g. image.mean(axis=-1) or PIL .convert('L')); a real volume has the slices on the first axis
+    """
+    if arr.ndim == 3 and arr.shape[-1] in (3, 4) and arr.shape[0] >= 8 and arr.shape[1] >= 8:
+        raise ValueError(f"{name} has shape {arr.shape}: a colour (RGB/RGBA) picture, not a (z, y, x) volume of "
+                         f"{arr.shape[-1]} slices. Convert it to grey first (e.g. {name}.mean(axis=-1) or PIL "
+                         ".convert('L')); a real volume has the slices on the first axis")
+    return arr
+
+
+def check_finite_number(value: Any, name: str, what: str = "a number") -> float:
+    """``value`` as a float, refusing strings/None (TypeError) and NaN/inf (ValueError); ``what`` names the unit.
+
+    >>> check_finite_number(-320, "air_hu", "a HU value")
+    -320.0
+    >>> check_finite_number(float("nan"), "air_hu", "a HU value")
+    Traceback (most recent call last):
+    ValueError: air_hu must be a finite number (a HU value), got nan
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {what}, got {_given(value)}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number ({what}), got {value}")
+    return value

@@ -28,7 +28,7 @@ __all__ = [
     "DatasetError", "DATA_DIR", "data_dir", "list_datasets", "verify", "verify_all",
     "load_pneumoniamnist", "load_breastmnist", "load_lung_ct", "load_head_ct", "load_chest_xray",
     "LungCT", "TumourBox", "LUNG_CT_PATIENTS", "UNBOXED_TUMOUR_SLICES", "CLASS_NAMES", "CHEST_XRAYS", "as_tf_dataset",
-    "load_chestxray256",
+    "load_chestxray256", "protected_dirs", "check_output_path",
 ]
 
 #: The data folder shipped with the repository (``MEDLAB_DATA`` overrides it at call time).
@@ -199,6 +199,32 @@ def data_dir() -> Path:
     return Path(env).expanduser().resolve() if env else DATA_DIR
 
 
+def protected_dirs() -> tuple[Path, ...]:
+    """The folders nothing may ever write into: the repository's ``datasets/`` and ``data_dir()`` (resolved).
+
+    Every saver checks its target with :func:`medlab._validate.check_output_path` (a file) or
+    :func:`medlab._validate.check_output_dir` (a folder), which refuse these folders, any folder holding a
+    ``SHA256SUMS`` file, and any existing copy of a data file.
+
+    >>> DATA_DIR.resolve() in protected_dirs()
+    True
+    """
+    dirs = [DATA_DIR.resolve(), data_dir().resolve()]
+    return tuple(dict.fromkeys(dirs))
+
+
+def check_output_path(path: Any, name: str = "path", *, overwrite: bool = True) -> Path:
+    """The write guard for savers, re-exported from :mod:`medlab._validate` (see there).
+
+    >>> check_output_path(data_dir() / "pneumoniamnist")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: path .../pneumoniamnist is inside the data folder ...
+    """
+    from ._validate import check_output_path as _guard
+
+    return _guard(path, name, overwrite=overwrite)
+
+
 def list_datasets() -> dict[str, str]:
     """Names of the embedded datasets with a one-line description.
 
@@ -254,8 +280,8 @@ def verify_all() -> dict[str, str]:
     """Verify every embedded file; returns ``{relative path: "ok" | error message}`` (never raises).
 
     >>> report = verify_all()
-    >>> len(report), set(report.values())
-    (49, {'ok'})
+    >>> len(report) == len(CHECKSUMS), set(report.values())
+    (True, {'ok'})
     """
     report = {}
     for rel in sorted(CHECKSUMS):
