@@ -508,7 +508,7 @@ MODELS: dict[str, Callable[..., Any]] = {"seed_cnn": seed_cnn, "medlab_cnn": med
 #: Training defaults by model name (``fit(..., epochs=None, ...)`` uses them). ``seed_cnn`` = the article.
 RECIPES: dict[str, dict[str, Any]] = {
     "seed_cnn": {"epochs": 10, "batch_size": 32, "augment": False, "class_weight": None, "patience": None},
-    "medlab_cnn": {"epochs": 15, "batch_size": 64, "augment": True, "class_weight": None, "patience": 4},
+    "medlab_cnn": {"epochs": 15, "batch_size": 64, "augment": True, "class_weight": "balanced", "patience": 4},
     "tiny_cnn": {"epochs": 10, "batch_size": 64, "augment": False, "class_weight": None, "patience": None},
 }
 

@@ -104,3 +104,13 @@ def test_dashboard_train_then_stop_saves_a_loadable_run(tmp_path):
     np.testing.assert_allclose(loaded.predict(xv), run.predict(xv), rtol=1e-6)
     ex.click("stop")
     assert "Nothing to stop" in ex.message and ex.last_exception is None
+
+
+def test_dashboard_loads_saved_runs(tmp_path):
+    run = T.fit(T.tiny_cnn(), (np.zeros((8, 28, 28), np.uint8), np.array([0, 1] * 4)), epochs=1, run_dir=tmp_path)
+    ex = W.training_dashboard(run_dir=tmp_path)
+    ex.click("load")
+    assert [r.name for r in ex.state["runs"]] == [run.name] and "Reloaded 1" in ex.message
+    assert run.name in ex.readout.value
+    ex.click("load")
+    assert "No other saved runs" in ex.message and ex.last_exception is None

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -551,7 +552,8 @@ def _push(state: dict) -> None:
 
 
 def _dash_frame(model: str, lr: float, batch: int, epochs: int, optimizer: str, dropout: float, augment: bool,
-                class_weights: bool, seed: int, n_train: int, train: bool, stop: bool, state: dict) -> Frame:
+                class_weights: bool, seed: int, n_train: int, train: bool, stop: bool, load: bool,
+                state: dict) -> Frame:
     state["plan"] = dashboard_plan(model, lr, batch, epochs, optimizer, dropout, augment, class_weights, seed,
                                    n_train)
     running = state.get("thread") is not None and state["thread"].is_alive()
@@ -572,21 +574,36 @@ def _dash_frame(model: str, lr: float, batch: int, epochs: int, optimizer: str, 
             state["stop_requested"] = True
         else:
             note = "Nothing to stop: no run in progress."
+    if load:
+        have = {r.name for r in state["runs"]}
+        saved = [r["name"] for r in T.list_runs(state["run_dir"]) if r["name"] not in have][-10:]
+        for name in saved:
+            state["runs"].append(T.load_run(name, state["run_dir"], load_model=False))
+        note = (f"Reloaded {len(saved)} saved run(s) from {state['run_dir']} into the comparison "
+                "(their models: medlab.training.load_run(name))." if saved else
+                f"No other saved runs in {state['run_dir']}.")
     fr = _dashboard_view(state)
     if note:
         fr.warning = note
     return fr
 
 
-@register(demo=lambda: {"n_train": 256, "epochs": 1})
+def _demo_runs() -> str:
+    import tempfile
+
+    return str(Path(tempfile.gettempdir()) / "medlab-dashboard-demo-runs")
+
+
+@register(demo=lambda: {"n_train": 256, "epochs": 1, "run_dir": _demo_runs()})
 def training_dashboard(model: str = "seed_cnn", lr: float = 1e-3, batch: int = 32, epochs: int = 2,
                        n_train: int = 1024, seed: int = 0, run_dir: Any = None, autostart: bool = False,
                        wait: bool = False, redraw_s: float = 1.0):
     """The live training dashboard on PneumoniaMNIST 28x28: model, learning rate (log), batch, epochs, optimizer,
     dropout, augmentation, class weights, seed, training-set size; **Train** and **Stop**. Curves (train per
     batch, smoothed; validation per epoch; fixed axes), progress with epoch/batch/images per s/ETA, a per-epoch
-    table, first-layer filters every epoch, and a comparison of every run of the session. Runs are saved to
-    ``run_dir`` (default ``notebooks/runs/``). ``autostart=True`` clicks Train once; ``wait=True`` then waits
+    table, first-layer filters every epoch, and a comparison of every run of the session (**Load saved runs**
+    adds the runs saved earlier in ``run_dir``; reload a model with ``medlab.training.load_run(name)``). Runs
+    are saved to ``run_dir`` (default ``notebooks/runs/``). ``autostart=True`` clicks Train once; ``wait=True`` then waits
     for that run (the notebook's short automatic run). Used in 06 §5."""
     from ..datasets import load_pneumoniamnist
 
@@ -611,7 +628,8 @@ def training_dashboard(model: str = "seed_cnn", lr: float = 1e-3, batch: int = 3
         "class_weights": Check("Class weights (balanced)", False),
         "seed": Int("Seed", 0, 9, value=seed),
         "n_train": Choice("Training images", [256, 512, 1024, 2048, 4708], value=n_train),
-        "train": Button("Train", style="success"), "stop": Button("Stop", style="danger")},
+        "train": Button("Train", style="success"), "stop": Button("Stop", style="danger"),
+        "load": Button("Load saved runs")},
         state=state, progress=True, title="Live training dashboard (PneumoniaMNIST 28x28)")
     if autostart:
         ex.click("train")
