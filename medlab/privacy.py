@@ -554,11 +554,8 @@ def _set_method(ds, options: tuple[str, ...], pixel_cleaned: bool) -> list[tuple
                                                type(old).__name__ == "MultiValue" else [str(old)])
     ds.DeidentificationMethod = [v for v in old_values if v != method][:7] + [method[:64]] \
         if old_values else method[:64]
-    seq = list(ds.get("DeidentificationMethodCodeSequence") or [])
-    have = {str(getattr(item, "CodeValue", "")) for item in seq}
+    seq = []        # this run's methods only: earlier codes (e.g. an archive's) may claim options now undone
     for value, meaning in codes:
-        if value in have:
-            continue
         item = Dataset()
         item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, "DCM", meaning
         seq.append(item)
@@ -975,7 +972,6 @@ def naive_deidentify(src: str | os.PathLike, dst: str | os.PathLike) -> list[str
     The point of 11 §2: compare its output with :func:`deidentify` using :func:`compare_outputs`.
     Returns the written file names (relative). Non-DICOM files are skipped.
     """
-    import pydicom
     root, d, files = _new_output(src, dst)
     written = []
     for f in files:
@@ -992,7 +988,6 @@ def naive_deidentify(src: str | os.PathLike, dst: str | os.PathLike) -> list[str
         (d / rel).parent.mkdir(parents=True, exist_ok=True)
         ds.save_as(d / rel, enforce_file_format=True)
         written.append(str(rel))
-    del pydicom
     return written
 
 
@@ -1164,6 +1159,19 @@ def _tf():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
     return tf
+
+
+class _quiet_tf:
+    """Raise the TensorFlow logger to ERROR for a block, then restore it."""
+
+    def __enter__(self):
+        import logging
+        self._log = logging.getLogger("tensorflow")
+        self._level = self._log.level
+        self._log.setLevel(logging.ERROR)
+
+    def __exit__(self, *exc):
+        self._log.setLevel(self._level)
 
 
 def _images(x: Any, name: str) -> np.ndarray:
@@ -1619,7 +1627,8 @@ def dp_sgd_train(x: np.ndarray, y: Any, *, clip_norm: float | None = 1.0, noise_
     counter = [0]
     history = []
     for e in range(epochs):
-        _epochs(step, xs, ys, epochs=1, batch_size=batch_size, seed=seed, stream=0, start=e, counter=counter)
+        with _quiet_tf():     # tracing the per-example map warns that conv gradients use a loop (expected)
+            _epochs(step, xs, ys, epochs=1, batch_size=batch_size, seed=seed, stream=0, start=e, counter=counter)
         if xt is not None:
             history.append(_auc(model, xt, yt))
         if on_epoch is not None:
