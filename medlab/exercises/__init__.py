@@ -30,10 +30,11 @@ class Feedback:
         return self.correct
 
     def __str__(self) -> str:
-        mark = "✅ Correct" if self.correct else "❌ Not yet"
+        from ..i18n import t  # 中文/English: medlab.set_language
+        mark = f"✅ {t('Correct')}" if self.correct else f"❌ {t('Not yet')}"
         text = f"{mark}: {self.message}"
         if self.hint and not self.correct:
-            text += f"\nHint: {self.hint}"
+            text += f"\n{t('Hint')}: {self.hint}"
         return text
 
     def _repr_markdown_(self) -> str:

@@ -235,35 +235,37 @@ _LABEL_STYLE = {"description_width": "120px"}
 
 
 def _build_control(w: Any, spec: Spec, width: str) -> Any:
+    from ..i18n import t  # 中文/English (medlab.set_language): labels, buttons and option labels
     layout = w.Layout(width=width)
+    label = t(spec.label)
     if isinstance(spec, Int):
         value = spec.min if spec.value is None else spec.value
-        return w.IntSlider(value=value, min=spec.min, max=spec.max, step=spec.step, description=spec.label,
+        return w.IntSlider(value=value, min=spec.min, max=spec.max, step=spec.step, description=label,
                            style=_LABEL_STYLE, layout=layout, continuous_update=spec.continuous)
     if isinstance(spec, Float):
         value = spec.min if spec.value is None else spec.value
         if spec.log:
             lo, hi = float(np.log10(spec.min)), float(np.log10(spec.max))
             return w.FloatLogSlider(value=value, base=10, min=lo, max=hi, step=spec.step or (hi - lo) / 100,
-                                    description=spec.label, style=_LABEL_STYLE, layout=layout,
+                                    description=label, style=_LABEL_STYLE, layout=layout,
                                     readout_format=spec.format, continuous_update=spec.continuous)
         step = spec.step or (spec.max - spec.min) / 100
-        return w.FloatSlider(value=value, min=spec.min, max=spec.max, step=step, description=spec.label,
+        return w.FloatSlider(value=value, min=spec.min, max=spec.max, step=step, description=label,
                              style=_LABEL_STYLE, layout=layout, readout_format=spec.format,
                              continuous_update=spec.continuous)
     if isinstance(spec, Choice):
-        opts = _options(spec)
+        opts = [(t(text), v) for text, v in _options(spec)]
         value = opts[0][1] if spec.value == "__first__" else spec.value
         if spec.style == "toggle":
             style = {"button_width": spec.button_width} if spec.button_width else {}
-            return w.ToggleButtons(options=opts, value=value, description=spec.label, style=style)
+            return w.ToggleButtons(options=opts, value=value, description=label, style=style)
         if spec.style == "radio":
-            return w.RadioButtons(options=opts, value=value, description=spec.label, style=_LABEL_STYLE)
-        return w.Dropdown(options=opts, value=value, description=spec.label, style=_LABEL_STYLE, layout=layout)
+            return w.RadioButtons(options=opts, value=value, description=label, style=_LABEL_STYLE)
+        return w.Dropdown(options=opts, value=value, description=label, style=_LABEL_STYLE, layout=layout)
     if isinstance(spec, Check):
-        return w.Checkbox(value=spec.value, description=spec.label, indent=False)
+        return w.Checkbox(value=spec.value, description=label, indent=False)
     if isinstance(spec, Button):
-        return w.Button(description=spec.label, button_style=spec.style, layout=w.Layout(width="auto"))
+        return w.Button(description=label, button_style=spec.style, layout=w.Layout(width="auto"))
     raise TypeError(f"unknown control spec {spec!r}")
 
 

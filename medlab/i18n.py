@@ -1,0 +1,418 @@
+"""中文 / English: the language of widget labels, buttons, warnings and exercise feedback, and the glossary.
+
+The source article of MedLab is written in Chinese; the notebooks' narrative is English. This module lets a
+class switch every *control* (slider, dropdown, toggle and button labels, option labels) and the words of
+exercise feedback to Chinese, and gives the glossary of the article's terms with the notebook that teaches
+each one (shown as a table in 00).
+
+``set_language`` affects what is built or printed *after* the call: run it at the top of a notebook (before
+the widgets are built), or re-run the widget cell after switching.
+
+>>> set_language("zh")
+'zh'
+>>> t("Slice")
+'切片'
+>>> t("Slice", lang="en")
+'Slice'
+>>> set_language("en")
+'en'
+>>> t("Slice")
+'Slice'
+>>> [(g.zh, g.en) for g in glossary("02")][0]
+('卷积', 'convolution')
+
+Untranslated text passes through unchanged (a wrong key never raises); :func:`missing` lists the labels
+that have no Chinese translation, and ``tests/test_i18n.py`` fails when a registered widget has one.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["LANGUAGES", "set_language", "get_language", "t", "missing", "is_neutral", "Term", "GLOSSARY",
+           "glossary", "glossary_markdown", "cjk_font_path", "ZH"]
+
+LANGUAGES = ("en", "zh")
+_current = ["en"]
+
+
+def _check_lang(lang: str) -> str:
+    if not isinstance(lang, str):
+        raise TypeError(f"lang must be a str, one of {LANGUAGES}, got {type(lang).__name__}")
+    norm = lang.strip().lower().replace("_", "-")
+    if norm in ("zh", "zh-cn", "zh-hans", "cn", "chinese", "中文"):
+        return "zh"
+    if norm in ("en", "en-gb", "en-us", "english"):
+        return "en"
+    raise ValueError(f"lang must be one of {LANGUAGES} ('zh' for 中文, 'en' for English), got {lang!r}")
+
+
+def set_language(lang: str) -> str:
+    """Switch widget labels, buttons, warnings and exercise feedback to ``"zh"`` (中文) or ``"en"``.
+
+    Returns the language now in force. Widgets built (and feedback printed) after the call use it.
+    Used in 00 §1 (and in any notebook, at its top).
+
+    >>> set_language("zh"); set_language("en")
+    'zh'
+    'en'
+    """
+    _current[0] = _check_lang(lang)
+    return _current[0]
+
+
+def get_language() -> str:
+    """The language in force: ``"en"`` (default) or ``"zh"``; ``MEDLAB_LANG=zh`` sets the default."""
+    return _current[0]
+
+
+# --------------------------------------------------------------------------------------------- the table
+#: English text -> Chinese. Widget control labels, button labels, option labels, feedback words.
+ZH: dict[str, str] = {
+    # exercise feedback (medlab.exercises.Feedback)
+    "Correct": "正确", "Not yet": "还不对", "Hint": "提示",
+    "no answer yet.": "尚未作答。",
+    "Replace `None` with your answer and run the cell again.": "把 `None` 换成你的答案，然后重新运行这个单元格。",
+    # control labels (every label of a registered widget: tests/test_i18n.py)
+    "2×2 max-pool after each block": "每个块后 2×2 最大池化",
+    "Angle (°)": "角度 (°)",
+    "Augmentation (no flips)": "数据增强（不翻转）",
+    "Baseline": "基线",
+    "Batch size": "批大小",
+    "Bias": "偏置",
+    "Bias b": "偏置 b",
+    "Binning": "分箱方式",
+    "Bins": "分箱数",
+    "Blocks": "块数",
+    "C": "C",
+    "CLAHE clip limit": "CLAHE 裁剪限制",
+    "Changed only (hide kept)": "只看改动（隐藏保留项）",
+    "Channel": "通道",
+    "Channels in": "输入通道",
+    "Class": "类别",
+    "Class weights (balanced)": "类别权重（平衡）",
+    "Clip norm C": "裁剪范数 C",
+    "Column (mm)": "列 (mm)",
+    "Column x": "列 x",
+    "Convs/block": "每块卷积层数",
+    "Dense units": "全连接单元数",
+    "Dilation": "膨胀率",
+    "Dilation d": "膨胀率 d",
+    "Distance": "距离",
+    "Dropout": "Dropout 比例",
+    "Epochs": "训练轮数",
+    "Feature": "特征",
+    "Feature x": "特征 x",
+    "Feature y": "特征 y",
+    "File": "文件",
+    "File (by name)": "文件（按名称）",
+    "Fill": "填充",
+    "Filter": "滤波器",
+    "Filter size": "滤波器尺寸",
+    "Filters out": "输出滤波器数",
+    "Fraction": "比例",
+    "Gain": "增益",
+    "Gamma": "Gamma 值",
+    "Grad-CAM layer": "Grad-CAM 层",
+    "Group": "分组",
+    "Grow in 3-D": "三维生长",
+    "Heat opacity": "热图不透明度",
+    "Heterogeneity": "异质性",
+    "Image": "图像",
+    "Image #": "图像编号",
+    "Image size": "图像尺寸",
+    "Index": "索引",
+    "Input n": "输入 n",
+    "Interpolator": "插值方法",
+    "Jump to Otsu": "跳到 Otsu 阈值",
+    "Kernel": "卷积核",
+    "Kernel k": "卷积核 k",
+    "Kernel size": "卷积核尺寸",
+    "Key": "密钥",
+    "Layer": "层",
+    "Learning rate": "学习率",
+    "Level": "窗位",
+    "Level (HU)": "窗位 (HU)",
+    "Level L (HU)": "窗位 L (HU)",
+    "Levels": "灰度级数",
+    "Local epochs": "本地训练轮数",
+    "Lower (HU)": "下限 (HU)",
+    "Mask opacity": "掩膜不透明度",
+    "Measure": "度量",
+    "Method": "方法",
+    "Mode": "模式",
+    "Model": "模型",
+    "Naive: a random shift per visit": "朴素做法：每次就诊随机平移",
+    "Neighbours": "邻域",
+    "Next ▶": "下一步 ▶",
+    "Nodule (px)": "结节 (像素)",
+    "Noise": "噪声",
+    "Noise level": "噪声水平",
+    "Noise multiplier σ": "噪声乘子 σ",
+    "Offset (px)": "偏移 (像素)",
+    "Optimizer": "优化器",
+    "Outcome": "结果类别",
+    "Output pixel": "输出像素",
+    "Overlay opacity": "叠加不透明度",
+    "Padding": "填充",
+    "Padding p": "填充 p",
+    "Pairs counted": "已计数的像素对",
+    "Patch": "图块",
+    "Patch (px)": "图块 (像素)",
+    "Patient": "患者",
+    "Pool depth": "池化深度",
+    "Pool size": "池化窗口",
+    "Pool stride": "池化步长",
+    "Preset": "预设",
+    "Prevalence": "患病率",
+    "RF dilation": "感受野膨胀率",
+    "ROI col": "ROI 列",
+    "ROI height": "ROI 高度",
+    "ROI row": "ROI 行",
+    "ROI width": "ROI 宽度",
+    "Randomised layers": "随机化的层",
+    "Raw Grad-CAM grid": "原始 Grad-CAM 网格",
+    "Recalibration": "重新校准",
+    "Region": "区域",
+    "Resamples": "重采样次数",
+    "Reset": "重置",
+    "Rounds": "轮数",
+    "Row": "行",
+    "Row (mm)": "行 (mm)",
+    "Row y": "行 y",
+    "Run 25": "运行 25 次",
+    "Run at these values": "按这些值运行",
+    "Run this setting": "运行此设置",
+    "Samples n": "样本数 n",
+    "Seed": "随机种子",
+    "Seed column (x)": "种子点列 (x)",
+    "Seed row (y)": "种子点行 (y)",
+    "Sensitivity": "灵敏度",
+    "Shift (px)": "平移 (像素)",
+    "Show treat all": "显示“全部治疗”",
+    "Show tumour boxes": "显示肿瘤框",
+    "Similarity": "相似度",
+    "Slice": "切片",
+    "Slice (of the list)": "切片（列表中）",
+    "Slice (z)": "切片 (z)",
+    "Slice z": "切片 z",
+    "Spacing (mm)": "间距 (mm)",
+    "Specificity": "特异度",
+    "Split": "数据划分",
+    "Step": "步",
+    "Steps": "步数",
+    "Stop": "停止",
+    "Stride": "步长",
+    "Stride (mm)": "步长 (mm)",
+    "Stride (px)": "步长 (像素)",
+    "Stride s": "步长 s",
+    "Structure": "结构",
+    "Surface": "曲面",
+    "Target kernel": "目标卷积核",
+    "Threshold": "阈值",
+    "Threshold (HU)": "阈值 (HU)",
+    "Threshold probability": "阈值概率",
+    "Train": "训练",
+    "Training images": "训练图像数",
+    "Upper (HU)": "上限 (HU)",
+    "View": "视图",
+    "Wavelet": "小波",
+    "Weights": "权重",
+    "Window": "窗口",
+    "Window (HU)": "窗宽 (HU)",
+    "Window W (HU)": "窗宽 W (HU)",
+    "constrain to box": "限制在框内",
+    "symmetric (P + Pᵀ)": "对称 (P + Pᵀ)",
+    "Weight": "权重",
+    "Load saved runs": "载入已保存的运行",
+    "Fusion": "融合方式",
+    "Modality": "模态",
+    # de-identification options (widgets.privacy.TOGGLES)
+    "Retain dates, shifted": "保留日期（平移后）",
+    "Retain patient characteristics": "保留患者特征",
+    "Retain device identity": "保留设备标识",
+    "Retain UIDs": "保留 UID",
+    "Clean descriptors": "清理描述字段",
+    # window presets (widgets.viewer.PRESETS)
+    "Lung": "肺窗", "Mediastinum": "纵隔窗", "Bone": "骨窗", "Brain": "脑窗",
+    # option labels
+    "(the model did not run)": "（模型未运行）",
+    "Axial": "轴位", "Coronal": "冠状位", "Sagittal": "矢状位",
+    "B-spline (cubic)": "B 样条（三次）", "nearest neighbour": "最近邻", "linear": "线性",
+    "MedLab recipe": "MedLab 方案", "article's CNN": "文章中的 CNN", "tiny CNN": "小型 CNN",
+    "chest X-ray": "胸部 X 光", "lung CT": "肺部 CT",
+    "max": "最大", "avg": "平均", "none": "无", "uniform": "均匀", "quantile": "分位数",
+    "train": "训练集", "val": "验证集", "test": "测试集",
+    "sharpen": "锐化", "laplacian": "拉普拉斯",
+    "temperature": "温度缩放", "Platt": "Platt 缩放",
+    "Spearman": "Spearman 相关", "Spearman |map|": "Spearman 相关（|图|）", "SSIM": "SSIM",
+    "rbf": "RBF 核",
+}
+
+#: Labels made at build time from data: (pattern, Chinese template using the groups).
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^Weight of (.+)$"), "{0} 的权重"),
+    (re.compile(r"^Weight (.+)$"), "{0} 权重"),
+    (re.compile(r"^Run (\d+)$"), "运行 {0} 次"),
+]
+
+def is_neutral(text: str) -> bool:
+    """True for labels that are notation, not words (``"w 3"``, ``"w[0, 1]"``, ``"C"``, ``"sobel_x"``).
+
+    >>> is_neutral("w[0, 1]"), is_neutral("Slice")
+    (True, False)
+    """
+    if not isinstance(text, str):
+        return True
+    s = text.strip()
+    if not s or not re.search(r"[A-Za-z]{2,}", s.replace("sobel", "").replace("prewitt", "")):
+        return True
+    return bool(re.fullmatch(r"[A-Z]{2,6}|(?:sobel|prewitt)_[xy]|w ?\[?[\d, ]*\]?", s))
+
+
+def t(text: str, lang: str | None = None) -> str:
+    """The text in the current language (``lang`` overrides it); unknown text is returned unchanged.
+
+    >>> t("Learning rate", lang="zh"), t("Weight of CT", lang="zh"), t("w 3", lang="zh")
+    ('学习率', 'CT 的权重', 'w 3')
+    """
+    if not isinstance(text, str):
+        return text
+    lang = _current[0] if lang is None else _check_lang(lang)
+    if lang == "en":
+        return text
+    if text in ZH:
+        return ZH[text]
+    for pattern, template in _PATTERNS:
+        m = pattern.match(text)
+        if m:
+            return template.format(*(t(g, lang) for g in m.groups()))
+    return text
+
+
+def missing(labels) -> list[str]:
+    """The labels (an iterable of str) with no Chinese translation and not pure notation.
+
+    >>> missing(["Slice", "w 2", "Frobnicate"])
+    ['Frobnicate']
+    """
+    out = []
+    for label in labels:
+        if not isinstance(label, str) or is_neutral(label):
+            continue
+        if t(label, lang="zh") == label and label not in ZH:
+            out.append(label)
+    return sorted(set(out))
+
+
+# --------------------------------------------------------------------------------------------- glossary
+@dataclass(frozen=True)
+class Term:
+    """A term of the source article: Chinese, English, and the notebook that teaches it."""
+    zh: str
+    en: str
+    notebook: str
+
+
+GLOSSARY: tuple[Term, ...] = (
+    Term("卷积", "convolution", "02"),
+    Term("卷积核", "kernel (filter)", "02"),
+    Term("步长", "stride", "02"),
+    Term("填充", "padding", "02"),
+    Term("池化", "pooling", "03"),
+    Term("感受野", "receptive field", "03"),
+    Term("全连接层", "dense (fully connected) layer", "03"),
+    Term("特征图", "feature map", "03"),
+    Term("医学影像", "medical image", "01"),
+    Term("体素", "voxel", "01"),
+    Term("亨氏单位", "Hounsfield unit (HU)", "01"),
+    Term("窗宽窗位", "window width / level", "01"),
+    Term("直方图均衡化", "histogram equalisation", "04"),
+    Term("中值滤波", "median filter", "04"),
+    Term("阈值分割", "threshold segmentation", "04"),
+    Term("区域生长", "region growing", "04"),
+    Term("灰度共生矩阵", "grey-level co-occurrence matrix (GLCM)", "05"),
+    Term("纹理特征", "texture feature", "05"),
+    Term("小波变换", "wavelet transform", "05"),
+    Term("支持向量机", "support vector machine (SVM)", "05"),
+    Term("损失函数", "loss function", "06"),
+    Term("梯度下降", "gradient descent", "06"),
+    Term("反向传播", "back-propagation", "06"),
+    Term("学习率", "learning rate", "06"),
+    Term("过拟合", "overfitting", "06"),
+    Term("数据增强", "data augmentation", "06"),
+    Term("迁移学习", "transfer learning", "06"),
+    Term("准确率", "accuracy", "07"),
+    Term("召回率", "recall (sensitivity)", "07"),
+    Term("精确率", "precision (PPV)", "07"),
+    Term("特异度", "specificity", "07"),
+    Term("F1 值", "F1 score", "07"),
+    Term("混淆矩阵", "confusion matrix", "07"),
+    Term("置信区间", "confidence interval", "07"),
+    Term("校准", "calibration", "07"),
+    Term("可解释性", "interpretability (explainability)", "08"),
+    Term("显著图", "saliency map", "08"),
+    Term("肺结节", "pulmonary nodule", "09"),
+    Term("跨模态融合", "multimodal (cross-modal) fusion", "10"),
+    Term("数据隐私", "data privacy", "11"),
+    Term("去标识化", "de-identification", "11"),
+    Term("联邦学习", "federated learning", "11"),
+    Term("差分隐私", "differential privacy", "11"),
+)
+
+
+def glossary(notebook: str | None = None) -> list[Term]:
+    """The glossary, optionally only the terms taught in ``notebook`` (``"02"``); in notebook order.
+
+    >>> [term.zh for term in glossary("04")]
+    ['直方图均衡化', '中值滤波', '阈值分割', '区域生长']
+    """
+    if notebook is not None:
+        if not isinstance(notebook, str) or not re.fullmatch(r"\d\d", notebook):
+            raise ValueError(f"notebook must be a two-digit string such as '02', got {notebook!r}")
+    terms = [g for g in GLOSSARY if notebook is None or g.notebook == notebook]
+    return sorted(terms, key=lambda g: g.notebook)
+
+
+def glossary_markdown(notebook: str | None = None) -> str:
+    """The glossary as a Markdown table (中文 | English | notebook), for 00 (``display(Markdown(...))``).
+
+    >>> glossary_markdown("03").splitlines()[2]
+    '| 池化 | pooling | 03 |'
+    """
+    rows = ["| 中文 | English | notebook |", "|---|---|---|"]
+    rows += [f"| {g.zh} | {g.en} | {g.notebook} |" for g in glossary(notebook)]
+    return "\n".join(rows)
+
+
+# --------------------------------------------------------------------------------------------- fonts
+_CJK_CANDIDATES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+)
+
+
+def cjk_font_path() -> str | None:
+    """A font file with Chinese glyphs for text drawn into PNGs (Pillow), or ``None`` if none is installed.
+
+    ``MEDLAB_CJK_FONT`` overrides the search; the Makefile / ``.ci/run`` install Debian's ``fonts-noto-cjk``.
+    """
+    env = os.environ.get("MEDLAB_CJK_FONT")
+    for cand in ((env,) if env else ()) + _CJK_CANDIDATES:
+        if cand and Path(cand).is_file():
+            return cand
+    return None
+
+
+if os.environ.get("MEDLAB_LANG"):
+    try:
+        set_language(os.environ["MEDLAB_LANG"])
+    except ValueError:
+        pass

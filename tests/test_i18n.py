@@ -1,0 +1,136 @@
+"""中文 / English: every widget label has a translation; set_language switches labels and feedback.
+
+Fast path: the labels written as literals in the control specs (``Int("Slice", ...)``) of every widget module
+are read from the source (no widget built). Slow path: every registered widget is built in Chinese and each
+control's ``.description`` (and a button's label) must be Chinese or pure notation.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+import medlab
+from medlab import i18n
+
+WIDGET_DIR = Path(medlab.__file__).parent / "widgets"
+SPEC_NAMES = {"Int", "Float", "Choice", "Check", "Button"}
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _literal_labels() -> dict[str, list[str]]:
+    """label -> modules, for every spec whose label (first argument) is a string literal."""
+    out: dict[str, list[str]] = {}
+    for path in sorted(WIDGET_DIR.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SPEC_NAMES
+                    and node.args and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)):
+                out.setdefault(node.args[0].value, []).append(path.stem)
+    return out
+
+
+@pytest.fixture
+def zh():
+    before = i18n.get_language()
+    medlab.set_language("zh")
+    yield
+    medlab.set_language(before)
+
+
+def test_the_source_has_labels_to_check():
+    labels = _literal_labels()
+    assert len(labels) > 50, f"found only {len(labels)} literal labels in {WIDGET_DIR}: is the parser broken?"
+
+
+def test_every_literal_widget_label_has_a_chinese_translation():
+    labels = _literal_labels()
+    gaps = {label: labels[label] for label in i18n.missing(labels)}
+    assert not gaps, ("widget labels without a Chinese translation (add them to medlab/i18n.py ZH): "
+                      + "; ".join(f"{k!r} in {v}" for k, v in sorted(gaps.items())))
+
+
+def test_missing_detects_an_untranslated_label():
+    assert i18n.missing(["Slice", "Frobnication depth"]) == ["Frobnication depth"]
+
+
+def test_set_language_validates_and_switches(zh):
+    assert i18n.t("Learning rate") == "学习率"
+    assert medlab.set_language("en") == "en" and i18n.t("Learning rate") == "Learning rate"
+    with pytest.raises(ValueError, match="lang must be one of"):
+        medlab.set_language("fr")
+    with pytest.raises(TypeError, match="lang must be a str"):
+        medlab.set_language(1)
+
+
+def test_feedback_speaks_the_language(zh):
+    from medlab.exercises import Feedback
+    assert str(Feedback(True, "ok")).startswith("✅ 正确")
+    wrong = str(Feedback(False, "no", hint="count twice"))
+    assert wrong.startswith("❌ 还不对") and "\n提示: count twice" in wrong
+    medlab.set_language("en")
+    assert str(Feedback(False, "no", hint="h")) == "❌ Not yet: no\nHint: h"
+
+
+def test_an_explorer_built_in_chinese_has_chinese_controls(zh):
+    from medlab.widgets._explorer import Button, Choice, Frame, Int, explorer
+
+    def frame(slice: int, mode: str, go: bool) -> Frame:
+        return Frame(readout=f"{slice} {mode} {go}")
+
+    ex = explorer(frame, {"slice": Int("Slice", 0, 3), "mode": Choice("Mode", ["max", "avg"], style="toggle"),
+                          "go": Button("Train")})
+    assert ex.controls["slice"].description == "切片"
+    assert ex.controls["mode"].description == "模式"
+    assert list(ex.controls["mode"].options) == [("最大", "max"), ("平均", "avg")]
+    assert ex.controls["go"].description == "训练"
+    ex.controls["mode"].value = "avg"          # values are untouched: the frame still gets "avg"
+    assert "avg" in ex.readout.value
+
+
+def test_glossary_covers_the_articles_terms_with_their_notebooks():
+    terms = {g.zh: g for g in i18n.glossary()}
+    for zh_term, nb in [("卷积", "02"), ("池化", "03"), ("全连接层", "03"), ("直方图均衡化", "04"),
+                        ("中值滤波", "04"), ("阈值分割", "04"), ("区域生长", "04"), ("灰度共生矩阵", "05"),
+                        ("小波变换", "05"), ("支持向量机", "05"), ("准确率", "07"), ("召回率", "07"),
+                        ("F1 值", "07"), ("可解释性", "08"), ("数据隐私", "11"), ("跨模态融合", "10")]:
+        assert terms[zh_term].notebook == nb, zh_term
+    table = i18n.glossary_markdown()
+    assert table.count("\n") == len(i18n.GLOSSARY) + 1 and "| 卷积 | convolution | 02 |" in table
+    with pytest.raises(ValueError, match="two-digit"):
+        i18n.glossary("2")
+
+
+def test_a_cjk_font_is_installed_for_pngs():
+    path = i18n.cjk_font_path()
+    if path is None:
+        pytest.skip("no CJK font installed (the Makefile / .ci/run install Debian's fonts-noto-cjk)")
+    from PIL import Image, ImageDraw, ImageFont
+    import numpy as np
+    font = ImageFont.truetype(path, 24)
+    img = Image.new("L", (80, 40), 0)
+    ImageDraw.Draw(img).text((4, 4), "卷积", font=font, fill=255)
+    tofu = Image.new("L", (80, 40), 0)
+    ImageDraw.Draw(tofu).text((4, 4), "\uffff\uffff", font=font, fill=255)
+    assert np.asarray(img).sum() > 0 and not np.array_equal(np.asarray(img), np.asarray(tofu))
+
+
+@pytest.mark.slow
+def test_every_registered_widget_built_in_chinese_has_translated_controls(zh):
+    """Builds every entry of medlab.widgets.WIDGETS (2-3 min on 2 cores) and reads each control."""
+    from medlab.widgets import WIDGETS
+    gaps: dict[str, list[str]] = {}
+    for name, build in sorted(WIDGETS.items()):
+        ex = build()
+        controls = getattr(ex, "controls", None)
+        if not isinstance(controls, dict):      # builders not on explorer() yet (viewer)
+            continue
+        for key, control in controls.items():
+            desc = getattr(control, "description", "")
+            if desc and not HAN.search(desc) and not i18n.is_neutral(desc) and desc not in i18n.ZH:
+                gaps.setdefault(name, []).append(f"{key}: {desc!r}")
+    assert not gaps, f"controls still in English after set_language('zh'): {gaps}"
