@@ -921,7 +921,7 @@ def build_stack(blocks: int = 2, kernel: int = 3, convs_per_block: int = 1, dila
 
 def pooling_compute(image: Any, size: int = 2, stride: int | None = None, mode: str = "max",
                     shift: int = 1) -> dict:
-    """Pool a 2-D ``image`` and measure what a shift of the input does to the pooled map (03 §1).
+    """Pool a 2-D ``image`` and measure what a shift of the input does to the pooled map (03 §2).
 
     The image is shifted right by ``shift`` pixels (0..16); the pooled maps of the original and the shifted
     image are compared on the same region (columns 16.. of the original). Returns ``{"pooled"``,

@@ -70,7 +70,7 @@ def lung_slice(index: int = LUNG_SLICE_INDEX) -> np.ndarray:
 @_export
 @functools.lru_cache(maxsize=4)
 def chest_xray(name: str = "00000001_000") -> np.ndarray:
-    """An embedded adult chest X-ray as float32 in [0, 1] (512x512), read-only. Used in 02 §5, 03 §1.
+    """An embedded adult chest X-ray as float32 in [0, 1] (512x512), read-only. Used in 02 §5, 03 §2.
 
     The PNG states no pixel spacing (see :func:`pixel_spacing`): sizes on it are in pixels.
 

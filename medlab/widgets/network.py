@@ -1,6 +1,6 @@
 """Widgets of notebook 03 (pooling and the network), each a pure frame function plus control specs.
 
-* :func:`pooling_explorer` (03 §1) -- size/stride/mode, which pixels survive, translation invariance
+* :func:`pooling_explorer` (03 §2) -- size/stride/mode, which pixels survive, translation invariance
   (:func:`pooling_explorer_compute` over :func:`medlab.ops.pooling_compute`);
 * :func:`nodule_pooling_explorer` (03 §2) -- when repeated pooling erases a small nodule
   (:func:`medlab.ops.nodule_erasure`);
@@ -64,7 +64,7 @@ def _length(px: float, spacing: tuple[float, float] | None) -> str:
 _NO_SPACING = "the image states no pixel spacing, so sizes are in pixels"
 
 
-# --------------------------------------------------------------------------- 03 §1 pooling explorer
+# --------------------------------------------------------------------------- 03 §2 pooling explorer
 
 def pooling_explorer_compute(image: Any, size: int = 2, stride: int | None = None, mode: str = "max",
                              shift: int = 1) -> dict:
@@ -128,7 +128,7 @@ def render_shift(res: dict, height: int = 256) -> np.ndarray:
 @register(demo=dict)
 def pooling_explorer(image: str = "lung CT", width: int = 1000) -> Any:
     """Pool size / stride / mode on a real image: the pooled image, which pixels survive (red, in a zoomed crop
-    at the tumour edge) and what a shift of the input does to the pooled map. Used in 03 §1."""
+    at the tumour edge) and what a shift of the input does to the pooled map. Used in 03 §2."""
     def frame(image: str, mode: str, size: int, stride: int, shift: int) -> Frame:
         r = pooling_explorer_compute(image, size, stride, mode, shift)
         if not r["ok"]:
