@@ -1,157 +1,82 @@
-"""Benchmark for 05_features_svm: widget updates, feature extraction, SVM baseline over seeds.
+"""Benchmark for 05_features_svm (core only; the widgets are timed by bench_widgets.py).
 
-Run: .venv/bin/python benchmarks/bench_features.py
+Run: .venv/bin/python benchmarks/bench_features.py [--quick]
 
-1. median ms per widget update (budget 100 ms) for the GLCM explorer, texture comparison,
-   wavelet viewer (512x512 X-ray) and SVM explorer, and the round-2 widgets: first-order explorer,
-   GLCM by hand, shape explorer, feature histograms, baseline threshold explorer;
-2. feature extraction over all 5,856 PneumoniaMNIST images (goal <= 20 s on 2 cores),
-   vectorised (default) vs image by image;
-3. SVM baseline test metrics, mean +- sd over seeds 0, 1, 2 (the seed shuffles the training
-   split and picks the optional subset), for PneumoniaMNIST and BreastMNIST.
+1. feature extraction over all 5,856 PneumoniaMNIST images (goal <= 20 s on 2 cores), vectorised
+   (default) vs image by image, and BreastMNIST;
+2. the SVM written out: ``classical.fit_svm_2d`` (what one update of the SVM explorer costs before drawing)
+   and ``svm_decision_grid`` vs scikit-learn's ``decision_function`` on the 180x180 grid;
+3. SVM baseline test metrics, mean +- sd over seeds 0, 1, 2 (the seed shuffles the training split and picks
+   the optional subset), for PneumoniaMNIST and BreastMNIST (skipped with ``--quick``).
+
+Wall and CPU milliseconds come from the one timing helper ``_timing.py`` (the machine is often shared).
 """
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
-from medlab import classical as C
-from medlab import features as F
-from medlab.datasets import load_breastmnist, load_pneumoniamnist
-from medlab.widgets import features as W
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import load_average, time_calls  # noqa: E402
+
+from medlab import classical as C  # noqa: E402
+from medlab import features as F  # noqa: E402
+from medlab.datasets import load_breastmnist, load_pneumoniamnist  # noqa: E402
+from medlab.samples import svm_feature_sample  # noqa: E402
 
 warnings.filterwarnings("ignore", category=UserWarning)
 
-BUDGET_MS = 100.0
 SEEDS = (0, 1, 2)
+EXTRACTION_GOAL_S = 20.0
 
 
-def median_ms(fn, repeats: int = 9) -> float:
-    fn()  # warm-up
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return 1000.0 * float(np.median(ts))
-
-
-def median_wall_cpu(fn, repeats: int = 9) -> tuple[float, float]:
-    """Median wall-clock and CPU (process) ms per call. On a shared machine the wall time includes
-    waiting for a core; the CPU time is the work itself (what a quiet 2-core laptop would wait)."""
-    fn()  # warm-up
-    wall, cpu = [], []
-    for _ in range(repeats):
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return 1000.0 * float(np.median(wall)), 1000.0 * float(np.median(cpu))
-
-
-def cycle(control, values):
-    """A function that sets ``control.value`` to the next of ``values`` (one widget update)."""
-    state = {"k": 0}
-
-    def step():
-        state["k"] = (state["k"] + 1) % len(values)
-        control.value = values[state["k"]]
-    return step
-
-
-def bench_widgets() -> list[tuple[str, float]]:
-    rows = []
-    g = W.glcm_explorer()
-    c = g.controls
-    rows.append(("GLCM explorer: distance (CT tumour box, 16 levels)", median_ms(cycle(c["distance"], [1, 2, 3, 4]))))
-    rows.append(("GLCM explorer: angle", median_ms(cycle(c["angle"], [0, 45, 90, 135]))))
-    rows.append(("GLCM explorer: levels 4..64", median_ms(cycle(c["levels"], [4, 16, 64, 32]))))
-    rows.append(("GLCM explorer: ROI row", median_ms(cycle(c["row"], [c["row"].value + d for d in (-20, 0, 20)]))))
-    c["source"].value = c["source"].options[2]
-    c["levels"].value = 64
-    rows.append(("GLCM explorer: distance (X-ray 100x100 ROI, 64 levels)",
-                 median_ms(cycle(c["distance"], [1, 2, 3, 4]))))
-    tc = W.texture_comparison()
-    rows.append(("Texture comparison: slice", median_ms(cycle(tc.controls["slice"], list(tc.controls["slice"].options)))))
-    rows.append(("Texture comparison: distance", median_ms(cycle(tc.controls["distance"], [1, 2, 3]))))
-    wv = W.wavelet_viewer()
-    rows.append(("Wavelet viewer: level (512x512 X-ray, haar)", median_ms(cycle(wv.controls["level"], [1, 2, 3, 4]))))
-    wv.controls["level"].value = 3
-    rows.append(("Wavelet viewer: family (level 3)",
-                 median_ms(cycle(wv.controls["wavelet"], ["haar", "db4", "sym4", "bior2.2"]))))
-    sv = W.svm_explorer()
-    s = sv.controls
-    rows.append(("SVM explorer: C (rbf, 300 train rows, 624 test)", median_ms(cycle(s["C"], [0.1, 1.0, 10.0, 100.0]))))
-    rows.append(("SVM explorer: gamma", median_ms(cycle(s["gamma"], [0.01, 0.1, 1.0, 10.0]))))
-    rows.append(("SVM explorer: kernel", median_ms(cycle(s["kernel"], ["linear", "rbf"]))))
-    rows.append(("SVM explorer: feature x", median_ms(cycle(s["x"], ["glcm_entropy", "wavelet_L1_D", "fo_std"]))))
-    rows += [(name, wall) for name, (wall, _) in bench_round2()]
-    return rows
-
-
-def bench_round2() -> list[tuple[str, tuple[float, float]]]:
-    """The widgets added in round 2 (one per section: §1, §2, §5, §6, §8)."""
-    rows = []
-    fo = W.first_order_explorer()
-    c = fo.controls
-    rows.append(("§1 first-order: bins (CT tumour box)", median_wall_cpu(cycle(c["bins"], [8, 32, 64, 16]))))
-    rows.append(("§1 first-order: ROI row",
-                 median_wall_cpu(cycle(c["row"], [c["row"].value + d for d in (-20, 0, 20)]))))
-    rows.append(("§1 first-order: ROI height", median_wall_cpu(cycle(c["height"], [20, 60, 100]))))
-    c["source"].value = c["source"].options[2]
-    rows.append(("§1 first-order: bins (X-ray 512x512, 100x100 ROI)",
-                 median_wall_cpu(cycle(c["bins"], [8, 32, 128, 16]))))
-    g = W.glcm_by_hand()
-    rows.append(("§2 GLCM by hand: distance", median_wall_cpu(cycle(g.controls["distance"], [1, 2, 3]))))
-    rows.append(("§2 GLCM by hand: angle", median_wall_cpu(cycle(g.controls["angle"], [0, 45, 90, 135]))))
-    rows.append(("§2 GLCM by hand: pairs counted", median_wall_cpu(cycle(g.controls["step"], [1, 4, 8, 12]))))
-    sh = W.shape_explorer()
-    thr = sh.controls["threshold"]
-    rows.append(("§5 shape: threshold (tumour, 512x512 slice)", median_wall_cpu(cycle(thr, [-400, -300, -200]))))
-    sh.controls["structure"].value = "lungs"
-    rows.append(("§5 shape: threshold (lungs, 512x512 slice)", median_wall_cpu(cycle(thr, [-500, -320, -200]))))
-    sl = sh.controls["slice"]
-    rows.append(("§5 shape: slice (lungs)", median_wall_cpu(cycle(sl, list(sl.options)))))
-    data, names = C.dataset_features("pneumoniamnist", progress=False)
-    (Xtr, ytr), (Xva, yva), (Xte, yte) = data["train"], data["val"], data["test"]
-    fh = W.feature_histograms(Xtr, ytr, names)
-    rows.append(("§6 feature histograms: feature (4708 train rows)",
-                 median_wall_cpu(cycle(fh.controls["feature"],
-                                       ["glcm_contrast", "fo_mean", "wavelet_L1_D", "fo_std"]))))
-    rows.append(("§6 feature histograms: bins", median_wall_cpu(cycle(fh.controls["bins"], [20, 40, 60]))))
-    base = C.svm_baseline(Xtr, ytr, Xva, yva, Xte, yte, names, seed=0, importance_repeats=0)
-    bt = W.baseline_threshold_explorer(yte, base.y_score)
-    rows.append(("§8 baseline threshold (624 test scores)",
-                 median_wall_cpu(cycle(bt.controls["threshold"], [-1.0, -0.5, 0.0, 0.5, 1.0]))))
-    return rows
-
-
-def bench_extraction() -> dict[str, float]:
+def bench_extraction() -> None:
     x = np.concatenate([load_pneumoniamnist(s)[0] for s in ("train", "val", "test")])
     assert len(x) == 5856, len(x)
-    runs = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        table = F.extract_features(x, progress=False)
-        runs.append(time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    F.extract_features(list(x), progress=False)
-    per_image = time.perf_counter() - t0
+    vec = time_calls(lambda k: F.extract_features(x, progress=False), repeats=3, warmup=0)
+    per = time_calls(lambda k: F.extract_features(list(x), progress=False), repeats=1, warmup=0)
     xb = np.concatenate([load_breastmnist(s)[0] for s in ("train", "val", "test")])
-    t0 = time.perf_counter()
-    F.extract_features(xb, progress=False)
-    breast = time.perf_counter() - t0
-    return {"n_images": len(x), "n_features": len(table), "vectorised_s": float(np.median(runs)),
-            "per_image_s": per_image, "breast_n": len(xb), "breast_s": breast}
+    breast = time_calls(lambda k: F.extract_features(xb, progress=False), repeats=1, warmup=0)
+    n_features = len(F.extract_features(x[:2], progress=False))
+    print(f"feature extraction, all {len(x)} PneumoniaMNIST images, {n_features} features:")
+    print(f"  vectorised (median of 3): {vec.median_ms / 1e3:.2f} s wall, {vec.cpu_median_ms / 1e3:.2f} s CPU "
+          f"({vec.median_ms / len(x):.2f} ms/image; {vec.median_ms / 1e3 / EXTRACTION_GOAL_S:.2f} of the "
+          f"{EXTRACTION_GOAL_S:.0f} s goal)")
+    print(f"  image by image          : {per.median_ms / 1e3:.2f} s wall, {per.cpu_median_ms / 1e3:.2f} s CPU "
+          f"(vectorised is {per.median_ms / vec.median_ms:.1f}x faster)")
+    print(f"  BreastMNIST, {len(xb)} images: {breast.median_ms / 1e3:.2f} s wall, {breast.cpu_median_ms / 1e3:.2f} s CPU")
 
 
-def bench_svm(name: str, positive_label: int, n_train: int | None) -> dict[str, tuple[float, float]]:
+def bench_svm_2d() -> None:
+    Xtr, ytr, Xte, yte, names = svm_feature_sample(300, 0)
+    cols = [names.index("glcm_contrast"), names.index("fo_mean")]
+    a, b, c, d = Xtr[:, cols], ytr, Xte[:, cols], yte
+    print(f"\nthe SVM on two features (300 train rows, {len(yte)} test rows, 180x180 grid):")
+    for kernel, C_, gamma in (("rbf", 1.0, 0.5), ("rbf", 100.0, 10.0), ("linear", 1.0, "scale")):
+        t = time_calls(lambda k: C.fit_svm_2d(a, b, c, d, kernel, C_, gamma), repeats=9)
+        print(f"  fit_svm_2d {kernel:6s} C={C_:<6g} gamma={gamma!s:5s}: {t}")
+    res = C.fit_svm_2d(a, b, c, d, "rbf", 1.0, 0.5)
+    x0, x1, y0, y1 = res["extent"]
+    gx, gy = np.linspace(x0, x1, 180), np.linspace(y0, y1, 180)
+    mesh = np.column_stack([g.ravel() for g in np.meshgrid(gx, gy)])
+    ours = time_calls(lambda k: C.svm_decision_grid(res["model"], gx, gy), repeats=15)
+    ref = time_calls(lambda k: res["model"].decision_function(mesh), repeats=15)
+    print(f"  svm_decision_grid (factorised RBF): {ours}")
+    print(f"  sklearn decision_function on the mesh: {ref}  ({ref.median_ms / ours.median_ms:.1f}x slower)")
+
+
+def bench_baseline(name: str, positive_label: int, n_train: int | None) -> tuple[dict, list, float]:
     data, names = C.dataset_features(name, progress=False)
     (Xtr, ytr), (Xva, yva), (Xte, yte) = data["train"], data["val"], data["test"]
     runs, params = [], []
+    t0 = time.perf_counter()
     for seed in SEEDS:
         res = C.svm_baseline(Xtr, ytr, Xva, yva, Xte, yte, names, seed=seed, n_train=n_train,
                              importance_repeats=0, positive_label=positive_label)
@@ -159,41 +84,28 @@ def bench_svm(name: str, positive_label: int, n_train: int | None) -> dict[str, 
         params.append(res.params)
     keys = ("accuracy", "sensitivity", "specificity", "f1", "roc_auc")
     out = {k: (float(np.mean([r[k] for r in runs])), float(np.std([r[k] for r in runs], ddof=1))) for k in keys}
-    out["params"] = params  # type: ignore[assignment]
-    return out
+    return out, params, time.perf_counter() - t0
 
 
-def main() -> None:
-    print(f"# bench_features  (cpu count {os.cpu_count()}, budget {BUDGET_MS:.0f} ms per widget update)\n")
-    print(f"{'widget update':58s} {'median ms':>10s} {'/budget':>8s}")
-    import sys
-    if "--round2" in sys.argv:                     # only the widgets added in round 2, wall and CPU time
-        print(f"{'':58s} {'(wall)':>10s} {'':8s} {'CPU ms':>8s}")
-        for name, (ms, cpu) in bench_round2():
-            print(f"{name:58s} {ms:10.1f} {ms / BUDGET_MS:8.2f} {cpu:8.1f}")
-        return
-    for name, ms in bench_widgets():
-        print(f"{name:58s} {ms:10.1f} {ms / BUDGET_MS:8.2f}")
-
-    e = bench_extraction()
-    print(f"\nfeature extraction, all {e['n_images']} PneumoniaMNIST images, {e['n_features']} features:")
-    print(f"  vectorised (median of 3): {e['vectorised_s']:.2f} s  ({1000 * e['vectorised_s'] / e['n_images']:.2f} ms/image,"
-          f" {e['vectorised_s'] / 20.0:.2f} of the 20 s goal)")
-    print(f"  image by image          : {e['per_image_s']:.2f} s  (vectorised is {e['per_image_s'] / e['vectorised_s']:.1f}x faster)")
-    print(f"  BreastMNIST, {e['breast_n']} images: {e['breast_s']:.2f} s")
-
-    for name, pos, n_train, label in [("pneumoniamnist", 1, None, "PneumoniaMNIST, full train (4708)"),
-                                      ("pneumoniamnist", 1, 1000, "PneumoniaMNIST, 1000 train rows"),
-                                      ("breastmnist", 0, None, "BreastMNIST (positive = malignant)")]:
-        t0 = time.perf_counter()
-        m = bench_svm(name, pos, n_train)
-        dt = time.perf_counter() - t0
-        print(f"\nSVM baseline, {label}; test metrics mean ± sd over seeds {SEEDS} ({dt:.1f} s):")
-        for k in ("accuracy", "sensitivity", "specificity", "f1", "roc_auc"):
-            mu, sd = m[k]
-            print(f"  {k:12s} {mu:.4f} ± {sd:.4f}")
-        print(f"  chosen: {m['params']}")
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="skip the SVM baselines over seeds")
+    args = ap.parse_args(argv)
+    print(f"# bench_features  (cpu count {os.cpu_count()}, load average {load_average()})\n")
+    bench_extraction()
+    bench_svm_2d()
+    if not args.quick:
+        for name, pos, n_train, label in [("pneumoniamnist", 1, None, "PneumoniaMNIST, full train (4708)"),
+                                          ("pneumoniamnist", 1, 1000, "PneumoniaMNIST, 1000 train rows"),
+                                          ("breastmnist", 0, None, "BreastMNIST (positive = malignant)")]:
+            m, params, dt = bench_baseline(name, pos, n_train)
+            print(f"\nSVM baseline, {label}; test metrics mean ± sd over seeds {SEEDS} ({dt:.1f} s wall):")
+            for k, (mu, sd) in m.items():
+                print(f"  {k:12s} {mu:.4f} ± {sd:.4f}")
+            print(f"  chosen: {params}")
+    print(f"\nload average {load_average()} at end")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

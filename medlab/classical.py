@@ -488,9 +488,12 @@ def svm_decision_grid(model: Pipeline, gx, gy) -> np.ndarray:
         return zy[:, None] * w[1] + zx[None, :] * w[0] + b
     if svc.kernel == "rbf":
         g = svm_gamma(model)
+        from threadpoolctl import threadpool_limits
+
         ex = np.exp(-g * (zx[:, None] - sv[None, :, 0]) ** 2)     # (nx, n_sv)
         ey = np.exp(-g * (zy[:, None] - sv[None, :, 1]) ** 2)     # (ny, n_sv)
-        return (ey * alpha) @ ex.T + b
+        with threadpool_limits(1, "blas"):  # a small product: BLAS threads cost more than they save (measured)
+            return (ey * alpha) @ ex.T + b
     GX, GY = np.meshgrid(gx, gy)
     return model.decision_function(np.column_stack([GX.ravel(), GY.ravel()])).reshape(len(gy), len(gx))
 

@@ -85,3 +85,13 @@ def test_scaler_fit():
     assert not E.check_scaler_fit("everything")
     with pytest.raises(TypeError):
         E.check_scaler_fit(1)
+
+
+def test_example_4x4_is_the_widgets_patch_and_works_with_skimage():
+    from medlab.samples import GLCM_EXAMPLE_NAME, glcm_example_4x4, glcm_patches
+
+    assert np.array_equal(E.EXAMPLE_4X4, glcm_example_4x4())
+    assert glcm_patches()[GLCM_EXAMPLE_NAME] is glcm_example_4x4()
+    assert not glcm_example_4x4().flags.writeable             # the shared sample cannot be changed by a cell
+    assert E.EXAMPLE_4X4.flags.writeable                      # scikit-image's Cython code needs a writable array
+    graycomatrix(E.EXAMPLE_4X4, [1], [0], levels=4)
