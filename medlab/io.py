@@ -24,6 +24,7 @@ SimpleITK's GDCM reader applies it automatically).
 from __future__ import annotations
 
 import html
+import math
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -32,13 +33,13 @@ from typing import Sequence
 import numpy as np
 import SimpleITK as sitk
 
-from ._validate import check_array, check_choice, check_float, check_int, check_limit
+from ._validate import check_array, check_choice, check_float, check_int, check_limit, check_not_rgb
 
 __all__ = [
     "read_image", "to_array", "image_info", "hu_from_dicom", "resample_isotropic", "isotropic_grid",
     "dicom_info", "DicomInfo", "DicomTable", "is_dicom_file", "SUPPORTED", "as_volume",
     "DicomSeries", "load_dicom_series", "index_to_physical", "coronal_plane_resampled",
-    "INTERPOLATORS", "HU_BINS", "hu_histogram",
+    "INTERPOLATORS", "HU_BINS", "hu_histogram", "MAX_VOXELS", "MAX_RESAMPLE_VOXELS",
 ]
 
 SUPPORTED = ("a DICOM series folder, a DICOM file (.dcm), NIfTI (.nii, .nii.gz), MetaImage (.mha, .mhd), "
@@ -105,6 +106,150 @@ def _compression_error(path: Path, cause: Exception) -> ValueError:
     )
 
 
+#: Most voxels (x components) a file may declare before anything is read: 2**28 (512 MiB of int16).
+MAX_VOXELS = 2 ** 28
+
+
+def _itemsize(pixel_id: int) -> int:
+    """Bytes per component of a SimpleITK pixel type."""
+    return int(sitk.GetArrayViewFromImage(sitk.Image([1, 1], pixel_id)).itemsize)
+
+
+def _check_declared_size(path: Path, size: Sequence[int], components: int = 1, what: str = "the header") -> int:
+    """Refuse a declared voxel grid larger than MAX_VOXELS before any pixel is allocated; returns the count."""
+    size = [int(v) for v in size]
+    n = math.prod(size) * int(components)
+    if any(v < 1 for v in size):
+        raise ValueError(f"{path}: {what} declares an empty grid of size {tuple(size)}; the file is damaged")
+    if n > MAX_VOXELS:
+        raise ValueError(f"{path}: {what} declares {' x '.join(map(str, size))} voxels"
+                         f"{f' x {components} components' if components > 1 else ''} = {n:,}; at most "
+                         f"{MAX_VOXELS:,} are read (memory). The header is damaged or the image is too large "
+                         "for MedLab: crop or downsample it first")
+    return n
+
+
+def _check_spacing(path: Path, spacing: Sequence[float], what: str = "voxel spacing") -> None:
+    sp = [float(v) for v in spacing]
+    if not all(np.isfinite(v) and v > 0 for v in sp):
+        raise ValueError(f"{path}: the {what} is {tuple(sp)} mm; every spacing must be a finite positive number "
+                         "(a reader would silently replace 0 or NaN by 1.0 mm and every distance and volume "
+                         "would be wrong). Fix the header (NIfTI pixdim, DICOM PixelSpacing/slice positions)")
+
+
+def _check_nifti(path: Path) -> None:
+    """A NIfTI file must hold every voxel its header declares, with finite positive pixdim.
+
+    SimpleITK reads a truncated ``.nii``/``.nii.gz`` (or one whose ``vox_offset`` points past the end) with the
+    missing voxels set to 0, and replaces a pixdim of 0 or NaN by 1.0: both silently wrong, so they are refused
+    here, before reading, from the header (nibabel) and the data length."""
+    import gzip
+    import zlib
+
+    import nibabel as nib
+
+    opener = gzip.open if str(path).lower().endswith(".gz") else open
+    try:  # check=False: nibabel would otherwise "fix" pixdim 0 to 1 and vox_offset, hiding the damage
+        with opener(path, "rb") as fh:
+            head = fh.read(540)
+        import io as _bytes_io
+
+        klass = nib.Nifti2Header if len(head) >= 4 and int.from_bytes(head[:4], "little") in (540, 469893120) \
+            else nib.Nifti1Header
+        hdr = klass.from_fileobj(_bytes_io.BytesIO(head), check=False)
+    except Exception as exc:  # noqa: BLE001 - nibabel raises several types for damaged headers
+        raise ValueError(f"{path} is not an image that can be read: not a readable NIfTI header "
+                         f"({type(exc).__name__}: {exc}); check the file is complete and really NIfTI") from None
+    shape = tuple(int(v) for v in hdr.get_data_shape())
+    dtype = np.dtype(hdr.get_data_dtype())
+    n = _check_declared_size(path, shape or (1,), 1, "the NIfTI header")
+    ndim = len(shape)
+    pixdim = [float(v) for v in hdr["pixdim"][1:1 + min(ndim, 3)]]
+    if not all(np.isfinite(v) and v != 0 for v in pixdim):
+        raise ValueError(f"{path}: the NIfTI header's pixdim (voxel size) is {tuple(pixdim)} mm; 0 or NaN "
+                         "would silently be read as 1.0 mm. Fix pixdim in the header (e.g. with nibabel: "
+                         "img.header.set_zooms(...)) before reading")
+    sizeof_hdr = int(hdr["sizeof_hdr"])
+    offset = int(float(hdr["vox_offset"]))
+    start = max(offset, sizeof_hdr + 4)
+    need = start + n * dtype.itemsize
+    if str(path).lower().endswith(".gz"):
+        got = 0
+        try:
+            with gzip.open(path, "rb") as fh:
+                while got < need:
+                    chunk = fh.read(min(1 << 22, need - got))
+                    if not chunk:
+                        break
+                    got += len(chunk)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise ValueError(f"{path}: the gzip stream is damaged or cut off ({exc}); the image would be "
+                             "incomplete. Re-copy or re-download the file") from None
+    else:
+        got = path.stat().st_size
+    if start > got:
+        raise ValueError(f"{path}: the NIfTI header's vox_offset ({offset}) points past the end of the data "
+                         f"({got:,} bytes); a reader would return zeros. The header or the file is damaged")
+    if got < need:
+        missing = (need - got) / (n * dtype.itemsize)
+        raise ValueError(f"{path}: truncated NIfTI: the header declares {' x '.join(map(str, shape))} voxels of "
+                         f"{dtype} ({need:,} bytes from the start) but the data holds {got:,} bytes "
+                         f"({missing:.0%} of the voxels missing; a reader would fill them with 0). "
+                         "Re-copy or re-download the complete file")
+
+
+def _check_dicom_file(path: Path) -> None:
+    """Before reading a DICOM file's pixels: the declared grid is bounded and, uncompressed, fits in the file."""
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(str(path), stop_before_pixels=True, force=True)
+    except Exception as exc:  # noqa: BLE001 - pydicom raises several types for damaged files
+        raise ValueError(f"{path} could not be parsed as DICOM ({type(exc).__name__}); the file may be truncated "
+                         "or not DICOM: check it with medlab.io.dicom_info()") from None
+    _check_dicom_dataset(path, ds)
+
+
+def _check_dicom_dataset(path, ds) -> None:
+    rows, cols = ds.get("Rows", None), ds.get("Columns", None)
+    if rows is None or cols is None:
+        return  # no image grid declared: the reader reports it
+    try:
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        samples = int(ds.get("SamplesPerPixel", 1) or 1)
+        bits = int(ds.get("BitsAllocated", 16) or 16)
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}: NumberOfFrames/SamplesPerPixel/BitsAllocated are not numbers; the header "
+                         "is damaged") from None
+    _check_declared_size(Path(str(path)), (int(cols), int(rows), frames), samples, "the DICOM header")
+    uid = str(ds.file_meta.get("TransferSyntaxUID", "")) if hasattr(ds, "file_meta") else ""
+    if uid in _UNCOMPRESSED and uid != "1.2.840.10008.1.2.1.99" and isinstance(path, Path) and path.exists():
+        need = int(cols) * int(rows) * frames * samples * bits // 8
+        have = path.stat().st_size
+        if need > have:
+            raise ValueError(f"{path}: the DICOM header declares {int(rows)} x {int(cols)} pixels x {frames} "
+                             f"frame(s) ({need:,} bytes of uncompressed pixels) but the whole file has "
+                             f"{have:,} bytes: the header is wrong or the file is truncated. Re-copy the file")
+
+
+def _check_read_image(path: Path, dicom: bool) -> None:
+    """Checks before reading one file: declared size (every format), NIfTI completeness, DICOM pixel bytes."""
+    info = sitk.ImageFileReader()
+    if dicom:
+        info.SetImageIO("GDCMImageIO")
+    info.SetFileName(str(path))
+    name = path.name.lower()
+    if name.endswith((".nii", ".nii.gz")):
+        _check_nifti(path)
+    if dicom and is_dicom_file(path):
+        _check_dicom_file(path)
+    try:
+        info.ReadImageInformation()
+    except RuntimeError:
+        return  # the reader itself reports an unreadable file
+    _check_declared_size(path, info.GetSize(), info.GetNumberOfComponents())
+
+
 def _read_dicom_folder(folder: Path, series_uid: str | None) -> sitk.Image:
     files = [p for p in folder.iterdir() if p.is_file()]
     if not files:
@@ -126,6 +271,7 @@ def _read_dicom_folder(folder: Path, series_uid: str | None) -> sitk.Image:
         raise ValueError(f"series_uid '{series_uid}' is not in folder {folder}; "
                          f"available: {', '.join(ids)}")
     names = reader.GetGDCMSeriesFileNames(str(folder), series_uid)
+    _check_series_files(folder, names)
     reader.SetFileNames(names)
     try:
         image = reader.Execute()
@@ -133,7 +279,40 @@ def _read_dicom_folder(folder: Path, series_uid: str | None) -> sitk.Image:
         raise _compression_error(Path(names[0]), exc) from None
     if image.HasMetaDataKey("ITK_non_uniform_sampling_deviation"):
         raise _uneven_slices_error(folder, names, image)
+    _check_spacing(folder, image.GetSpacing())
     return image
+
+
+def _check_series_files(folder: Path, names: Sequence[str]) -> None:
+    """Before reading a series: bounded total size, and no two files at the same slice position (two copies of
+    one slice would otherwise become a 2-slice volume with an invented 1 mm spacing)."""
+    info = sitk.ImageFileReader()
+    info.SetImageIO("GDCMImageIO")
+    info.SetFileName(str(names[0]))
+    try:
+        info.ReadImageInformation()
+    except RuntimeError:
+        return  # the series reader reports it
+    size = info.GetSize()
+    _check_declared_size(folder, (size[0], size[1], len(names)), info.GetNumberOfComponents(),
+                         f"the series ({len(names)} files)")
+    if len(names) < 2:
+        return
+    seen: dict[tuple, str] = {}
+    for name in names:
+        r = sitk.ImageFileReader()
+        r.SetImageIO("GDCMImageIO")
+        r.SetFileName(str(name))
+        try:
+            r.ReadImageInformation()
+            xyz = tuple(round(float(v), 3) for v in r.GetMetaData("0020|0032").split("\\"))
+        except (RuntimeError, ValueError):
+            continue  # no position: the series reader orders such files itself
+        if xyz in seen:
+            raise ValueError(f"folder {folder}: {Path(name).name} and {seen[xyz]} are at the same slice position "
+                             f"{xyz} mm (two copies of one slice?); read as a volume they would become extra "
+                             "slices with an invented spacing. Remove the duplicate file")
+        seen[xyz] = Path(name).name
 
 
 def _uneven_slices_error(folder: Path, names: Sequence[str], image: sitk.Image) -> ValueError:
@@ -198,13 +377,17 @@ def read_image(path: str | os.PathLike, series_uid: str | None = None) -> sitk.I
     if p.stat().st_size == 0:
         raise ValueError(f"file {p} is empty (0 bytes): it is not an image; re-copy or re-download it")
     dicom = is_dicom_file(p) or p.suffix.lower() in {".dcm", ".dicom", ".ima"}
+    _check_read_image(p, dicom)
     try:
         if dicom:
             reader = sitk.ImageFileReader()
             reader.SetImageIO("GDCMImageIO")
             reader.SetFileName(str(p))
-            return reader.Execute()
-        return sitk.ReadImage(str(p))
+            image = reader.Execute()
+        else:
+            image = sitk.ReadImage(str(p))
+        _check_spacing(p, image.GetSpacing())
+        return image
     except RuntimeError as exc:
         if dicom and is_dicom_file(p):
             raise _compression_error(p, exc) from None
@@ -283,12 +466,16 @@ def hu_from_dicom(path_or_dataset) -> np.ndarray:
         except pydicom.errors.InvalidDicomError:
             raise ValueError(f"{p} is not a DICOM file (no 'DICM' preamble); "
                              "hu_from_dicom needs a DICOM CT file") from None
+        except Exception as exc:  # noqa: BLE001 - truncated files raise several pydicom/struct types
+            raise ValueError(f"{p} could not be parsed as DICOM ({type(exc).__name__}); the file may be "
+                             "truncated: check it with medlab.io.dicom_info()") from None
         name = str(p)
     else:
         raise TypeError(f"path_or_dataset must be a path or a pydicom.Dataset, got {type(path_or_dataset).__name__}")
     if "PixelData" not in ds:
         raise ValueError(f"{name} has no pixel data (Modality {ds.get('Modality', '?')}); "
                          "it is not an image object")
+    _check_dicom_dataset(Path(name) if name != "dataset" else name, ds)
     try:
         stored = ds.pixel_array
     except Exception as exc:  # noqa: BLE001 - pydicom raises several types for missing codecs
@@ -296,8 +483,14 @@ def hu_from_dicom(path_or_dataset) -> np.ndarray:
         raise ValueError(f"cannot decode the pixel data of {name} (transfer syntax "
                          f"{getattr(uid, 'name', uid)}): {exc}. Decompress it with "
                          "`gdcmconv --raw` or install pylibjpeg plugins") from None
-    slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
-    intercept = float(ds.get("RescaleIntercept", 0.0) or 0.0)
+    try:
+        slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
+        intercept = float(ds.get("RescaleIntercept", 0.0) or 0.0)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: RescaleSlope/RescaleIntercept are not numbers; the header is damaged") from None
+    if not (np.isfinite(slope) and np.isfinite(intercept)) or slope == 0:
+        raise ValueError(f"{name}: RescaleSlope {slope} / RescaleIntercept {intercept} would give no valid HU "
+                         "(slope must be finite and non-zero, intercept finite); the header is damaged")
     return (stored.astype(np.float32) * np.float32(slope) + np.float32(intercept)).astype(np.float32)
 
 
@@ -336,9 +529,13 @@ def resample_isotropic(image: sitk.Image, spacing: float | None = None, interpol
     if not np.isfinite(spacing) or spacing <= 0:
         raise ValueError(f"spacing must be a positive number of mm, got {spacing}")
     size = np.array(image.GetSize(), dtype=float)
-    new_size = [max(1, int(round(n * s / spacing))) for n, s in zip(size, old_spacing)]
-    if int(np.prod(new_size)) > 400_000_000:
-        raise ValueError(f"spacing {spacing} mm would create {new_size} voxels (too many); use a larger spacing")
+    # float arithmetic first: n * s / spacing can exceed int64 (np.prod of ints would wrap around and pass)
+    want = [max(1.0, float(np.round(float(n) * float(s) / float(spacing)))) for n, s in zip(size, old_spacing)]
+    total = math.prod(want)
+    if not np.isfinite(total) or total > MAX_RESAMPLE_VOXELS:
+        raise ValueError(f"spacing {spacing} mm would create {' x '.join(f'{v:.3g}' for v in want)} = {total:.3g} "
+                         f"voxels; at most {MAX_RESAMPLE_VOXELS:,} are allowed (memory): use a larger spacing")
+    new_size = [int(v) for v in want]
     if default_value is None:
         stats = sitk.MinimumMaximumImageFilter()
         stats.Execute(image)
@@ -347,6 +544,10 @@ def resample_isotropic(image: sitk.Image, spacing: float | None = None, interpol
     return sitk.Resample(image, new_size, sitk.Transform(), _INTERPOLATORS[interpolator],
                          origin, (float(spacing),) * image.GetDimension(),
                          image.GetDirection(), float(default_value), image.GetPixelID())
+
+
+#: Most voxels :func:`resample_isotropic` (and :func:`isotropic_grid`) creates.
+MAX_RESAMPLE_VOXELS = 400_000_000
 
 
 def isotropic_grid(image: sitk.Image, spacing: float) -> tuple[tuple[int, ...], tuple[float, ...]]:
@@ -366,7 +567,11 @@ def isotropic_grid(image: sitk.Image, spacing: float) -> tuple[tuple[int, ...], 
         raise ValueError(f"spacing must be a positive number of mm, got {spacing}")
     old_spacing = np.array(image.GetSpacing(), dtype=float)
     size = np.array(image.GetSize(), dtype=float)
-    new_size = np.array([max(1, int(round(n * s / spacing))) for n, s in zip(size, old_spacing)])
+    want = [max(1.0, float(np.round(float(n) * float(s) / float(spacing)))) for n, s in zip(size, old_spacing)]
+    if not all(np.isfinite(v) and v < 2**31 for v in want):
+        raise ValueError(f"spacing {spacing} mm would create a grid of {' x '.join(f'{v:.3g}' for v in want)} "
+                         "voxels (an axis longer than 2**31 voxels cannot be indexed): use a larger spacing")
+    new_size = np.array([int(v) for v in want])
     shift = (size * old_spacing - new_size * float(spacing)) / 2 + (float(spacing) - old_spacing) / 2
     direction = np.asarray(image.GetDirection(), dtype=float).reshape(image.GetDimension(), -1)
     origin = np.asarray(image.GetOrigin(), dtype=float) + direction @ shift
@@ -767,6 +972,7 @@ def load_dicom_series(folder: str | os.PathLike, max_files: int = 1000) -> Dicom
         if "PixelData" not in ds:
             raise ValueError(f"{f} has no pixel data (Modality {ds.get('Modality', '?')}); "
                              "a series folder must hold only image files")
+        _check_dicom_dataset(f, ds)
         try:
             pixels = ds.pixel_array
         except Exception as exc:  # noqa: BLE001 - missing codecs raise several types
@@ -778,6 +984,16 @@ def load_dicom_series(folder: str | os.PathLike, max_files: int = 1000) -> Dicom
         z.append(row.slice_position_z_mm if row.slice_position_z_mm is not None
                  else (row.slice_location_mm if row.slice_location_mm is not None else np.nan))
     z_mm = np.asarray(z, dtype=np.float64)
+    positions: dict[tuple, str] = {}
+    for row in rows:
+        if row.image_position_mm is None:
+            continue
+        key = tuple(round(v, 3) for v in row.image_position_mm)
+        if key in positions:
+            raise ValueError(f"folder {p}: {row.file} and {positions[key]} are at the same slice position {key} mm "
+                             "(two copies of one slice?); sorting by position would be ambiguous. Remove the "
+                             "duplicate file")
+        positions[key] = row.file
     order = np.argsort(z_mm, kind="stable")
     sorted_index = np.empty(len(files), dtype=int)
     sorted_index[order] = np.arange(len(files))
@@ -801,6 +1017,10 @@ def as_volume(image) -> tuple[np.ndarray, tuple[float, float, float], list]:
     if hasattr(image, "image") and isinstance(image.image, sitk.Image):
         image = image.image
     if isinstance(image, sitk.Image):
+        if image.GetNumberOfComponentsPerPixel() != 1:
+            raise ValueError(f"image has {image.GetNumberOfComponentsPerPixel()} components per pixel (a colour "
+                             "or vector image); a volume needs one value per voxel: convert it to grey first "
+                             "(e.g. sitk.VectorIndexSelectionCast(image, 0))")
         if image.GetDimension() != 3:
             raise ValueError(f"image must be 3-D, got a {image.GetDimension()}-D SimpleITK image")
         # a copy: an array view would dangle once the caller drops the image
@@ -809,12 +1029,19 @@ def as_volume(image) -> tuple[np.ndarray, tuple[float, float, float], list]:
         raise TypeError(f"image must be a LungCT, a 3-D SimpleITK image or a (z, y, x) array, "
                         f"got {type(image).__name__}")
     arr = np.array(image)
+    if arr.dtype == bool:
+        arr = arr.astype(np.uint8)
     if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
         raise TypeError(f"image must be numeric, got dtype {arr.dtype}")
+    check_not_rgb(arr, "image")
     if arr.ndim == 2:
         arr = arr[None]
     if arr.ndim != 3:
         raise ValueError(f"image must be a 3-D (z, y, x) array or SimpleITK image, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"image is empty (shape {arr.shape})")
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        raise ValueError("image contains NaN or infinite values; replace them (e.g. np.nan_to_num) first")
     return arr, (1.0, 1.0, 1.0), boxes
 
 
