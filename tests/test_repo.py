@@ -24,7 +24,8 @@ def _name_and_bound(req: str) -> tuple[str, str]:
 
 def _pyproject_requirements() -> dict[str, str]:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    reqs = list(data["dependencies"]) + data["optional-dependencies"]["cpu"] + data["optional-dependencies"]["test"]
+    extras = data["optional-dependencies"]
+    reqs = list(data["dependencies"]) + extras["cpu"] + extras["test"] + extras["classroom"]
     out = {}
     for r in reqs:
         name, bound = _name_and_bound(r)
