@@ -315,6 +315,14 @@ def test_svm_explorer_reacts_and_escapes():
     assert "no gamma" in sv.readout.value
     with pytest.raises(ValueError, match="x_feature"):
         W.svm_explorer(X, y, Xt, yt, feature_names=["a", "b"], x_feature="c")
+    with pytest.raises(ValueError, match="y_train must contain only the labels 0 and 1"):
+        W.svm_explorer(X, y + 1, Xt, yt)
+    with pytest.raises(ValueError, match="X_test must have shape"):
+        W.svm_explorer(X, y, Xt[:, :1], yt)
+    with pytest.raises(ValueError, match="one entry per sample"):
+        W.svm_explorer(X, y[:-1], Xt, yt)
+    with pytest.raises(ValueError, match="feature_names"):
+        W.svm_explorer(X, y, Xt, yt, feature_names=["a"])
 
 
 def test_glcm_by_hand_steps_follow_the_offset():
@@ -365,6 +373,10 @@ def test_feature_histograms_sorted_and_flagged():
     assert "constant" in fh.message and fh.last_exception is None
     with pytest.raises(ValueError, match="feature must be"):
         W.feature_histograms(X, y, ["good", "noise", "const"], feature="other")
+    with pytest.raises(ValueError, match="one entry per sample"):
+        W.feature_histograms(X, y[:-1], ["good", "noise", "const"])
+    with pytest.raises(TypeError, match="X must be a numeric array"):
+        W.feature_histograms("table.csv", y)
 
 
 def test_baseline_threshold_explorer():

@@ -401,16 +401,18 @@ def svm_explorer(X_train: np.ndarray | None = None, y_train: np.ndarray | None =
         from ..samples import svm_feature_sample
 
         X_train, y_train, X_test, y_test, feature_names = svm_feature_sample(n_train, seed)
-    Xtr = np.asarray(X_train, dtype=np.float64)
+    from .._validate import check_array, check_binary_labels, check_same_length
+
+    Xtr = check_array(X_train, "X_train", ndim=2, dtype=np.float64)
+    Xte = check_array(X_test, "X_test", ndim=2, shape=(None, Xtr.shape[1]), dtype=np.float64)
+    ytr, yte = check_binary_labels(y_train, "y_train"), check_binary_labels(y_test, "y_test")
+    check_same_length(X_train=Xtr, y_train=ytr)
+    check_same_length(X_test=Xte, y_test=yte)
     names = list(feature_names) if feature_names is not None else [f"f{k}" for k in range(Xtr.shape[1])]
-    if Xtr.ndim != 2 or len(names) != Xtr.shape[1]:
-        raise ValueError(f"feature_names must name all columns of X_train, got {len(names)} names for "
-                         f"shape {Xtr.shape}")
-    if len(y_train) > n_train:
-        Xtr, ytr, _ = shuffle_split(Xtr, y_train, seed=seed, n=n_train)
-    else:
-        ytr = np.asarray(y_train)
-    Xte, yte = np.asarray(X_test, dtype=np.float64), np.asarray(y_test)
+    if len(names) != Xtr.shape[1]:
+        raise ValueError(f"feature_names must name all {Xtr.shape[1]} columns of X_train, got {len(names)} names")
+    if len(ytr) > n_train:
+        Xtr, ytr, _ = shuffle_split(Xtr, ytr, seed=seed, n=n_train)
     fx = x_feature or ("glcm_contrast" if "glcm_contrast" in names else names[0])
     fy = y_feature or ("fo_mean" if "fo_mean" in names else names[min(1, len(names) - 1)])
     for nm, v in (("x_feature", fx), ("y_feature", fy)):
@@ -868,10 +870,14 @@ def feature_histograms(X: np.ndarray | None = None, y: np.ndarray | None = None,
 
         data, feature_names = dataset_features("pneumoniamnist", splits=("train",), progress=False)
         X, y = data["train"]
-    Xa, ya = np.asarray(X, dtype=np.float64), np.asarray(y)
+    from .._validate import check_array, check_binary_labels, check_same_length
+
+    Xa = check_array(X, "X", ndim=2, dtype=np.float64, finite=False)  # a non-finite feature is flagged in the widget
+    ya = check_binary_labels(y, "y")
+    check_same_length(X=Xa, y=ya)
     names = list(feature_names) if feature_names is not None else [f"f{k}" for k in range(Xa.shape[1])]
-    if Xa.ndim != 2 or len(names) != Xa.shape[1] or len(ya) != len(Xa):
-        raise ValueError(f"X must be (n, {len(names)}) with one label per row, got X {Xa.shape}, y {ya.shape}")
+    if len(names) != Xa.shape[1]:
+        raise ValueError(f"feature_names must name all {Xa.shape[1]} columns of X, got {len(names)} names")
     seps = {}
     for k, nm in enumerate(names):
         r = feature_separation(Xa[:, k], ya, bins=10)
