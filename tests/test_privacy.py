@@ -696,3 +696,34 @@ def test_training_bad_arguments(mnist):
         P.dp_epsilon(1.0, 0.1, 10, delta=0.0)
     with pytest.raises(ValueError, match="NaN"):
         P.train_sgd(np.full((4, 28, 28), np.nan), [0, 1, 0, 1])
+
+
+# --------------------------------------------------------------------------------------------
+# exercises of notebook 11
+# --------------------------------------------------------------------------------------------
+def test_exercise_checks():
+    from medlab.exercises import privacy as E
+    assert not E.check_profile_action("PatientBirthDate", None)
+    assert E.check_profile_action("PatientBirthDate", "z")
+    assert not E.check_profile_action("PatientBirthDate", "X")
+    assert E.check_profile_action("StudyDate", "C", options=["modified_dates"])
+    fb = E.check_profile_action("StudyDate", "Z", options=["modified_dates"])
+    assert not fb and "Basic Profile code" in fb.message
+    assert "not an action code" in E.check_profile_action("PatientName", "remove").message
+    with pytest.raises(TypeError):
+        E.check_profile_action("PatientName", 3)
+    gap = (dt.date(2019, 6, 11) - dt.date(2019, 3, 4)).days
+    assert E.check_shifted_interval(gap)
+    shift = P.date_shift_days("classroom-key", "PAT-EX")
+    assert "shift itself" in E.check_shifted_interval(shift).message
+    assert E.check_fedavg_weights([600, 300, 100], [0.6, 0.3, 0.1])
+    assert "equal weights" in E.check_fedavg_weights([600, 300, 100], [1 / 3] * 3).message
+    with pytest.raises(TypeError):
+        E.check_fedavg_weights([600, 300, 100], [0.5, 0.5])
+    assert E.check_epsilon_order([2.0, 1.0, 0.5])
+    assert "reversed" in E.check_epsilon_order([0.5, 1.0, 2.0]).message
+    with pytest.raises(TypeError):
+        E.check_epsilon_order([1.0, 2.0])
+    recs = [{"a": 1, "b": 1}, {"a": 1, "b": 1}, {"a": 2, "b": 1}, {"a": 3, "b": 2}]
+    assert E.check_unique_fraction(recs, ["a", "b"], 0.5)
+    assert "percentage" in E.check_unique_fraction(recs, ["a", "b"], 50).message
