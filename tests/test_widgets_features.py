@@ -336,8 +336,16 @@ def test_glcm_by_hand_steps_follow_the_offset():
     assert "pair 3:" in g.readout.value
     g.controls["distance"].value = 4
     assert "no pixel pair" in g.message and g.last_exception is None
-    g.controls["distance"].value = 1
-    assert g.message == "" and g.controls["step"].max == 12
+    g.controls["distance"].value = 1                                          # back: all 12 pairs again
+    assert g.message == "" and g.controls["step"].max == 12 and g.controls["step"].value == 12
+    g.controls["step"].value = 5
+    g.controls["symmetric"].value = True                                      # same pairs: the replay stays
+    assert g.controls["step"].value == 5 and "P[" in g.readout.value
+    g.controls["angle"].value = 90                                            # a new offset: all its pairs
+    assert g.controls["step"].value == g.controls["step"].max == 12
+    g.controls["step"].value = 2
+    g.controls["patch"].value = "6×6 checkerboard"
+    assert g.controls["step"].value == g.controls["step"].max == 30
     with pytest.raises(ValueError, match="grey levels"):
         W.glcm_by_hand(np.array([[0, 5], [1, 2]]))
     own = W.glcm_by_hand(np.array([[0, 1, 2]]), levels=3)                     # one row: no vertical pair

@@ -678,7 +678,8 @@ def glcm_by_hand(patch: np.ndarray | None = None, levels: int = 4) -> Any:
     Left: the patch with its grey levels; an arrow joins each counted pair (dot = the reference pixel, head
     = its neighbour); the last pair counted is boxed (red: reference, blue: neighbour). Right: the count
     matrix ``P[i, j]`` (i = reference level, down; j = neighbour level, across) after those pairs, with the
-    cell just incremented boxed. The "Pairs counted" range follows the offset.
+    cell just incremented boxed. The "Pairs counted" range follows the offset; a new patch, distance or
+    angle starts with all its pairs counted.
     """
     from ..samples import glcm_patches
 
@@ -705,9 +706,14 @@ def glcm_by_hand(patch: np.ndarray | None = None, levels: int = 4) -> Any:
 
     first = next(iter(patches.values()))
     n0 = max(_n_pairs(first.shape, 1, 0), 1)
-    controls = {"patch": Choice("Patch", list(patches)), "distance": Int("Distance", 1, 4, value=1),
-                "angle": Int("Angle (°)", 0, 135, value=0, step=45), "symmetric": Check("symmetric (P + Pᵀ)"),
-                "step": Int("Pairs counted", 1, n0, value=n0)}
+
+    def all_pairs(_: Any) -> dict[str, int]:  # a new patch or offset starts with all its pairs counted
+        return {"step": max(p.size for p in patches.values())}  # clamped to the new offset's pair count
+
+    controls = {"patch": Choice("Patch", list(patches), sets=all_pairs),
+                "distance": Choice("Distance", [1, 2, 3, 4], style="toggle", button_width="48px", sets=all_pairs),
+                "angle": Choice("Angle (°)", [0, 45, 90, 135], style="toggle", button_width="48px", sets=all_pairs),
+                "symmetric": Check("symmetric (P + Pᵀ)"), "step": Int("Pairs counted", 1, n0, value=n0)}
     return explorer(frame, controls, width=740, layout="column",
                     limits=lambda patch, distance, angle, **_: {
                         "step": {"max": max(_n_pairs(patches[patch].shape, distance, angle), 1)}})
