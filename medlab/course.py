@@ -39,15 +39,17 @@ LEARNING_PATH: tuple[Unit, ...] = (
     Unit(5, "Hand-crafted features & an SVM baseline", "05_features_svm.ipynb",
          "first-order statistics, GLCM texture, wavelets, shape, support vector machines"),
     Unit(6, "Training a CNN", "06_training_cnn.ipynb",
-         "loss, optimiser, epochs, augmentation, over-fitting on PneumoniaMNIST"),
+         "loss, gradient descent, backpropagation, the article's CNN trained, a live training dashboard"),
     Unit(7, "Evaluating a diagnostic model", "07_evaluation.ipynb",
-         "sensitivity, specificity, ROC/AUC, calibration, comparison with the SVM baseline"),
+         "sensitivity, specificity, ROC/AUC with intervals, calibration, thresholds, CNN vs SVM paired"),
     Unit(8, "Explainability", "08_explainability.ipynb",
-         "saliency, Grad-CAM, occlusion: what does the network look at?"),
+         "saliency, Grad-CAM, occlusion, integrated gradients, sanity checks, shortcut learning"),
     Unit(9, "Lung-CT case study", "09_lung_ct_case_study.ipynb",
-         "from DICOM series to a tumour finding on the embedded chest CT"),
-    Unit(10, "Patient privacy", "10_privacy.ipynb",
-         "DICOM de-identification (PS3.15 Annex E), burned-in text, re-identification risk"),
+         "two patients from DICOM to a findings card: patches, patient split, heat map, FROC"),
+    Unit(10, "Multimodal fusion", "10_multimodal_fusion.ipynb",
+         "early, late and joint fusion of a CNN embedding with radiomics features; a leaky field caught"),
+    Unit(11, "Patient privacy", "11_privacy.ipynb",
+         "DICOM de-identification (PS3.15 Annex E), federated learning, differential privacy"),
 )
 
 

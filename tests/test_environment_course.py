@@ -27,9 +27,10 @@ def test_version_comparison():
 
 def test_learning_path_covers_the_series():
     nums = [u.number for u in course.LEARNING_PATH]
-    assert nums == list(range(11))
+    assert nums == list(range(12))
     table = course.learning_path_markdown()
-    assert "| 00 | Welcome" in table and "available" in table and table.count("\n") == 12
+    assert "| 00 | Welcome" in table and "available" in table and table.count("\n") == 13
+    assert all(u.available for u in course.LEARNING_PATH), [u.notebook for u in course.LEARNING_PATH if not u.available]
 
 
 def test_window_exercise():
