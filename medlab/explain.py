@@ -528,7 +528,8 @@ def _upsample(raw: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
                   preserve_range=True)
 
 
-def grad_cam(model: Any, x: Any, layer: str | None = None, target_class: int = 1) -> dict:
+def grad_cam(model: Any, x: Any, layer: str | None = None, target_class: int = 1,
+             variant: str = "grad_cam") -> dict:
     """Grad-CAM (Selvaraju et al. 2017) from the logit, on any convolution layer (default: :func:`default_cam_layer`).
 
     With ``A^k`` the ``k``-th feature map of the layer (``h x w``) and ``z`` the logit (``-z`` for
@@ -541,6 +542,12 @@ def grad_cam(model: Any, x: Any, layer: str | None = None, target_class: int = 1
     resized bilinearly to the input's H x W; not normalised), ``weights`` (the ``alpha_k``), ``layer`` (its
     name) and the logit. The resize stretches the grid over the whole image; with 'valid' convolutions the
     grid's cells are really centred a little inside the border (a coarse map either way). Used in 08 §3.
+
+    ``variant="hirescam"`` (Draelos & Carin 2020) keeps the gradient per position instead of averaging it:
+    ``raw = ReLU(sum_k dz/dA^k * A^k)``. When the layer is followed by ``Flatten -> Dense`` (the article's
+    model) this is each position's exact share of the logit, while Grad-CAM's averaged weights can cancel
+    evidence that sits at one position only (08 §9 shows a marker Grad-CAM misses). After global average
+    pooling the two coincide. ``weights`` is then the per-position gradient (h x w x k).
 
     >>> import keras
     >>> keras.utils.set_random_seed(0)
@@ -567,12 +574,17 @@ def grad_cam(model: Any, x: Any, layer: str | None = None, target_class: int = 1
             raise ValueError(f"layer {layer!r} outputs shape {tuple(out.shape)}, not feature maps "
                              f"(batch, h, w, channels); pick one of {convs}")
     xs = _as_batch(x, model)
+    check_choice(variant, "variant", ("grad_cam", "hirescam"))
     acts, grads, z = _cam_parts(model, xs, layer, sign)
     a, grads = acts[0], grads[0]
-    weights = grads.mean(axis=(0, 1))
-    raw = np.maximum(np.tensordot(a, weights, axes=(2, 0)), 0.0)
+    if variant == "grad_cam":
+        weights = grads.mean(axis=(0, 1))
+        raw = np.maximum(np.tensordot(a, weights, axes=(2, 0)), 0.0)
+    else:
+        weights = grads
+        raw = np.maximum((a * grads).sum(axis=-1), 0.0)
     return _result(float(z[0]), sign, map=_upsample(raw, xs.shape[1:3]), raw=raw,
-                   weights=weights, layer=layer)
+                   weights=weights, layer=layer, variant=variant)
 
 
 # ----------------------------------------------------------------------------- occlusion
@@ -740,7 +752,7 @@ def explain_batch(model: Any, images: Any, method: str = "saliency", **kwargs: A
     if fn in (saliency, gradient_x_input) and set(kwargs) <= {"target_class"}:
         g, _ = _gradients(model, xs, _target_class(target))
         return np.abs(g).sum(axis=-1) if fn is saliency else (g * xs).sum(axis=-1)
-    if fn is grad_cam and set(kwargs) <= {"target_class", "layer"}:
+    if fn is grad_cam and set(kwargs) <= {"target_class", "layer"}:  # the default variant only
         return _grad_cam_batch(model, xs, kwargs.get("layer"), _target_class(target))
     return np.stack([fn(model, xs[i:i + 1], **kwargs)["map"] for i in range(len(xs))])
 

@@ -168,6 +168,11 @@ def test_grad_cam_against_a_direct_computation_on_a_hand_built_model():
     # the negative class: -z, so the weights flip sign before the ReLU
     neg = ex.grad_cam(model, x, target_class=0)
     np.testing.assert_allclose(neg["raw"], np.maximum(-(acts * alpha).sum(axis=-1), 0), rtol=1e-4, atol=1e-5)
+    # HiResCAM: the gradient per position; with Flatten -> Dense it is each position's exact logit share
+    hires = ex.grad_cam(model, x, variant="hirescam")
+    np.testing.assert_allclose(hires["raw"], np.maximum((acts * dz_da).sum(axis=-1), 0), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="variant must be one of"):
+        ex.grad_cam(model, x, variant="cam++")
     # the upsampled map is a bilinear resize with half-pixel centres, as tf.image.resize does
     ref = tf.image.resize(raw[None, :, :, None], (9, 9), method="bilinear").numpy()[0, :, :, 0]
     np.testing.assert_allclose(out["map"], ref, rtol=1e-5, atol=1e-6)
