@@ -26,7 +26,7 @@ def window_preset(label: str = "Preset") -> Choice:
     released when a slider moves away from the preset (so clicking it again re-applies it)."""
     return Choice(label, [(k.capitalize(), k) for k in PRESETS], value=None, style="toggle",
                   sets=lambda name: dict(zip(("window", "level"), PRESETS[name])), release=True,
-                  button_width="102px")
+                  button_width="112px")  # "Mediastinum" needs 104 px with padding
 
 
 def _lung_ct_demo() -> dict:
