@@ -40,6 +40,3 @@ for _name, (_builder, _demo, _module) in sorted(REGISTRY.items()):
     WIDGETS[_name] = _factory(_builder, _demo)
     globals()[_name] = _builder
     __all__.append(_name)
-
-# Builders not yet ported to the explorer layer (removed module by module as they are ported).
-from .viewer import browse_dataset, dataset_browser, render_slice, slice_viewer  # noqa: F401,E402
