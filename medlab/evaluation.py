@@ -611,6 +611,7 @@ def temperature_scale(y_val: Any, prob_val: Any) -> Recalibration:
     (1.69, [0.938])
     """
     y, p = _labels_scores(y_val, prob_val, probabilities=True, y_name="y_val", score_name="prob_val")
+    check_both_classes(y, "y_val", "fitting a temperature")
     a, _ = _fit_logistic(_logit(p), y.astype(np.float64), intercept=False, bounds=(1e-4, 1e4))
     return Recalibration("temperature", a, 0.0)
 
@@ -630,6 +631,7 @@ def platt_scale(y_val: Any, score_val: Any, smooth: bool = True) -> Recalibratio
     from ._validate import check_bool
     y, s = _labels_scores(y_val, score_val, probabilities=False, y_name="y_val", score_name="score_val")
     smooth = check_bool(smooth, "smooth")
+    check_both_classes(y, "y_val", "Platt scaling")
     t = y.astype(np.float64)
     if smooth:
         n1 = float(t.sum()); n0 = t.size - n1

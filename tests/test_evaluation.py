@@ -347,6 +347,8 @@ BAD = [
     (E.delong_test, ([1, 1], [0.2, 0.5], [0.1, 0.3]), ValueError, "each class"),
     (E.metrics, ([1, 1], [0.2, 0.5]), ValueError, "sensitivity and specificity"),
     (E.choose_threshold, ([1, 1], [0.2, 0.5]), ValueError, "each class"),
+    (E.temperature_scale, ([0, 0, 0], [0.2, 0.5, 0.4]), ValueError, "fitting a temperature needs"),
+    (E.platt_scale, ([1, 1, 1], [0.2, 5.0, -1.0]), ValueError, "Platt scaling needs"),
     # probabilities outside [0, 1] where they are required
     (E.confusion, (Y, [0.1, 1.2, 0.3, 0.7]), ValueError, "probabilities in \\[0, 1\\]"),
     (E.metrics, (Y, [-0.1, 0.8, 0.3, 0.7]), ValueError, "score must be probabilities"),
