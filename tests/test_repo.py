@@ -120,17 +120,29 @@ def test_every_dataset_file_is_documented():
 
 def _notebook_widget_imports() -> dict[str, set[str]]:
     """notebook -> names it imports from medlab.widgets (any submodule) or uses as medlab.widgets.X."""
+    import ast
+
     out: dict[str, set[str]] = {}
-    pat = re.compile(r"from\s+medlab\.widgets(\.[\w.]+)?\s+import\s+\(?([\w\s,\n]+)\)?")
     for nb_path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         names: set[str] = set()
         for cell in json.loads(nb_path.read_text())["cells"]:
-            src = "".join(cell["source"])
-            for m in pat.finditer(src):
-                if m.group(1):
-                    names.add(f"medlab.widgets{m.group(1)}")
-                names |= {n.strip() for n in m.group(2).replace("\n", ",").split(",") if n.strip()}
-            names |= {f"medlab.widgets.{n}" for n in re.findall(r"medlab\.widgets\.(\w+)", src)}
+            if cell["cell_type"] != "code":
+                continue
+            src = "\n".join(line for line in "".join(cell["source"]).splitlines()
+                            if not line.lstrip().startswith(("%", "!")))
+            try:
+                tree = ast.parse(src)
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("medlab.widgets"):
+                    if node.module != "medlab.widgets":
+                        names.add(node.module)  # a widget submodule: only builders may be imported
+                    names |= {a.name for a in node.names}
+                elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) \
+                        and isinstance(node.value.value, ast.Name) and node.value.value.id == "medlab" \
+                        and node.value.attr == "widgets":
+                    names.add(node.attr)
         out[nb_path.name] = names
     return out
 
@@ -140,7 +152,7 @@ def test_notebooks_import_only_registered_builders_from_widgets():
 
     bad = {}
     for nb, names in _notebook_widget_imports().items():
-        wrong = sorted(n for n in names if n.removeprefix("medlab.widgets.") not in WIDGETS)
+        wrong = sorted(n for n in names if n not in WIDGETS)
         if wrong:
             bad[nb] = wrong
     assert not bad, ("notebooks may import from medlab.widgets only registered builders "
