@@ -170,37 +170,36 @@ KEYS = ("classroom-key", "another-key", "hospital-secret-2024")
 
 def timeline_image(original: Sequence[_dt.date], shifted: Sequence[_dt.date], title: str = "",
                    width: int = 640) -> np.ndarray:
-    """Two timelines (original above, shifted below) on one year axis, intervals written between visits."""
+    """Two timelines, original and shifted, each on its own axis with the same days-per-pixel scale (so kept
+    intervals look identical), day counts between visits, and a table of the visit dates below."""
     from PIL import Image, ImageDraw
-    allv = list(original) + list(shifted)
-    y0, y1 = min(d.year for d in allv), max(d.year for d in allv) + 1
-    span = max(1, (_dt.date(y1, 1, 1) - _dt.date(y0, 1, 1)).days)
-    left, right = 110, width - 20
-
-    def x(d: _dt.date) -> float:
-        return left + (right - left) * (d - _dt.date(y0, 1, 1)).days / span
-    img = Image.new("RGB", (width, 190), (255, 255, 255))
-    dr = ImageDraw.Draw(img)
     f = font(12)
+    spans = [max(1, (max(ds) - min(ds)).days) for ds in (original, shifted)]
+    span = max(spans) * 1.1 + 1
+    left, right = 90, width - 30
+    n = len(original)
+    img = Image.new("RGB", (width, 150 + 16 * n), (255, 255, 255))
+    dr = ImageDraw.Draw(img)
     dr.text((8, 4), title, fill=(0, 0, 0), font=font(13))
-    step = max(1, (y1 - y0) // 10)
-    for yr in range(y0, y1 + 1, step):
-        xx = x(_dt.date(yr, 1, 1))
-        dr.line([xx, 30, xx, 170], fill=(225, 225, 225))
-        dr.text((xx - 14, 172), str(yr), fill=(90, 90, 90), font=f)
     for row, (label, dates, color) in enumerate((("original", original, (30, 80, 170)),
                                                  ("shifted", shifted, (190, 60, 30)))):
-        yy = 65 + row * 70
+        yy = 52 + row * 48
         dr.text((8, yy - 7), label, fill=color, font=f)
         dr.line([left, yy, right, yy], fill=(160, 160, 160), width=1)
-        for i, d in enumerate(dates):
-            xx = x(d)
+        first = min(dates)
+        xs = [left + (right - left) * ((d - first).days + span * 0.05) / span for d in dates]
+        dr.text((left - 4, yy + 6), str(first.year), fill=(110, 110, 110), font=f)
+        for i, (d, xx) in enumerate(zip(dates, xs)):
             dr.ellipse([xx - 4, yy - 4, xx + 4, yy + 4], fill=color)
-            dr.text((xx - 30, yy + 8 if i % 2 == 0 else yy - 22), d.isoformat(), fill=color, font=f)
             if i:
                 gap = (d - dates[i - 1]).days
-                xm = (x(dates[i - 1]) + xx) / 2
-                dr.text((xm - 14, yy - 36 if row == 0 else yy + 22), f"{gap} d", fill=(60, 60, 60), font=f)
+                dr.text(((xs[i - 1] + xx) / 2 - 14, yy - 18 - (i % 2) * 11), f"{gap} d", fill=(60, 60, 60), font=f)
+    y = 130
+    dr.text((left, y), "visit    original      shifted      shift (days)", fill=(0, 0, 0), font=f)
+    for i, (o, s_) in enumerate(zip(original, shifted)):
+        y += 16
+        dr.text((left, y), f"{i + 1:>3}      {o.isoformat()}    {s_.isoformat()}    {(s_ - o).days:>6}",
+                fill=(40, 40, 40), font=f)
     return np.asarray(img)
 
 
