@@ -104,8 +104,18 @@ class _Labels:
         return np.asarray(img)
 
 
-def _fmt_ci(v: float, iv: tuple[float, float] | None) -> str:
-    return f"{v:.3f}" if iv is None else f"{v:.3f} [{iv[0]:.3f}, {iv[1]:.3f}]"
+def _fmt_ci(v: float, iv: tuple[float, float] | None) -> RawHTML:
+    text = f"{v:.3f}" if iv is None else f"{v:.3f} [{iv[0]:.3f}, {iv[1]:.3f}]"
+    return _pad(text)
+
+
+def _padded(rows: list[list[Any]]) -> list[list[Any]]:
+    return [[r[0]] + [_pad(str(v)) for v in r[1:]] for r in rows]
+
+
+def _pad(text: str) -> RawHTML:
+    """A table cell with room to its left (``html_table`` has no cell padding)."""
+    return RawHTML(f"<span style='padding-left:1.5em'>{esc(text)}</span>")
 
 
 # ----------------------------------------------------------------------------- threshold lab
@@ -185,7 +195,8 @@ def threshold_lab(y: Any, scores: Mapping[str, Any], positive: int = 1,
         for metric in names:
             table.append([metric] + [_fmt_ci(m[metric], iv.get(metric)) for m, iv, _ in cols])
         table.append(["ROC AUC (DeLong)"] + [_fmt_ci(a["auc"], (a["low"], a["high"])) for _, _, a in cols])
-        table.append(["counts tp / fp / tn / fn"] + [f"{m['tp']} / {m['fp']} / {m['tn']} / {m['fn']}" for m, _, _ in cols])
+        table.append(["counts tp / fp / tn / fn"] + [_pad(f"{m['tp']} / {m['fp']} / {m['tn']} / {m['fn']}")
+                                                     for m, _, _ in cols])
         readout = (f"<b>positive class: {esc(pos_name)}</b>; predicted {esc(pos_name)} when "
                    f"{'P(label 1)' if pos == 1 else 'P(label 1) &lt;'} "
                    f"{'&ge; ' if pos == 1 else ''}{threshold:.2f}. Intervals: {level:.0%} Wilson "
@@ -311,7 +322,7 @@ def calibration_explorer(y_val: Any, val: Mapping[str, Any], y_test: Any, test: 
                 ["Brier score", f"{E.brier_score(ys, raw):.4f}", f"{brier:.4f}"],
                 ["ROC AUC", f"{E.roc_auc(ys, raw):.4f}", f"{E.roc_auc(ys, p):.4f}"]]
         readout = (f"{esc(how)}. Measured on the test split.<br>"
-                   + html_table(rows, header=["", "before", "after"]))
+                   + html_table(_padded(rows), header=["", "before", "after"]))
         return Frame(image=labels.draw(chart.rgb(), texts), readout=readout)
 
     names = list(test_s)
@@ -377,7 +388,7 @@ def bootstrap_explorer(y: Any, score: Any, positive: int = 1, name: str = "model
         rows = [["bootstrap (percentile)", f"[{lo:.4f}, {hi:.4f}]", f"{hi - lo:.4f}"],
                 ["DeLong", f"[{d['low']:.4f}, {d['high']:.4f}]", f"{d['high'] - d['low']:.4f}"]]
         readout = (f"{resamples} stratified resamples (seed {seed}); standard deviation of the resampled AUCs "
-                   f"{np.std(b, ddof=1):.4f}.<br>" + html_table(rows, header=["interval", f"{level:.0%}", "width"]))
+                   f"{np.std(b, ddof=1):.4f}.<br>" + html_table(_padded(rows), header=["interval", f"{level:.0%}", "width"]))
         return Frame(image=labels.draw(chart.rgb(), texts), readout=readout)
 
     return explorer(frame, {"resamples": Int("Resamples", 20, max_b, value=min(1000, max_b), step=10),
@@ -435,7 +446,7 @@ def decision_curve(y: Any, scores: Mapping[str, Any], positive: int = 1,
         texts = {"title": (f"p_t = {p_t:.2f}: a false positive weighs {odds:.2f} true positives" if p_t > 0
                            else "p_t = 0: treat everyone", "black")}
         readout = (f"Net benefit = TP/N - FP/N x p_t/(1 - p_t); disease = {esc(class_names[pos])}, prevalence "
-                   f"{prevalence:.1%}.<br>" + html_table(rows, header=["strategy", "net benefit",
+                   f"{prevalence:.1%}.<br>" + html_table(_padded(rows), header=["strategy", "net benefit",
                                                                         "net true positives per 100",
                                                                         "unnecessary treatments avoided per 100"]))
         return Frame(image=labels.draw(chart.rgb(), texts), readout=readout)
