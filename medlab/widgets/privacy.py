@@ -5,7 +5,7 @@ is core (:mod:`medlab.privacy`); training happens only at build time (a small pr
 a Run button. TensorFlow is imported only when a model is trained.
 
 >>> r = tag_rows([{"tag": "(0010,0010)", "keyword": "PatientName", "code": "Z", "action": "Z",
-...                "before": "D**^J***", "after": "", "path": "PatientName"}], "patient")
+...                "before": "D**^J***", "after": "", "path": "PatientName"}], "patient (0010)")
 >>> r["ok"], len(r["rows"])
 (True, 1)
 """
