@@ -57,7 +57,8 @@ import numpy as np
 from ._validate import check_array, check_choice, check_float, check_int, check_limit, check_seed
 
 __all__ = ["logit", "saliency", "smoothgrad", "gradient_x_input", "grad_cam", "occlusion",
-           "integrated_gradients", "edge_detector", "occlusion_starts", "occlusion_map", "METHODS", "explain", "explain_batch",
+           "integrated_gradients", "edge_detector", "occlusion_starts", "occlusion_map", "METHODS", "explain",
+           "explain_batch",
            "conv_layers", "default_cam_layer", "similarity", "cascading_randomization", "label_randomization",
            "deletion_insertion", "xray_lung_fields", "attribution_inside"]
 
@@ -1038,14 +1039,14 @@ def xray_lung_fields(image: Any, sigma: float = 4.0) -> np.ndarray:
     The method, and why it is only a rough ruler: aerated lung is *dark* on a radiograph. The image is
     scaled to [0, 1] and smoothed (Gaussian, ``sigma`` px at 256 px, scaled with the size); pixels darker
     than Otsu's threshold of the central region (rows 8-90 %, columns 5-95 %: outside it lie the neck, the
-    abdomen and the air beside the body) are kept; in each half of the image the largest connected dark
+    abdomen and much of the air beside the body) are kept; in each half of the image the largest connected dark
     region is taken as that lung, its holes are filled and it is closed morphologically.
 
     Limits: a consolidated (white) lobe -- exactly what pneumonia does -- is *not* dark and is left out; the
     heart and the mediastinum are excluded only because they are bright; the air beside a small child's
-    body (joined to a lung by a dark gap) or a dark gastric bubble can be taken as lung; rotated or cropped images break the half-split. It is
-    good enough to ask "does the model look at the lungs or at the corners and labels?", not for measuring
-    the lungs.
+    body (joined to a lung by a dark gap) or a dark gastric bubble can be taken as lung; rotated or cropped
+    images break the half-split. It is good enough to ask "does the model look at the lungs or at the
+    corners and labels?", not for measuring the lungs.
 
     >>> img = np.full((64, 64), 0.8); img[10:50, 8:28] = 0.2; img[10:50, 36:56] = 0.2
     >>> m = xray_lung_fields(img)

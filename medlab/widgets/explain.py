@@ -26,8 +26,8 @@ from ..render import Chart, blend, diverging, heatmap_rgb, hstack, titled, to_rg
 from ._explorer import Check, Choice, Float, Frame, Int, explorer, html_table, register
 
 __all__ = ["attribution_explorer", "occlusion_explorer", "smoothgrad_explorer", "ig_explorer",
-           "randomization_explorer", "faithfulness_explorer", "demo_model", "smoothgrad_running", "occlusion_at_stride", "OUTCOMES", "outcome_of",
-           "METHOD_LABELS", "overlay"]
+           "randomization_explorer", "faithfulness_explorer", "demo_model", "smoothgrad_running",
+           "occlusion_at_stride", "OUTCOMES", "outcome_of", "METHOD_LABELS", "overlay"]
 
 #: Outcome names in the order the picker shows them.
 OUTCOMES = ("TP", "FP", "FN", "TN")
@@ -35,7 +35,8 @@ OUTCOMES = ("TP", "FP", "FN", "TN")
 #: Method -> label shown in the widgets.
 METHOD_LABELS = {
     "saliency": "Saliency |dz/dx|", "smoothgrad": "SmoothGrad", "gradient_x_input": "Gradient x input",
-    "grad_cam": "Grad-CAM", "occlusion": "Occlusion", "integrated_gradients": "Integrated gradients",
+    "grad_cam": "Grad-CAM", "hirescam": "HiResCAM", "occlusion": "Occlusion",
+    "integrated_gradients": "Integrated gradients",
     "edge_detector": "Edge detector (no model)",
 }
 SIGNED = {"gradient_x_input", "occlusion", "integrated_gradients"}
@@ -163,7 +164,7 @@ def attribution_explorer(model: Any, images: Any, labels: Any, threshold: float 
     probabilities decide the outcomes at ``threshold``; up to ``per_outcome`` images of each outcome (the
     first ones in the given order) are explained at build time with every method (SmoothGrad with
     ``smoothgrad_n`` samples, integrated gradients with ``ig_steps`` steps, occlusion 4 x 4 / stride 2) and
-    Grad-CAM on every convolution layer. All maps explain class 1 (the sigmoid's class, -logit for none).
+    Grad-CAM and HiResCAM on every convolution layer. All maps explain class 1 (the sigmoid's class, -logit for none).
     """
     from .. import explain as ex
     from .._validate import check_array, check_float, check_int
@@ -187,14 +188,15 @@ def attribution_explorer(model: Any, images: Any, labels: Any, threshold: float 
     if default_layer not in cam_layers:
         cam_layers.append(default_layer)
     maps: dict[tuple[str, str], np.ndarray] = {}
-    raws: dict[str, np.ndarray] = {}
+    raws: dict[tuple[str, str], np.ndarray] = {}
     extra: dict[tuple[str, int], str] = {}
     maps[("saliency", "")] = ex.explain_batch(model, sub, "saliency")
     maps[("gradient_x_input", "")] = ex.explain_batch(model, sub, "gradient_x_input")
     for layer in cam_layers:
-        cams = [ex.grad_cam(model, sub[i:i + 1], layer=layer) for i in range(len(sub))]
-        maps[("grad_cam", layer)] = np.stack([c["map"] for c in cams])
-        raws[layer] = np.stack([c["raw"] for c in cams])
+        for variant in ("grad_cam", "hirescam"):
+            cams = [ex.grad_cam(model, sub[i:i + 1], layer=layer, variant=variant) for i in range(len(sub))]
+            maps[(variant, layer)] = np.stack([c["map"] for c in cams])
+            raws[(variant, layer)] = np.stack([c["raw"] for c in cams])
     sg, ig, occ, edge = [], [], [], []
     for i in range(len(sub)):
         one = sub[i:i + 1]
@@ -226,15 +228,16 @@ def attribution_explorer(model: Any, images: Any, labels: Any, threshold: float 
                                  f"pick another outcome")
         k = ks[min(index, len(ks) - 1)]
         j = pos[k]
-        key = (method, layer if method == "grad_cam" else "")
+        cam = method in ("grad_cam", "hirescam")
+        key = (method, layer if cam else "")
         amap = maps[key][j]
         signed = method in SIGNED
         grey = xs[k, :, :, 0]
         f = _factor(h)
         panels = [titled(zoom(to_rgb(grey, 0.0, 1.0), f), f"image ({outcome})"),
                   titled(zoom(overlay(grey, amap, opacity, signed), f), METHOD_LABELS[method])]
-        if method == "grad_cam" and raw_grid:
-            raw = raws[layer][j]
+        if cam and raw_grid:
+            raw = raws[(method, layer)][j]
             panels.append(titled(_big(_map_panel(raw, False), size), f"raw {raw.shape[0]} x {raw.shape[1]}"))
         else:
             panels.append(titled(zoom(_map_panel(amap, signed), f), "map alone"))
@@ -242,8 +245,11 @@ def attribution_explorer(model: Any, images: Any, labels: Any, threshold: float 
         rows = [("image", f"#{k} of {len(xs)}, label {int(y[k])}, p = {probs[k]:.3f} -> {outcome}"),
                 ("outcomes", ", ".join(f"{o} {counts[o]}" for o in OUTCOMES)),
                 ("map", f"min {amap.min():.3g}, max {amap.max():.3g} at (row {i_max}, col {j_max})")]
-        if method == "grad_cam":
-            rows.append(("layer", f"{layer}: raw grid {raws[layer][j].shape[0]} x {raws[layer][j].shape[1]}"))
+        if cam:
+            shape = raws[(method, layer)][j].shape
+            rows.append(("layer", f"{layer}: raw grid {shape[0]} x {shape[1]}"))
+            if amap.max() <= 0:
+                rows.append(("note", "blank map: no position raises the logit after the ReLU (see 08 §9)"))
         if (method, j) in extra:
             rows.append(("note", extra[(method, j)]))
         return Frame(image=hstack(panels), readout=_table(rows))
@@ -251,7 +257,7 @@ def attribution_explorer(model: Any, images: Any, labels: Any, threshold: float 
     controls = {
         "outcome": Choice("Outcome", list(OUTCOMES), value=first, style="toggle", button_width="60px"),
         "index": Int("Image", 0, max(0, len(picked[first]) - 1), value=0),
-        "method": Choice("Method", [(METHOD_LABELS[m], m) for m in ex.METHODS], value="grad_cam"),
+        "method": Choice("Method", [(METHOD_LABELS[m], m) for m in (*ex.METHODS, "hirescam")], value="grad_cam"),
         "layer": Choice("Grad-CAM layer", cam_layers, value=default_layer),
         "opacity": Float("Overlay opacity", 0.0, 1.0, value=0.5, step=0.05, format=".2f"),
         "raw_grid": Check("Raw Grad-CAM grid", value=True),
