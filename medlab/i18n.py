@@ -201,7 +201,7 @@ ZH: dict[str, str] = {
     "Spacing (mm)": "间距 (mm)",
     "Specificity": "特异度",
     "Split": "数据划分",
-    "Step": "步",
+    "Step": "步骤",
     "Steps": "步数",
     "Stop": "停止",
     "Stride": "步长",

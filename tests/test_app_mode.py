@@ -116,7 +116,9 @@ def _app_run(browser, base: str, nb: Path, lang: str, shot: Path | None = None) 
 
     page.route("**/*", route)
     failed: list[str] = []
+    served: dict[str, int] = {}
     page.on("requestfailed", lambda req: failed.append(req.url))
+    page.on("response", lambda resp: served.__setitem__(resp.url, resp.status))
     try:
         t0 = time.time()
         page.goto(f"{base}/voila/render/{nb.name}", wait_until="domcontentloaded", timeout=600_000)
@@ -145,12 +147,12 @@ def _app_run(browser, base: str, nb: Path, lang: str, shot: Path | None = None) 
             ".map(e => e.src); return now.length !== before.length || now.some((s, i) => s !== before[i]); }",
             arg=before, timeout=30_000)
         page.wait_for_timeout(300)
-        icons_ok = page.evaluate("() => document.fonts.check('16px \"Font Awesome 5 Free\"')")
+        fa_css = [status for url, status in served.items() if "static/fontawesome/css/all.min.css" in url]
         if shot is not None:
             shot.parent.mkdir(parents=True, exist_ok=True)
             box = slider.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea-output')]").first
             box.screenshot(path=str(shot))
-        return {"outside": outside, "run_s": run_s, "icons": icons_ok,
+        return {"outside": outside, "run_s": run_s, "fa_css": fa_css,
                 "failed_local": [u for u in failed if (urlparse(u).hostname or "") in LOCAL]}
     finally:
         page.close()
@@ -174,6 +176,7 @@ def test_notebook_in_app_mode_offline(voila, browser, nb):
     shot = ROOT / "docs" / "widget_zh.png" if lang == "zh" else None
     r = _app_run(browser, base, nb, lang, shot)
     print(f"\n{nb.name} ({lang}) in Voilà: rendered in {r['run_s']:.1f} s (under load); "
-          f"requests outside 127.0.0.1: {len(r['outside'])}; Font Awesome loaded: {r['icons']}")
+          f"requests outside 127.0.0.1: {len(r['outside'])}; local Font Awesome CSS: {r['fa_css']}")
     assert r["outside"] == [], f"{nb.name}: requests outside 127.0.0.1 (blocked): {r['outside']}"
+    assert r["fa_css"] == [200], f"{nb.name}: the template's local Font Awesome CSS was not served: {r['fa_css']}"
     assert not [u for u in r["failed_local"] if "fontawesome" in u], r["failed_local"]
