@@ -112,3 +112,18 @@ def _run(path: Path) -> None:
                                 for p in NOTEBOOKS])
 def test_student_edition_runs_top_to_bottom(built, nb):
     _run(built["student"] / nb.name)
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_every_solution_heading_is_followed_by_tagged_cells(nb):
+    """A "Solution (try first!)" heading must sit over cells tagged ``solution``, or the student edition
+    would still print the answer after Run All."""
+    cells = _cells(nb)
+    untagged = []
+    for k, c in enumerate(cells):
+        if c["cell_type"] == "markdown" and editions._SOLUTION_HEADING.match("".join(c["source"])):
+            nxt = cells[k + 1] if k + 1 < len(cells) else None
+            if nxt is None or not _tags(nxt) & {"solution", "instructor"}:
+                untagged.append(k + 1)
+    assert not untagged, (f"{nb.name}: cells {untagged} follow a 'Solution' heading but are not tagged "
+                          "'solution' (JupyterLab: Property Inspector → Cell Tags)")
