@@ -256,6 +256,8 @@ def verify(rel: str) -> Path:
     >>> verify("breastmnist.npz").name
     'breastmnist.npz'
     """
+    if not isinstance(rel, str):
+        raise TypeError(f"rel must be a data file name (str) relative to the data folder, got {type(rel).__name__}")
     if rel not in CHECKSUMS:
         raise ValueError(f"unknown data file {rel!r}; known files: see medlab.datasets.CHECKSUMS")
     path = data_dir() / rel
@@ -295,7 +297,7 @@ def verify_all() -> dict[str, str]:
 
 # --------------------------------------------------------------------------- MedMNIST
 def _load_medmnist(file: str, split: str) -> tuple[np.ndarray, np.ndarray]:
-    if split not in SPLITS:
+    if not isinstance(split, str) or split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     path = verify(file)
     try:
@@ -481,6 +483,8 @@ def load_head_ct(approx_hu: bool = True) -> sitk.Image:
     >>> load_head_ct().GetSize()
     (64, 64, 93)
     """
+    if not isinstance(approx_hu, (bool, np.bool_)):
+        raise TypeError(f"approx_hu must be True or False, got {type(approx_hu).__name__} {approx_hu!r}")
     path = verify("headsq_ct.nii.gz")
     try:
         image = sitk.ReadImage(str(path))
@@ -548,25 +552,36 @@ def as_tf_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int = 64, 
                   seed: int = 0, cache: bool = True, drop_remainder: bool = False) -> Any:
     """A normalised, seeded, cached, prefetched ``tf.data.Dataset`` of ``(image, label)`` batches.
 
-    Images (N, H, W) or (N, H, W, C) of uint8 become float32 in [0, 1] with a channel axis;
-    labels become float32 (N,). With the same ``seed`` the batches come in the same order.
+    Images (N, H, W) or (N, H, W, C) of uint8 become float32 in [0, 1] with a channel axis (float images must
+    already lie in [0, 1]); labels become float32 (N,). With the same ``seed`` the batches come in the same
+    order. NaN/inf images or labels, a batch size outside 1..4096 and non-bool flags are refused before
+    TensorFlow is imported.
 
     >>> x, y = load_breastmnist("val")
     >>> xb, yb = next(iter(as_tf_dataset(x, y, batch_size=8)))
     >>> tuple(xb.shape), tuple(yb.shape)
     ((8, 28, 28, 1), (8,))
     """
+    from ._validate import check_array, check_bool, check_int, check_seed
+
+    # every check before TensorFlow is imported: a bad argument costs no TF start-up
+    images = check_array(images, "images", ndim=(3, 4), finite=True)
+    labels = check_array(labels, "labels", finite=True).reshape(-1)
+    if images.ndim == 4 and images.shape[-1] not in (1, 3):
+        raise ValueError(f"images must have 1 or 3 channels on the last axis, got shape {images.shape}")
+    if len(images) != len(labels):
+        raise ValueError(f"images and labels differ in length: {len(images)} vs {len(labels)}")
+    batch_size = check_int(batch_size, "batch_size", low=1, high=4096, why_high="memory per step")
+    for name, v in (("shuffle", shuffle), ("cache", cache), ("drop_remainder", drop_remainder)):
+        check_bool(v, name)
+    seed = check_seed(seed)
+    if images.dtype != np.uint8 and images.dtype != bool and (images.min() < 0 or images.max() > 1):
+        raise ValueError(f"images of dtype {images.dtype} must already be scaled to [0, 1] (uint8 is divided by "
+                         f"255), got values from {float(images.min()):.3g} to {float(images.max()):.3g}; "
+                         "normalise them first (e.g. medlab.preprocess.normalise)")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    images = np.asarray(images)
-    labels = np.asarray(labels).reshape(-1)
-    if images.ndim not in (3, 4):
-        raise ValueError(f"images must have shape (N, H, W) or (N, H, W, C), got {images.shape}")
-    if len(images) != len(labels):
-        raise ValueError(f"images and labels differ in length: {len(images)} vs {len(labels)}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if images.ndim == 3:
         images = images[..., None]
     scale = 255.0 if images.dtype == np.uint8 else 1.0

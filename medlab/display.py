@@ -13,6 +13,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ._validate import check_array, check_choice, check_finite_number, check_float, check_int, check_not_rgb
+
 __all__ = ["PRESETS", "VIEWS", "window_level", "window_range", "show_images", "render_slice", "plane", "box_tuple"]
 
 #: Standard CT display windows as (window W, level L) in HU.
@@ -31,9 +33,8 @@ def window_range(window: float, level: float) -> tuple[float, float]:
     (-125.0, 225.0)
     """
     for name, value in (("window", window), ("level", level)):
-        if isinstance(value, (str, bytes)) or not np.isscalar(value):
-            raise TypeError(f"{name} must be a number in HU, got {value!r}")
-    if not np.isfinite(window) or window <= 0:
+        check_finite_number(value, name, "a number in HU")
+    if window <= 0:
         raise ValueError(f"window must be a positive width in HU, got {window}")
     if not np.isfinite(level):
         raise ValueError(f"level must be a finite HU value, got {level}")
@@ -50,7 +51,7 @@ def window_level(array: np.ndarray, window: float | None = None, level: float | 
     [0.0, 0.5, 1.0]
     """
     if preset is not None:
-        if preset not in PRESETS:
+        if not isinstance(preset, str) or preset not in PRESETS:
             raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
         if window is not None or level is not None:
             raise ValueError("give either preset or window/level, not both")
@@ -59,7 +60,8 @@ def window_level(array: np.ndarray, window: float | None = None, level: float | 
         raise ValueError("window and level are required (in HU), e.g. window=1500, level=-600, "
                          "or preset='lung'")
     lo, _ = window_range(window, level)
-    out = (np.asarray(array, dtype=np.float32) - np.float32(lo)) * np.float32(1.0 / window)
+    arr = check_array(array, "array", finite=True, max_size=None)
+    out = (arr.astype(np.float32) - np.float32(lo)) * np.float32(1.0 / window)
     return np.clip(out, 0.0, 1.0, out=out)
 
 
@@ -74,16 +76,28 @@ def show_images(images: Sequence[np.ndarray], titles: Sequence[str] | None = Non
     """
     import matplotlib.pyplot as plt
 
+    if images is None or isinstance(images, (str, bytes, np.ndarray)) and np.ndim(images) < 3:
+        raise TypeError(f"images must be a list of 2-D arrays, got {type(images).__name__}")
     images = list(images)
     if not images:
         raise ValueError("images is empty: pass at least one 2-D array")
-    if titles is not None and len(titles) != len(images):
-        raise ValueError(f"titles has {len(titles)} entries for {len(images)} images")
-    if ncols < 1:
-        raise ValueError(f"ncols must be >= 1, got {ncols}")
+    check_int(len(images), "the number of images", high=64, why_high="one figure; memory")
+    if titles is not None:
+        if isinstance(titles, str):
+            raise TypeError("titles must be a list of strings, one per image, not one string")
+        titles = list(titles)
+        if len(titles) != len(images):
+            raise ValueError(f"titles has {len(titles)} entries for {len(images)} images")
+    ncols = check_int(ncols, "ncols", low=1, high=64)
+    size = check_float(size, "size", low=0.5, high=20.0)  # inches per panel: a huge figure is a memory bomb
+    for name, v in (("vmin", vmin), ("vmax", vmax)):
+        if v is not None:
+            check_finite_number(v, name, "a display value")
     for k, im in enumerate(images):
-        if np.ndim(im) not in (2, 3):
-            raise ValueError(f"images[{k}] must be 2-D (or RGB), got shape {np.shape(im)}")
+        a = check_array(im, f"images[{k}]", finite=False)
+        if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (3, 4)):
+            raise ValueError(f"images[{k}] must be 2-D or an RGB(A) picture (H, W, 3|4), got shape {a.shape}; "
+                             "show one slice of a volume, e.g. volume[k]")
     ncols = min(ncols, len(images))
     nrows = -(-len(images) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
@@ -110,12 +124,25 @@ def box_tuple(b: Any) -> tuple[int, int, int, int, int]:
     """A TumourBox or ``(z, row0, col0, row1, col1)`` as a tuple of ints."""
     if hasattr(b, "slice_index"):
         return (b.slice_index, b.row0, b.col0, b.row1, b.col1)
-    z, r0, c0, r1, c1 = b
-    return (int(z), int(r0), int(c0), int(r1), int(c1))
+    if isinstance(b, (str, bytes)) or not hasattr(b, "__len__") or len(b) != 5:
+        raise ValueError(f"a box must be a TumourBox or (z, row0, col0, row1, col1), got {b!r}")
+    out = tuple(check_int(v, f"box {name}", low=0) for v, name in zip(b, ("z", "row0", "col0", "row1", "col1")))
+    if out[3] < out[1] or out[4] < out[2]:
+        raise ValueError(f"box {b!r} has row1 < row0 or col1 < col0")
+    return out
 
 
 def plane(volume: np.ndarray, view: str, index: int) -> np.ndarray:
-    """The 2-D plane shown for ``view`` at ``index``; superior (high z) is drawn at the top."""
+    """The 2-D plane shown for ``view`` at ``index``; superior (high z) is drawn at the top.
+
+    >>> plane(np.arange(8).reshape(2, 2, 2), "coronal", 0).tolist()
+    [[4, 5], [0, 1]]
+    """
+    check_choice(view, "view", list(VIEWS))
+    if not isinstance(volume, np.ndarray) or volume.ndim != 3:
+        raise ValueError(f"volume must be a 3-D (z, y, x) numpy array, got "
+                         f"{type(volume).__name__} {getattr(volume, 'shape', '')}")
+    index = check_int(index, "index", low=0, high=volume.shape[VIEWS[view]] - 1)
     if view == "axial":
         return volume[index]
     if view == "coronal":
@@ -133,11 +160,18 @@ def render_slice(volume: np.ndarray, spacing: Sequence[float], view: str, index:
     than wide, as it is. ``mask`` (same shape as ``volume``) is blended in red with
     ``opacity``; ``boxes`` (TumourBox or (z, row0, col0, row1, col1)) are drawn in yellow.
     """
-    if view not in VIEWS:
-        raise ValueError(f"view must be one of {list(VIEWS)}, got {view!r}")
+    check_choice(view, "view", list(VIEWS))
+    volume = check_array(volume, "volume", ndim=3, finite=False, max_size=None)
+    check_not_rgb(volume, "volume")
     n = volume.shape[VIEWS[view]]
+    index = check_int(index, "index")
     if not 0 <= index < n:
         raise ValueError(f"index {index} is outside the {view} range 0..{n - 1}")
+    opacity = check_float(opacity, "opacity", 0.0, 1.0)
+    if isinstance(spacing, (str, bytes)) or not hasattr(spacing, "__len__") or len(spacing) != 3:
+        raise ValueError(f"spacing must be three voxel sizes (x, y, z) in mm, got {spacing!r}")
+    for k, v in enumerate(spacing):
+        check_float(v, f"spacing[{k}]", 0.0, 100.0, low_open=True)
     from .render import draw_boxes, overlay_mask, scale_nearest
 
     lo, hi = window_range(window, level)
@@ -150,6 +184,7 @@ def render_slice(volume: np.ndarray, spacing: Sequence[float], view: str, index:
     grey += np.float32(0.5)  # round half up (values are >= 0), cheaper than np.rint
     grey = grey.astype(np.uint8)
     if mask is not None:
+        mask = check_array(mask, "mask", finite=True, max_size=None)
         if mask.shape != volume.shape:
             raise ValueError(f"mask shape {mask.shape} differs from image shape {volume.shape}")
         rgb = overlay_mask(grey, plane(mask, view, index) > 0, opacity=opacity)

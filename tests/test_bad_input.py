@@ -205,3 +205,172 @@ def test_resample_tiny_spacing(spacing):
     img = sitk.Image(4, 4, 4, sitk.sitkInt16)
     with pytest.raises(ValueError, match="use a larger spacing"):
         mio.resample_isotropic(img, spacing)
+
+
+# =============================================================================================
+# 3. silently wrong numbers: a result computed from input that cannot mean what it says
+# =============================================================================================
+from medlab import display  # noqa: E402
+from medlab import preprocess as pp  # noqa: E402
+
+_SQ = np.zeros((8, 8))
+_SQ[2:6, 2:6] = 1
+
+
+@pytest.mark.parametrize("f", [pp.dice, pp.iou, pp.hausdorff, pp.hd95, pp.assd])
+@pytest.mark.parametrize("bad", [_SQ * 0.7, np.where(_SQ > 0, np.nan, 0.0), _SQ * 255, _SQ - 2])
+def test_overlap_metrics_need_binary_masks(f, bad):
+    with pytest.raises(ValueError, match="binary mask"):
+        f(bad, _SQ)
+    with pytest.raises(ValueError, match="binary mask"):
+        f(_SQ, bad)
+
+
+def test_binary_mask_functions_refuse_probabilities():
+    for f in (pp.binary_open, pp.binary_close, pp.fill_holes, pp.largest_components):
+        with pytest.raises(ValueError, match="binary mask"):
+            f(_SQ * 0.5)
+    with pytest.raises(ValueError, match="binary mask"):
+        pp.region_size(_SQ * 3)
+
+
+@pytest.mark.parametrize("f", [pp.otsu_threshold, pp.equalize_hist, pp.median_filter, pp.normalise,
+                               lambda a: pp.add_noise(a, "gaussian"), pp.curvature_flow])
+def test_rgb_image_is_not_a_three_slice_volume(f):
+    rgb = np.random.default_rng(0).integers(0, 255, (32, 32, 3)).astype(np.uint8)
+    with pytest.raises(ValueError, match="colour"):
+        f(rgb)
+
+
+def test_rgb_sitk_image_refused():
+    rgb = sitk.Image([16, 16], sitk.sitkVectorUInt8, 3)
+    with pytest.raises(ValueError, match="components per pixel"):
+        pp.otsu_threshold(rgb)
+
+
+@pytest.mark.parametrize("time_step", [10.0, 0.2])
+def test_curvature_flow_unstable_time_step(time_step):
+    with pytest.raises(ValueError, match="stability limit"):
+        pp.curvature_flow(np.random.default_rng(0).random((16, 16)), 5, time_step)
+    with pytest.raises(ValueError, match="stability limit"):
+        pp.curvature_flow(np.zeros((4, 16, 16)), 5, 0.1)          # 3-D limit 0.0625
+    assert pp.curvature_flow(np.zeros((4, 16, 16)), 2).shape == (4, 16, 16)   # default: the 3-D limit
+
+
+def test_curvature_flow_stable_step_stays_bounded():
+    img = np.random.default_rng(0).random((32, 32))
+    out = pp.curvature_flow(img, 50, 0.125)
+    assert img.min() - 1e-6 <= out.min() and out.max() <= img.max() + 1e-6
+
+
+@pytest.mark.parametrize("call", [
+    lambda hu: pp.body_mask(hu, air_hu=float("nan")),
+    lambda hu: pp.lung_mask(hu, min_lung_ml=float("nan")),
+    lambda hu: pp.lung_mask(hu, airway_max_mm2=float("nan")),
+    lambda hu: pp.threshold(hu, lower=float("nan")),
+    lambda hu: pp.region_grow(hu, (0, 0, 0), float("nan"), 0),
+    lambda hu: pp.normalise(hu, in_range=(float("nan"), 0)),
+])
+def test_nan_parameters_never_give_empty_masks(call):
+    hu = np.full((2, 16, 16), -1000.0)
+    hu[:, 2:14, 2:14] = 40
+    with pytest.raises(ValueError, match="NaN|nan|finite"):
+        call(hu)
+
+
+def test_tf_dataset_refuses_nan_and_unscaled():
+    x = np.random.default_rng(0).random((8, 28, 28)).astype(np.float32)
+    y = np.zeros(8)
+    x[3, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        datasets.as_tf_dataset(x, y)
+    with pytest.raises(ValueError, match="NaN"):
+        datasets.as_tf_dataset(np.zeros((8, 28, 28), np.uint8), np.full(8, np.nan))
+    with pytest.raises(ValueError, match=r"scaled to \[0, 1\]"):
+        datasets.as_tf_dataset(np.full((8, 28, 28), 1000.0), y)
+
+
+def test_window_level_nan_and_none():
+    with pytest.raises(ValueError, match="NaN"):
+        display.window_level(np.array([np.nan, 0.0]), 400, 40)
+    with pytest.raises(TypeError, match="array must be a numeric array"):
+        display.window_level(None, 400, 40)
+
+
+# =============================================================================================
+# 4. (continued) memory and time bombs in preprocess / display / datasets
+# =============================================================================================
+@pytest.mark.parametrize("call, match", [
+    (lambda: pp.curvature_flow(np.zeros((64, 64)), 10 ** 7), "iterations must be <="),
+    (lambda: pp.curvature_flow(np.zeros((400, 512, 512), np.float32), 400), "operations"),
+    (lambda: pp.median_filter(np.zeros((64, 64)), 10 ** 6), "radius must be <="),
+    (lambda: pp.median_filter(np.zeros((60, 512, 512), np.float32), 20), "operations"),
+    (lambda: pp.gaussian_filter(np.zeros((64, 64)), 1e6), "sigma must be <="),
+    (lambda: pp.binary_close(np.zeros((64, 64), bool), 10 ** 5), "radius must be <="),
+    (lambda: pp.binary_open(np.zeros((64, 64), bool), 10 ** 5), "radius must be <="),
+    (lambda: pp.histogram(np.zeros(10), 10 ** 12), "nbins must be <="),
+    (lambda: pp.confidence_connected(np.zeros((8, 8)), (1, 1), iterations=10 ** 9), "iterations must be <="),
+    (lambda: pp.lung_mask(np.zeros((2, 8, 8)), close_radius=10 ** 6), "close_radius must be <="),
+    (lambda: pp.grow_from_box(np.zeros((8, 8)), _SQ, -1, 1, roi_margin=10 ** 6), "roi_margin must be <="),
+    (lambda: pp.ct_quantum_noise(np.zeros((4096, 64))), "at most 1024"),
+    (lambda: pp.ct_quantum_noise(np.zeros((64, 64)), n_angles=10 ** 8), "n_angles must be <="),
+    (lambda: pp.clahe(np.zeros((16, 16)), kernel_size=10 ** 9), "kernel_size must be <="),
+    (lambda: display.show_images([np.eye(3)], size=1e5), "size must be <="),
+    (lambda: display.show_images([np.eye(3)] * 1000), "must be <= 64"),
+    (lambda: datasets.as_tf_dataset(np.zeros((4, 8, 8), np.uint8), np.zeros(4), batch_size=10 ** 9),
+     "batch_size must be <="),
+])
+def test_size_and_iteration_parameters_are_bounded(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# =============================================================================================
+# 5. unclear errors: a string, None or a list where a number is expected names the argument
+# =============================================================================================
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: pp.histogram(np.zeros(4), "256"), TypeError, "nbins"),
+    (lambda: pp.add_noise(np.zeros((4, 4)), "gaussian", 0.1, seed="0"), TypeError, "seed"),
+    (lambda: pp.add_noise(np.zeros((4, 4)), "gaussian", 0.1, seed=-1), ValueError, "seed"),
+    (lambda: pp.add_noise(np.zeros((4, 4)), ["gaussian"]), ValueError, "kind must be one of"),
+    (lambda: pp.denoise(np.zeros((4, 4)), "median", "1"), TypeError, "size"),
+    (lambda: pp.denoise(np.zeros((4, 4)), None), ValueError, "kind must be one of"),
+    (lambda: pp.largest_components(np.zeros((4, 4), bool), 1, ["face"]), TypeError, "connectivity"),
+    (lambda: pp.normalise(np.zeros(4), in_range=("a", "b")), TypeError, r"in_range\[0\]"),
+    (lambda: pp.body_mask(np.zeros((4, 4)), air_hu="-320"), TypeError, "air_hu"),
+    (lambda: pp.lung_mask(np.zeros((2, 4, 4)), air_hu=None), TypeError, "air_hu"),
+    (lambda: pp.dice(None, _SQ), TypeError, "a must be"),
+    (lambda: display.window_level(np.zeros(3), None, 40), ValueError, "window and level are required"),
+    (lambda: display.window_level(np.zeros(3), [400], 40), TypeError, "window must be a number"),
+    (lambda: display.window_level(np.zeros(3), preset=["lung"]), ValueError, "preset must be one of"),
+    (lambda: display.show_images([np.eye(3)], ncols="2"), TypeError, "ncols"),
+    (lambda: display.show_images([np.eye(3)], titles="eye"), TypeError, "titles"),
+    (lambda: display.show_images([None]), TypeError, r"images\[0\]"),
+    (lambda: display.box_tuple((1, 2, 3)), ValueError, "a box must be"),
+    (lambda: display.box_tuple(("a", 1, 2, 3, 4)), TypeError, "box z"),
+    (lambda: display.plane(np.zeros((2, 3, 4)), "sideways", 0), ValueError, "view must be one of"),
+    (lambda: display.plane(np.zeros((2, 3, 4)), "axial", 5), ValueError, "index must be <="),
+    (lambda: display.render_slice(np.zeros((2, 8, 8)), (1, 1, 1), "axial", "0", 400, 40), TypeError, "index"),
+    (lambda: display.render_slice(np.zeros((2, 8, 8)), None, "axial", 0, 400, 40), ValueError, "spacing"),
+    (lambda: display.render_slice(np.zeros((2, 8, 8)), (1, 1, 1), "axial", 0, 400, 40, opacity=float("nan")),
+     ValueError, "opacity"),
+    (lambda: datasets.as_tf_dataset(None, None), TypeError, "images"),
+    (lambda: datasets.as_tf_dataset(np.zeros((4, 8, 8)), np.zeros(4), batch_size="8"), TypeError, "batch_size"),
+    (lambda: datasets.as_tf_dataset(np.zeros((4, 8, 8)), np.zeros(4), shuffle="yes"), TypeError, "shuffle"),
+    (lambda: datasets.verify(["breastmnist.npz"]), TypeError, "rel must be"),
+    (lambda: datasets.load_breastmnist(["val"]), ValueError, "split must be one of"),
+    (lambda: datasets.load_head_ct("no"), TypeError, "approx_hu"),
+    (lambda: mio.resample_isotropic(sitk.Image(4, 4, 4, sitk.sitkInt16), "1"), TypeError, "spacing"),
+])
+def test_errors_name_the_argument(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_damaged_dicom_names_the_file(tmp_path):
+    src = datasets.verify("lung_ct_dicom/1-01.dcm").read_bytes()
+    p = tmp_path / "cut.dcm"
+    p.write_bytes(src[:300])                            # preamble + part of the meta header
+    for f in (mio.hu_from_dicom, mio.read_image):
+        with pytest.raises(ValueError, match="cut.dcm"):
+            f(p)

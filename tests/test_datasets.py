@@ -190,7 +190,7 @@ def test_as_tf_dataset_bad_input():
         datasets.as_tf_dataset(x, y[:-1])
     with pytest.raises(ValueError, match="batch_size"):
         datasets.as_tf_dataset(x, y, batch_size=0)
-    with pytest.raises(ValueError, match=r"shape \(N, H, W\)"):
+    with pytest.raises(ValueError, match=r"images must be a 3-D or 4-D array"):
         datasets.as_tf_dataset(x[0], y[:1])
 
 

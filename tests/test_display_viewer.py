@@ -164,7 +164,7 @@ def test_browse_dataset_and_widget():
 
 
 def test_window_level_rejects_non_numbers():
-    with pytest.raises(TypeError, match="window must be a number in HU, got '1500'"):
+    with pytest.raises(TypeError, match="window must be a number in HU, got str '1500'"):
         window_level(np.zeros(3), "1500", -600)
     with pytest.raises(TypeError, match="level must be a number"):
         window_level(np.zeros(3), 1500, "-600")

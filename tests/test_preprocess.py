@@ -91,7 +91,8 @@ def test_add_noise_statistics_and_seed():
     assert abs(changed.mean() - 0.2) < 0.02 and set(np.unique(sp[changed])) <= {0.0, 1.0}
     flat = np.ones((300, 300))
     po = pp.add_noise(np.pad(flat, 1), "poisson", 0.1, seed=0)[1:-1, 1:-1]
-    assert abs(po.std() / po.mean() - 0.1) < 0.01  # relative noise at the brightest value = level
+    # issue 14 dose model: the brightest value is the most attenuating (p = 4): std of p_hat ~ level e^2
+    assert po.std() == pytest.approx(0.1 * np.exp(2) / 4, rel=0.1)
     np.testing.assert_array_equal(pp.add_noise(clean, "poisson", 0.0), clean)
 
 
@@ -502,7 +503,7 @@ def test_unclear_errors_now_name_the_argument():
     with pytest.raises(TypeError, match="upper must be a number"):
         pp.grow_from_box(img, img > 0, upper="a")
     # Poisson noise with a tiny level: 1/level^2 photons overflow numpy's sampler
-    with pytest.raises(ValueError, match=r"level must be >= 1e-09 for poisson"):
+    with pytest.raises(ValueError, match=r"level must be in \[1e-9, 1\] for poisson"):
         pp.add_noise(img, "poisson", 1e-10)
     assert np.isfinite(pp.add_noise(img, "poisson", 1e-9)).all()
     # constant reference and no data_range: say so instead of "data_range must be > 0, got 0.0"
@@ -575,3 +576,83 @@ def test_normalise():
     np.testing.assert_array_equal(pp.normalise(np.full((2, 2), 7)), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="in_range must have high > low"):
         pp.normalise(np.zeros(3), (1, 1))
+
+
+# --------------------------------------------------------------------------- issue 14: surface distances
+def _brute_surface_distances(a, b, spacing):
+    """Reference: SimpleITK BinaryContour surfaces, all pairwise distances (scipy cdist)."""
+    import SimpleITK as sitk
+    from scipy.spatial.distance import cdist
+
+    def contour(m):
+        img = sitk.GetImageFromArray(m.astype(np.uint8))
+        return sitk.GetArrayFromImage(sitk.BinaryContour(img, fullyConnected=False)).astype(bool)
+
+    pa = np.argwhere(contour(a)) * np.asarray(spacing)
+    pb = np.argwhere(contour(b)) * np.asarray(spacing)
+    d = cdist(pa, pb)
+    return d.min(1), d.min(0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_surface_distances_hd95_assd_match_brute_force(seed):
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(seed)
+    a = ndi.binary_opening(rng.random((6, 30, 30)) > 0.35, iterations=1)
+    b = ndi.binary_opening(rng.random((6, 30, 30)) > 0.35, iterations=1)
+    spacing = (3.0, 0.7, 0.8)                       # numpy order z, y, x
+    d_ab, d_ba = pp.surface_distances(a, b, spacing)
+    r_ab, r_ba = _brute_surface_distances(a, b, spacing)
+    np.testing.assert_allclose(np.sort(d_ab), np.sort(r_ab), atol=1e-9)
+    np.testing.assert_allclose(np.sort(d_ba), np.sort(r_ba), atol=1e-9)
+    pooled = np.concatenate([r_ab, r_ba])
+    assert pp.hd95(a, b, spacing) == pytest.approx(np.percentile(pooled, 95))
+    assert pp.assd(a, b, spacing) == pytest.approx(pooled.mean())
+    assert pp.assd(a, b, spacing_xyz=spacing[::-1]) == pytest.approx(pooled.mean())
+    assert pp.hd95(a, b, spacing) <= pp.hausdorff(a, b, spacing) + 1e-9
+
+
+def test_hd95_assd_identical_and_stray_voxel():
+    a = np.zeros((20, 20), bool)
+    a[5:15, 5:15] = True
+    assert pp.hd95(a, a) == 0.0 and pp.assd(a, a) == 0.0
+    b = a.copy()
+    b[0, 0] = True
+    assert pp.hausdorff(a, b) == pytest.approx(np.hypot(5, 5))
+    assert pp.hd95(a, b) == 0.0 and 0 < pp.assd(a, b) < 0.3
+    with pytest.raises(ValueError, match="non-empty"):
+        pp.hd95(a, np.zeros_like(a))
+
+
+# --------------------------------------------------------------------------- issue 14: noise physics
+def test_poisson_projection_noise_follows_the_dose_model():
+    img = np.zeros((128, 128))
+    img[:, 64:] = 1.0                               # open beam | p = attenuation
+    level, att = 0.02, 4.0
+    noisy = pp.add_noise(img, "poisson", level, seed=0, attenuation=att)
+    dark, bright = noisy[:, :64].std(), noisy[:, 64:].std()
+    # p_hat std ~ exp(p/2)/sqrt(N0); output = p_hat / att * R
+    assert dark == pytest.approx(level / att, rel=0.05)       # the open beam is noisy too (was exactly 0)
+    assert bright / dark == pytest.approx(np.exp(att / 2), rel=0.08)   # attenuating regions are noisiest
+    assert abs(noisy[:, 64:].mean() - 1.0) < 0.01               # unbiased at this dose
+
+
+def test_ct_quantum_noise_dose_and_independence_from_own_hu():
+    yy, xx = np.mgrid[:96, :96]
+    hu = np.full((96, 96), -1000.0)
+    hu[(yy - 48) ** 2 + (xx - 48) ** 2 < 40 ** 2] = 0.0
+    hu[(yy - 48) ** 2 + (xx - 33) ** 2 < 6 ** 2] = -700.0     # a "lung" insert
+    hu[(yy - 48) ** 2 + (xx - 63) ** 2 < 6 ** 2] = 700.0      # a "bone" insert, mirror position
+    noisy, ref = pp.ct_quantum_noise(hu, 2e4, pixel_mm=2.0, seed=0)
+    noisy4, ref4 = pp.ct_quantum_noise(hu, 8e4, pixel_mm=2.0, seed=1)
+    np.testing.assert_allclose(ref, ref4)                      # the reference has no noise
+    d, d4 = noisy - ref, noisy4 - ref4
+    inner = (yy - 48) ** 2 + (xx - 48) ** 2 < 30 ** 2
+    assert d[inner].std() / d4[inner].std() == pytest.approx(2.0, rel=0.1)   # 4x dose -> half the noise
+    lung = (yy - 48) ** 2 + (xx - 33) ** 2 < 4 ** 2
+    bone = (yy - 48) ** 2 + (xx - 63) ** 2 < 4 ** 2
+    # the voxel's own HU does not set its noise (the old model gave air/lung almost none)
+    assert d[lung].std() == pytest.approx(d[bone].std(), rel=0.35)
+    assert abs(np.median(ref[inner & ~lung & ~bone])) < 40      # FBP of water stays near 0 HU
+    assert pp.ct_quantum_noise(hu, 2e4, pixel_mm=2.0, seed=0)[0].tolist() == noisy.tolist()
