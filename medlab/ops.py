@@ -19,6 +19,12 @@ spells this out with loops; :func:`conv2d` computes the same thing vectorised.
 No TensorFlow is imported here: the module is numpy only, so it is the *independent* reference
 that the tests and notebooks compare with TensorFlow.
 
+Limits (checked from the shapes *before* any array is allocated, with the limit and the reason in the
+error): :data:`MAX_ELEMENTS` elements for any array a function creates (padded input, im2col matrix,
+output), :data:`MAX_MACS` multiply-adds per call, :data:`MAX_NAIVE_STEPS` Python-loop steps in
+:func:`conv2d_naive`, :data:`MAX_LEN` pixels for any length, padding, stride or dilation. A wrong *type*
+(a string or ``None`` where a number or an array is expected) raises TypeError, a bad value ValueError.
+
 >>> x = np.arange(16.0).reshape(4, 4)
 >>> conv2d(x, np.ones((3, 3))).tolist()
 [[45.0, 54.0], [81.0, 90.0]]
@@ -27,6 +33,7 @@ that the tests and notebooks compare with TensorFlow.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from numbers import Integral, Real
@@ -35,6 +42,8 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from ._validate import _given, check_bool, check_int, check_limit
 
 __all__ = [
     "KERNELS", "gaussian_kernel",
@@ -50,6 +59,16 @@ __all__ = [
 
 Padding = Any  # "valid" | "same" | int | (int, int) | ((top, bottom), (left, right))
 
+#: Largest array (elements) any function here creates: 2**26 = 67 M elements = 512 MiB in float64, half a
+#: learner's 1 GiB kernel.
+MAX_ELEMENTS = 2**26
+#: Most multiply-adds (or comparisons) one call may do: 2**30 (about 1e9, a few seconds of numpy on one core).
+MAX_MACS = 2**30
+#: Most Python-loop steps of :func:`conv2d_naive` (about a microsecond each: a few seconds).
+MAX_NAIVE_STEPS = 2**21
+#: Largest length, kernel size, padding, stride or dilation, in pixels (no medical image axis comes near).
+MAX_LEN = 2**20
+
 
 # --------------------------------------------------------------------------------------------
 # argument checking
@@ -60,20 +79,39 @@ def _is_int(v: Any) -> bool:
 
 
 def _pair(value: Any, name: str, minimum: int = 1) -> tuple[int, int]:
-    """``3`` -> ``(3, 3)``; ``(2, 1)`` -> ``(2, 1)``; with a clear error otherwise."""
+    """``3`` -> ``(3, 3)``; ``(2, 1)`` -> ``(2, 1)``; with a clear error otherwise.
+
+    A wrong type (str, None, float) is a TypeError, a value < ``minimum`` or > :data:`MAX_LEN` a ValueError.
+    """
     rule = "a positive int" if minimum == 1 else f"an int >= {minimum}"
     if _is_int(value):
         vals = (int(value), int(value))
     elif isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
         vals = (int(value[0]), int(value[1]))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, Real) for v in value):
+        raise TypeError(f"{name} must be {rule} or a pair of them (pixels), got {_given(value)}; "
+                        "pass whole numbers, e.g. 2 or (2, 1)")
+    elif isinstance(value, (tuple, list)):
+        raise ValueError(f"{name} must be {rule} or a pair of them (pixels), got {value!r}")
     else:
-        raise ValueError(f"{name} must be {rule} or a pair of them, got {value!r}")
+        raise TypeError(f"{name} must be {rule} or a pair of them (pixels), got {_given(value)}; "
+                        "pass a whole number, e.g. 2 or (2, 1)")
     if min(vals) < minimum:
         raise ValueError(f"{name} must be {rule} or a pair of them, got {value!r}")
+    if max(vals) > MAX_LEN:
+        raise ValueError(f"{name} must be <= {MAX_LEN} pixels (MAX_LEN; no image axis is that long), got {value!r}")
     return vals
 
 
+def _cost(amount: int, limit: int, what: str, hint: str) -> None:
+    """Refuse before allocating: ``amount`` (elements or operations) must stay within ``limit``."""
+    check_limit(float(amount), float(limit), what, hint)
+
+
 def _as_float_array(a: Any, name: str) -> np.ndarray:
+    if a is None or isinstance(a, (str, bytes, dict, set)):
+        raise TypeError(f"{name} must be an array of real numbers (a numpy array or nested lists), got "
+                        f"{_given(a)}; load the image first (e.g. with medlab.io or np.asarray)")
     try:
         arr = np.asarray(a)
     except Exception as exc:  # ragged lists etc.
@@ -94,6 +132,7 @@ def _float_dtype(*arrays: np.ndarray) -> np.dtype:
 
 def _padding_1d(padding: Any, n: int, k_eff: int, stride: int, name: str = "padding") -> tuple[int, int]:
     """Resolve one axis of a padding spec to ``(before, after)``."""
+    rule = f'{name} must be "valid", "same", an int or ((top, bottom), (left, right))'
     if isinstance(padding, str):
         p = padding.lower()
         if p == "valid":
@@ -102,16 +141,20 @@ def _padding_1d(padding: Any, n: int, k_eff: int, stride: int, name: str = "padd
             out = -(-n // stride)
             total = max((out - 1) * stride + k_eff - n, 0)
             return total // 2, total - total // 2
-        raise ValueError(f'{name} must be "valid", "same", an int or ((top, bottom), (left, right)), got {padding!r}')
+        raise ValueError(f"{rule}, got {padding!r}")
     if _is_int(padding):
-        if padding < 0:
-            raise ValueError(f"{name} must be >= 0, got {padding}")
-        return int(padding), int(padding)
-    if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(_is_int(v) for v in padding):
-        if min(padding) < 0:
-            raise ValueError(f"{name} must be >= 0, got {padding!r}")
-        return int(padding[0]), int(padding[1])
-    raise ValueError(f'{name} must be "valid", "same", an int or ((top, bottom), (left, right)), got {padding!r}')
+        pads = (int(padding), int(padding))
+    elif isinstance(padding, (tuple, list)) and len(padding) == 2 and all(_is_int(v) for v in padding):
+        pads = (int(padding[0]), int(padding[1]))
+    elif isinstance(padding, (tuple, list)):
+        raise ValueError(f"{rule}, got {padding!r}")
+    else:
+        raise TypeError(f"{rule} (whole pixels), got {_given(padding)}")
+    if min(pads) < 0:
+        raise ValueError(f"{name} must be >= 0, got {padding!r}")
+    if max(pads) > MAX_LEN:
+        raise ValueError(f"{name} must be <= {MAX_LEN} pixels per side (MAX_LEN), got {padding!r}")
+    return pads
 
 
 def _padding_2d(padding: Padding, hw: tuple[int, int], k_eff: tuple[int, int],
@@ -157,12 +200,22 @@ def output_size(n: int, k: int, padding: Any = 0, stride: int = 1, dilation: int
     >>> output_size(7, 3, padding="same", stride=2)
     4
     """
-    for name, v, lo in (("n", n, 1), ("k", k, 1), ("stride", stride, 1), ("dilation", dilation, 1)):
-        if not _is_int(v) or v < lo:
-            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    for name, v in (("n", n), ("k", k), ("stride", stride), ("dilation", dilation)):
+        _positive_int(v, name, MAX_LEN, "pixels (MAX_LEN)")
     k_eff = dilation * (k - 1) + 1
     pads = _padding_1d(padding, n, k_eff, stride)
     return _out_len(n, k, pads, stride, dilation, name="k")
+
+
+def _positive_int(v: Any, name: str, high: int, why: str) -> int:
+    """A positive int <= ``high`` (TypeError for a wrong type, ValueError for a bad value)."""
+    if not _is_int(v):
+        raise TypeError(f"{name} must be a positive int, got {_given(v)}")
+    if v < 1:
+        raise ValueError(f"{name} must be a positive int, got {v!r}")
+    if v > high:
+        raise ValueError(f"{name} must be <= {high} ({why}), got {v!r}")
+    return int(v)
 
 
 def conv_params(kh: int, kw: int, c_in: int, c_out: int, bias: bool = True) -> int:
@@ -173,9 +226,11 @@ def conv_params(kh: int, kw: int, c_in: int, c_out: int, bias: bool = True) -> i
     >>> conv_params(3, 3, 1, 32), conv_params(3, 3, 32, 64)
     (320, 18496)
     """
-    for name, v in (("kh", kh), ("kw", kw), ("c_in", c_in), ("c_out", c_out)):
-        if not _is_int(v) or v < 1:
-            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    for name, v in (("kh", kh), ("kw", kw)):
+        _positive_int(v, name, MAX_LEN, "pixels (MAX_LEN)")
+    for name, v in (("c_in", c_in), ("c_out", c_out)):
+        _positive_int(v, name, 2**20, "channels; no layer has a million channels")
+    check_bool(bias, "bias")
     return kh * kw * c_in * c_out + (c_out if bias else 0)
 
 
@@ -185,9 +240,9 @@ def dense_params(n_in: int, n_out: int, bias: bool = True) -> int:
     >>> dense_params(256 * 256, 1)
     65537
     """
-    for name, v in (("n_in", n_in), ("n_out", n_out)):
-        if not _is_int(v) or v < 1:
-            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    _positive_int(n_in, "n_in", 2**40, "inputs")
+    _positive_int(n_out, "n_out", 2**20, "units; no dense layer has a million units")
+    check_bool(bias, "bias")
     return n_in * n_out + (n_out if bias else 0)
 
 
@@ -201,12 +256,20 @@ def gaussian_kernel(sigma: float = 1.0, size: int | None = None) -> np.ndarray:
     >>> k = gaussian_kernel(1.0, 3); k.shape, round(float(k.sum()), 6)
     ((3, 3), 1.0)
     """
-    if not isinstance(sigma, Real) or isinstance(sigma, (bool, np.bool_)) or not math.isfinite(sigma) or sigma <= 0:
+    if not isinstance(sigma, Real) or isinstance(sigma, (bool, np.bool_)):
+        raise TypeError(f"sigma must be a positive number (pixels), got {_given(sigma)}")
+    if not math.isfinite(sigma) or sigma <= 0:
         raise ValueError(f"sigma must be a positive number (pixels), got {sigma!r}")
+    if sigma > 256:
+        raise ValueError(f"sigma must be <= 256 pixels (the default kernel is then 1025x1025, 8 MiB), got {sigma!r}")
     if size is None:
         size = 2 * math.ceil(2 * sigma) + 1
-    if not _is_int(size) or size < 1 or size % 2 == 0:
+    if not _is_int(size):
+        raise TypeError(f"size must be a positive odd int (pixels) or None, got {_given(size)}")
+    if size < 1 or size % 2 == 0:
         raise ValueError(f"size must be a positive odd int, got {size!r}")
+    if size > 2049:
+        raise ValueError(f"size must be <= 2049 pixels (a 2049x2049 kernel is 32 MiB), got {size!r}")
     r = np.arange(size) - size // 2
     g = np.exp(-(r ** 2) / (2.0 * sigma ** 2))
     k = np.outer(g, g)
@@ -264,6 +327,10 @@ def conv2d_naive(x: Any, w: Any, stride: Any = 1, padding: Padding = 0, dilation
     (pt, pb), (pl, pr) = _padding_2d(padding, x.shape, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), (sh, sw))
     out_h = _out_len(x.shape[0], kh, (pt, pb), sh, dh)
     out_w = _out_len(x.shape[1], kw, (pl, pr), sw, dw)
+    _cost((x.shape[0] + pt + pb) * (x.shape[1] + pl + pr), MAX_ELEMENTS, "padded-input elements",
+          "memory: MAX_ELEMENTS; use less padding")
+    _cost(out_h * out_w * kh * kw, MAX_NAIVE_STEPS, "loop steps of conv2d_naive",
+          "time: MAX_NAIVE_STEPS, each a slow Python step; use conv2d for large images, or a smaller image/kernel")
     xp = np.pad(x.astype(np.float64), ((pt, pb), (pl, pr)))
     y = np.zeros((out_h, out_w), dtype=np.float64)
     for i in range(out_h):
@@ -276,7 +343,7 @@ def conv2d_naive(x: Any, w: Any, stride: Any = 1, padding: Padding = 0, dilation
     return y
 
 
-def _prepare_conv(x: Any, w: Any, stride: Any, padding: Padding, dilation: Any):
+def _prepare_conv(x: Any, w: Any, stride: Any, padding: Padding, dilation: Any, macs: bool = True):
     """Validate and normalise conv arguments to NHWC / HWIO float arrays, padded."""
     x = _as_float_array(x, "x")
     w = _as_float_array(w, "w")
@@ -301,6 +368,15 @@ def _prepare_conv(x: Any, w: Any, stride: Any, padding: Padding, dilation: Any):
     pads = _padding_2d(padding, hw, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), (sh, sw))
     out_h = _out_len(hw[0], kh, pads[0], sh, dh)
     out_w = _out_len(hw[1], kw, pads[1], sw, dw)
+    n, c_in, c_out = x4.shape[0], x4.shape[3], w4.shape[3]
+    _cost(n * (hw[0] + sum(pads[0])) * (hw[1] + sum(pads[1])) * c_in, MAX_ELEMENTS, "padded-input elements",
+          "memory: MAX_ELEMENTS; use less padding or a smaller image")
+    _cost(n * out_h * out_w * c_out, MAX_ELEMENTS, "output elements",
+          "memory: MAX_ELEMENTS; use fewer images, output channels or a larger stride")
+    if macs:
+        _cost(n * out_h * out_w * kh * kw * c_in * c_out, MAX_MACS, "multiply-adds",
+              "time: MAX_MACS, about a few seconds of numpy; use a smaller kernel, image or channel count, "
+              "or TensorFlow for real training")
     dtype = _float_dtype(x, w)
     x4 = x4.astype(dtype, copy=False)
     w4 = w4.astype(dtype, copy=False)
@@ -324,7 +400,21 @@ def im2col(x: Any, kernel_size: Any, stride: Any = 1, padding: Padding = "valid"
         raise ValueError(f"x must be (H, W) or (H, W, C) for im2col, got ndim={x.ndim}")
     kh, kw = _pair(kernel_size, "kernel_size")
     c = 1 if x.ndim == 2 else x.shape[2]
-    xp, _, (sh, sw), (dh, dw), (oh, ow), *_ = _prepare_conv(x, np.zeros((kh, kw, c, 1)), stride, padding, dilation)
+    if 0 in x.shape:
+        raise ValueError(f"x must not be empty, got shape {x.shape}")
+    sh, sw = _pair(stride, "stride")
+    dh, dw = _pair(dilation, "dilation")
+    pads = _padding_2d(padding, x.shape[:2], (dh * (kh - 1) + 1, dw * (kw - 1) + 1), (sh, sw))
+    oh = _out_len(x.shape[0], kh, pads[0], sh, dh, name="kernel_size")
+    ow = _out_len(x.shape[1], kw, pads[1], sw, dw, name="kernel_size")
+    _cost((x.shape[0] + sum(pads[0])) * (x.shape[1] + sum(pads[1])) * c, MAX_ELEMENTS, "padded-input elements",
+          "memory: MAX_ELEMENTS; use less padding or a smaller image")
+    _cost(oh * ow * kh * kw * c, MAX_ELEMENTS, "im2col elements",
+          "memory: MAX_ELEMENTS, one row of kh*kw*C values per output pixel; use a smaller kernel, a larger "
+          "stride or a smaller image")
+    w_shape = np.broadcast_to(np.zeros((), x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64),
+                              (kh, kw, c, 1))
+    xp, _, (sh, sw), (dh, dw), (oh, ow), *_ = _prepare_conv(x, w_shape, stride, padding, dilation, macs=False)
     cols = _windows(xp, kh, kw, (sh, sw), (dh, dw), (oh, ow))  # N, oh, ow, C, kh, kw
     return cols[0].transpose(0, 1, 3, 4, 2).reshape(oh * ow, kh * kw * c)
 
@@ -358,9 +448,10 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Padding = "v
     kh, kw, _, c_out = w4.shape
     if b is not None:
         b = _as_float_array(b, "b")
-        if b.shape not in ((c_out,), ()) :
+        if b.shape not in ((c_out,), ()):
             raise ValueError(f"b must have shape ({c_out},) (one bias per output channel), got {b.shape}")
-    if c_in * c_out <= 16:
+    if c_in * c_out <= 16 or n * oh * ow * kh * kw * c_in > MAX_ELEMENTS:
+        # per kernel tap: a shifted, scaled copy of the image (no im2col copy of kh*kw times the input)
         y = np.zeros((n, oh, ow, c_out), dtype=x4.dtype)
         for m in range(kh):
             for q in range(kw):
@@ -368,9 +459,11 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Padding = "v
                 tap = x4[:, r0: r0 + (oh - 1) * sh + 1: sh, c0: c0 + (ow - 1) * sw + 1: sw, :]
                 if c_in == 1 and c_out == 1:
                     y += w4[m, q, 0, 0] * tap
-                else:
+                elif c_in * c_out <= 16:
                     for ci in range(c_in):
                         y += tap[..., ci: ci + 1] * w4[m, q, ci]
+                else:
+                    y += tap @ w4[m, q]
     else:
         win = _windows(x4, kh, kw, (sh, sw), (dh, dw), (oh, ow))  # N, oh, ow, C, kh, kw
         cols = win.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, kh * kw * c_in)
@@ -414,6 +507,8 @@ def _scipy_like(x: Any, w: Any, mode: str, flip: bool) -> np.ndarray:
         raise ValueError(f"x must be a 2-D image (H, W), got ndim={x.ndim}")
     if w.ndim != 2:
         raise ValueError(f"w must be a 2-D kernel (kh, kw), got ndim={w.ndim}")
+    if not isinstance(mode, str):
+        raise TypeError(f'mode must be "valid", "full" or "same" (a string), got {_given(mode)}')
     if mode not in ("valid", "full", "same"):
         raise ValueError(f'mode must be "valid", "full" or "same", got {mode!r}')
     if 0 in x.shape or 0 in w.shape:
@@ -459,6 +554,7 @@ class StepExplanation:
 
     def formula(self, decimals: int = 2) -> str:
         """The sum written out with the actual numbers, e.g. ``0.50×(-1) + ... = 3.20``."""
+        decimals = check_int(decimals, "decimals", low=0, high=12, why_high="float64 holds about 16 digits")
         terms = [f"{_fmt_weight(wv, decimals)}×{xv:.{decimals}f}"
                  for wv, xv in zip(self.kernel.ravel(), self.patch.ravel())]
         s = " + ".join(terms)
@@ -490,11 +586,14 @@ def explain_step(x: Any, w: Any, i: int, j: int, stride: Any = 1, padding: Paddi
     pads = _padding_2d(padding, x.shape, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), (sh, sw))
     oh = _out_len(x.shape[0], kh, pads[0], sh, dh)
     ow = _out_len(x.shape[1], kw, pads[1], sw, dw)
-    if not _is_int(i) or not 0 <= i < oh:
-        raise ValueError(f"i must be an output row in [0, {oh - 1}], got {i!r}")
-    if not _is_int(j) or not 0 <= j < ow:
-        raise ValueError(f"j must be an output column in [0, {ow - 1}], got {j!r}")
-    if not isinstance(b, (int, float, np.number)) or not math.isfinite(float(b)):
+    for name, v, top, what in (("i", i, oh, "row"), ("j", j, ow, "column")):
+        if not _is_int(v):
+            raise TypeError(f"{name} must be an output {what} (an int in [0, {top - 1}]), got {_given(v)}")
+        if not 0 <= v < top:
+            raise ValueError(f"{name} must be an output {what} in [0, {top - 1}], got {v!r}")
+    if isinstance(b, (bool, np.bool_)) or not isinstance(b, (Real, np.number)):
+        raise TypeError(f"b must be a finite number (the bias), got {_given(b)}")
+    if not math.isfinite(float(b)):
         raise ValueError(f"b must be a finite number, got {b!r}")
     rows = i * sh - pads[0][0] + dh * np.arange(kh)
     cols = j * sw - pads[1][0] + dw * np.arange(kw)
@@ -525,6 +624,8 @@ def pool2d(x: Any, size: Any = 2, stride: Any = None, padding: Padding = "valid"
     [[2.5, 4.5], [10.5, 12.5]]
     """
     x = _as_float_array(x, "x")
+    if not isinstance(mode, str):
+        raise TypeError(f'mode must be "max" or "avg" (a string), got {_given(mode)}')
     if mode not in ("max", "avg"):
         raise ValueError(f'mode must be "max" or "avg", got {mode!r}')
     if x.ndim not in (2, 3, 4):
@@ -544,6 +645,11 @@ def pool2d(x: Any, size: Any = 2, stride: Any = None, padding: Padding = "valid"
             raise ValueError(f"padding must be smaller than size: a window would contain only padding, got "
                              f"padding={padding!r} -> {pads} for size={(kh, kw)}, stride={(sh, sw)}, "
                              f"input {hw[0]}x{hw[1]}")
+    n_img, n_ch = x4.shape[0], x4.shape[3]
+    _cost(n_img * (hw[0] + sum(pads[0])) * (hw[1] + sum(pads[1])) * n_ch, MAX_ELEMENTS, "padded-input elements",
+          "memory: MAX_ELEMENTS; use less padding or a smaller image")
+    _cost(n_img * oh * ow * n_ch * kh * kw, MAX_MACS, "pooling steps",
+          "time: MAX_MACS; use a smaller window or a larger stride")
     dtype = _float_dtype(x)
     x4 = x4.astype(dtype, copy=False)
     padded = any(pads[0]) or any(pads[1])
@@ -591,6 +697,8 @@ def max_pool_winners(x: Any, size: Any = 2, stride: Any = None) -> np.ndarray:
     sh, sw = (kh, kw) if stride is None else _pair(stride, "stride")
     oh = _out_len(x.shape[0], kh, (0, 0), sh, 1, what="pool window", name="size")
     ow = _out_len(x.shape[1], kw, (0, 0), sw, 1, what="pool window", name="size")
+    _cost(oh * ow * kh * kw, MAX_ELEMENTS, "window elements",
+          "memory: MAX_ELEMENTS, every window is copied once; use a smaller window or a larger stride")
     win = sliding_window_view(x, (kh, kw))[: (oh - 1) * sh + 1: sh, : (ow - 1) * sw + 1: sw]
     arg = win.reshape(oh, ow, kh * kw).argmax(axis=2)
     rows = np.arange(oh)[:, None] * sh + arg // kw
@@ -676,9 +784,16 @@ def _layer_spec(layer: Any, idx: int) -> tuple[str, int, int, int, Any] | None:
                                  "works per axis for square kernels, strides and dilations only")
         k, s, d = (v[0] if isinstance(v, (tuple, list)) else v for v in (k, s, d))
     for name, v in (("kernel", k), ("stride", s), ("dilation", d)):
-        if not _is_int(v) or v < 1:
+        if not _is_int(v):
+            raise TypeError(f"layers[{idx}]: {name} must be a positive int, got {_given(v)}")
+        if v < 1:
             raise ValueError(f"layers[{idx}]: {name} must be a positive int, got {v!r}")
+        if v > MAX_LEN:
+            raise ValueError(f"layers[{idx}]: {name} must be <= {MAX_LEN} pixels (MAX_LEN), got {v!r}")
     return kind, int(k), int(s), int(d), p
+
+
+_MAX_LAYERS = 10_000
 
 
 def receptive_field_table(layers: Iterable[Any], input_size: int | None = None) -> list[ReceptiveField]:
@@ -690,9 +805,16 @@ def receptive_field_table(layers: Iterable[Any], input_size: int | None = None) 
     >>> [(r.size, r.jump) for r in receptive_field_table([("conv", 3), ("pool", 2), ("conv", 3)])]
     [(3, 1), (4, 2), (8, 2)]
     """
-    layers = list(layers)
+    if layers is None or isinstance(layers, (str, bytes, Mapping)) or not isinstance(layers, Iterable):
+        raise TypeError(f"layers must be a list of layers, e.g. [(\"conv\", 3), (\"pool\", 2)], got {_given(layers)}")
+    layers = list(itertools.islice(layers, _MAX_LAYERS + 1))
+    if len(layers) > _MAX_LAYERS:
+        raise ValueError(f"layers must hold at most {_MAX_LAYERS} layers (no real network is deeper; a longer "
+                         "list is almost certainly a mistake)")
     if not layers:
         raise ValueError("layers must contain at least one conv or pool layer")
+    if input_size is not None:
+        input_size = _positive_int(input_size, "input_size", MAX_LEN, "pixels (MAX_LEN)")
     size, jump, start, n = 1, 1, 0.0, input_size
     table = []
     for idx, layer in enumerate(layers):
@@ -710,6 +832,9 @@ def receptive_field_table(layers: Iterable[Any], input_size: int | None = None) 
         start = start + ((k_eff - 1) / 2 - before) * jump
         size = size + (k_eff - 1) * jump
         jump = jump * s
+        if size > 2**53 or jump > 2**53:
+            raise ValueError(f"layers[{idx}]: the receptive field would pass the limit of 2**53 pixels (float precision); "
+                             "the strides/kernels of this stack are far too large for any image")
         label = getattr(layer, "name", None) if not isinstance(layer, (Mapping, tuple, list)) else None
         table.append(ReceptiveField(size, jump, start, label or f"{kind}{k}x{k}/s{s}" + (f"/d{d}" if d > 1 else "")))
     if not table:
@@ -773,6 +898,10 @@ def dense(x: Any, w: Any, b: Any = None) -> np.ndarray:
         raise ValueError(f"x must be (n_in,) or (N, n_in) (Flatten first), got ndim={x.ndim}")
     if x.shape[-1] != w.shape[0]:
         raise ValueError(f"shape mismatch: x has {x.shape[-1]} features but w expects n_in={w.shape[0]}")
+    rows = x.shape[0] if x.ndim == 2 else 1
+    _cost(rows * w.shape[1], MAX_ELEMENTS, "output elements", "memory: MAX_ELEMENTS; use fewer rows or units")
+    _cost(rows * w.shape[0] * w.shape[1], MAX_MACS, "multiply-adds",
+          "time: MAX_MACS; use fewer rows per call (batches) or fewer units")
     y = x @ w
     if b is not None:
         b = _as_float_array(b, "b")
@@ -816,6 +945,7 @@ def forward_sequential(model: Any, x: Any, return_all: bool = False):
                                   keras.layers.Dense(1, activation="sigmoid")])
         np.allclose(forward_sequential(model, x), model.predict(x), atol=1e-5)   # True
     """
+    check_bool(return_all, "return_all")
     x = _as_float_array(x, "x").astype(np.float64)
     if x.ndim == 3:
         x = x[None]
@@ -943,6 +1073,11 @@ def pooling_compute(image: Any, size: int = 2, stride: int | None = None, mode: 
     if img.shape[1] < 16 + 1:
         raise ValueError(f"image must be at least 17 pixels wide for the shift test, got shape {img.shape}")
     pooled = pool2d(img, size, stride, "valid", mode)
+    region = img.shape[1] - 16
+    if _pair(size, "size")[1] > region:
+        raise ValueError(f"size {size!r} is wider than the region the shift test compares (columns 16.. of the "
+                         f"image: {region} pixels); use a smaller size or an image at least {16 + _pair(size, 'size')[1]} "
+                         "pixels wide")
     s = size if stride is None else stride
     winners = max_pool_winners(img, size, s) if mode == "max" else None
     m = 16

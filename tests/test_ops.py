@@ -360,7 +360,7 @@ def test_kernels_named_and_frozen():
     (lambda: ops.conv2d(np.zeros((5, 5)), np.ones((7, 7))), ValueError, "larger than the padded input"),
     (lambda: ops.conv2d(np.zeros((5, 5)), np.ones((3, 3)), dilation=3), ValueError, "dilation 3"),
     (lambda: ops.conv2d(np.zeros((5, 5)), np.ones((3, 3)), stride=0), ValueError, "stride must be a positive int"),
-    (lambda: ops.conv2d(np.zeros((5, 5)), np.ones((3, 3)), stride=1.5), ValueError, "stride"),
+    (lambda: ops.conv2d(np.zeros((5, 5)), np.ones((3, 3)), stride=1.5), TypeError, "stride"),  # wrong type
     (lambda: ops.conv2d(np.zeros((5, 5)), np.ones((3, 3)), dilation=(1, 0)), ValueError, "dilation"),
     (lambda: ops.conv2d(np.zeros((5, 5)), np.ones((3, 3)), padding="full"), ValueError, "padding must be"),
     (lambda: ops.conv2d(np.zeros((5, 5)), np.ones((3, 3)), padding=-1), ValueError, "padding must be >= 0"),
@@ -418,7 +418,7 @@ def test_gaussian_kernel_accepts_numpy_scalars():
         np.testing.assert_allclose(ops.gaussian_kernel(sigma), ops.gaussian_kernel(1.0))
     with pytest.raises(ValueError, match="sigma must be a positive number"):
         ops.gaussian_kernel(np.float32(-1.0))
-    with pytest.raises(ValueError, match="sigma must be a positive number"):
+    with pytest.raises(TypeError, match="sigma must be a positive number"):  # a bool is a wrong type
         ops.gaussian_kernel(True)
 
 
