@@ -97,9 +97,8 @@ def bench_diff(tmp: Path) -> None:
 
 
 def bench_fedavg(seeds: list[int]) -> None:
-    from medlab.widgets.privacy import FED_DEFAULTS, _mnist
-    x, y, xt, yt = _mnist()
-    cfg = FED_DEFAULTS
+    x, y, xt, yt = P.pneumonia_data()
+    cfg = P.FED_DEFAULTS
     rounds = 5
     print(f"## FedAvg vs local-only vs central (test AUC after {rounds} rounds; hospitals {cfg['sizes']} images, "
           f"pneumonia fractions {cfg['positive']} at heterogeneity 1; batch {cfg['batch_size']}, "
@@ -121,8 +120,7 @@ def bench_fedavg(seeds: list[int]) -> None:
 
 
 def bench_dp(seeds: list[int]) -> None:
-    from medlab.widgets.privacy import _mnist
-    x, y, xt, yt = _mnist()
+    x, y, xt, yt = P.pneumonia_data()
     n, epochs, batch, delta = 1024, 3, 64, 1e-5
     print(f"## DP-SGD (the article's CNN; {n} training images, {epochs} epochs, batch {batch}, delta {delta:g}; "
           "epsilon from dp-accounting's RDP accountant; 300 test images)\n")

@@ -56,7 +56,8 @@ __all__ = ["OPTIONS", "PROFILE_SIZE", "Change", "Report", "Finding", "deidentify
            "TrainResult", "train_sgd", "hospital_splits", "fedavg", "compare_federated", "rdp_sampled_gaussian",
            "epsilon_by_hand", "dp_epsilon", "dp_sgd_train",
            "keyed_uid", "date_shift_days", "shift_date", "naive_deidentify", "NAIVE_RULES", "random_uids",
-           "add_burned_in_text", "compare_outputs", "run_dicognito", "uniqueness", "face_rendering"]
+           "add_burned_in_text", "compare_outputs", "run_dicognito", "uniqueness", "face_rendering",
+           "FED_DEFAULTS", "DP_DEFAULTS", "EXAMPLE_VISITS", "pneumonia_data", "dp_grid"]
 
 # --------------------------------------------------------------------------------------------
 # the encoded table
@@ -1672,3 +1673,53 @@ def face_rendering(image: Any, threshold: float = -400.0) -> np.ndarray:
     shade = np.clip(np.tensordot(light, normal, 1), 0, 1) * 255
     shade[~found] = 0
     return shade.astype(np.uint8)
+
+
+# --------------------------------------------------------------------------------------------
+# the small settings of notebook 11 and its widgets
+# --------------------------------------------------------------------------------------------
+#: Three simulated hospitals for FedAvg (sizes, pneumonia fraction at heterogeneity 1) and the SGD settings.
+FED_DEFAULTS: dict[str, Any] = {"sizes": (240, 120, 60), "positive": (0.9, 0.5, 0.1), "batch_size": 64,
+                                "learning_rate": 0.5, "seed": 0}
+#: The DP-SGD settings of the notebook's precomputed grid (small: it trains in seconds).
+DP_DEFAULTS: dict[str, Any] = {"n_train": 512, "epochs": 2, "batch_size": 64, "learning_rate": 0.5, "delta": 1e-5,
+                               "seed": 0}
+#: Synthetic visit schedules for the date-shift explorer (the embedded CTs have one study each).
+EXAMPLE_VISITS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "PAT-A (4 visits)": ("PAT-A", ("20180312", "20180620", "20190115", "20210903")),
+    "PAT-B (3 visits)": ("PAT-B", ("20200101", "20200108", "20200401")),
+    "Lung_Dx-A0002 (embedded CT)": ("Lung_Dx-A0002", ("20070425",)),
+}
+
+
+def pneumonia_data(n_test: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """PneumoniaMNIST for 11 §7-§8: the train split shuffled with ``seed`` (it is stored ordered by class) and
+    ``n_test`` test images drawn with ``seed``: ``(x_train, y_train, x_test, y_test)``."""
+    from ._validate import check_seed
+    from .datasets import load_pneumoniamnist
+    n_test = check_int(n_test, "n_test", low=2, high=624)
+    seed = check_seed(seed)
+    x, y = load_pneumoniamnist("train")
+    order = np.random.default_rng(seed).permutation(len(x))
+    xt, yt = load_pneumoniamnist("test")
+    torder = np.random.default_rng(seed).permutation(len(xt))[:n_test]
+    return x[order], y[order], xt[torder], yt[torder]
+
+
+def dp_grid(clips: Sequence[float], noises: Sequence[float], config: dict | None = None) -> list[dict]:
+    """DP-SGD for every (clip, noise) pair on :func:`pneumonia_data` with :data:`DP_DEFAULTS` (or ``config``):
+    ``[{"clip", "noise", "epsilon", "auc", "seconds"}]``. Used in 11 §8 and by the DP explorer."""
+    cfg = {**DP_DEFAULTS, **(config or {})}
+    if len(clips) * len(noises) > 64 or not clips or not noises:
+        raise ValueError("clips and noises must be non-empty with at most 64 pairs (each pair is a training run)")
+    x, y, xt, yt = pneumonia_data()
+    n = check_int(cfg["n_train"], "n_train", low=2, high=MAX_EXAMPLES)
+    out = []
+    for c in clips:
+        for s in noises:
+            r = dp_sgd_train(x[:n], y[:n], clip_norm=float(c), noise_multiplier=float(s), epochs=cfg["epochs"],
+                             batch_size=cfg["batch_size"], learning_rate=cfg["learning_rate"], seed=cfg["seed"],
+                             delta=cfg["delta"], test=(xt, yt))
+            out.append({"clip": float(c), "noise": float(s), "epsilon": r.epsilon, "auc": r.history[-1],
+                        "seconds": r.seconds})
+    return out

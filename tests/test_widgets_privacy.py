@@ -92,7 +92,7 @@ def test_fedavg_explorer_trains_missing_settings_behind_the_button():
 
 def test_dp_explorer_epsilon_is_the_accountants():
     cfg = {"n_train": 64, "epochs": 1, "batch_size": 32}
-    grid = W.dp_grid((1.0,), (0.0, 1.0), config=cfg)
+    grid = P.dp_grid((1.0,), (0.0, 1.0), config=cfg)
     assert grid[0]["epsilon"] == float("inf") and grid[1]["epsilon"] == pytest.approx(
         P.dp_epsilon(1.0, 0.5, 2, 1e-5))
     ex = W.dp_explorer(grid, config=cfg)

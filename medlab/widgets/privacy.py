@@ -21,7 +21,7 @@ from ..render import font, to_uint8
 from ._explorer import Button, Check, Choice, Float, Frame, Int, esc, explorer, register, result
 
 __all__ = ["tag_browser", "date_shift_explorer", "fedavg_explorer", "dp_explorer", "tag_rows", "action_strip",
-           "timeline_image", "dp_grid"]
+           "timeline_image"]
 
 # ----------------------------------------------------------------------------- tag browser
 GROUPS = {"all": None, "patient (0010)": (0x0010,), "study, series, equipment (0008/0018/0020)":
@@ -161,10 +161,6 @@ def tag_browser(src: Any, key: str = "classroom-key", max_files: int = 64) -> An
 
 
 # ----------------------------------------------------------------------------- date shift explorer
-#: Synthetic visit schedules (illustration only: the embedded CTs have one study each).
-VISITS = {"PAT-A (4 visits)": ("PAT-A", ("20180312", "20180620", "20190115", "20210903")),
-          "PAT-B (3 visits)": ("PAT-B", ("20200101", "20200108", "20200401")),
-          "Lung_Dx-A0002 (embedded CT)": ("Lung_Dx-A0002", ("20070425",))}
 KEYS = ("classroom-key", "another-key", "hospital-secret-2024")
 
 
@@ -210,6 +206,7 @@ def date_shift_explorer() -> Any:
     ``Naive`` shifts every visit by its own random amount (what not to do). Used in 11 §5.
     """
     from .. import privacy
+    VISITS = privacy.EXAMPLE_VISITS
 
     def frame(patient: str, key: str, naive: bool = False) -> Frame:
         pid, dates = VISITS[patient]
@@ -231,19 +228,6 @@ def date_shift_explorer() -> Any:
 
 
 # ----------------------------------------------------------------------------- FedAvg explorer
-def _mnist(n_test: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    from ..datasets import load_pneumoniamnist
-    x, y = load_pneumoniamnist("train")
-    order = np.random.default_rng(seed).permutation(len(x))    # the train split is ordered by class
-    xt, yt = load_pneumoniamnist("test")
-    torder = np.random.default_rng(seed).permutation(len(xt))[:n_test]
-    return x[order], y[order], xt[torder], yt[torder]
-
-
-FED_DEFAULTS = {"sizes": (240, 120, 60), "positive": (0.9, 0.5, 0.1), "batch_size": 64, "learning_rate": 0.5,
-                "seed": 0}
-
-
 def _fed_demo() -> dict:
     return {"rounds": 4, "precompute": [(1, 1.0)]}
 
@@ -261,8 +245,8 @@ def fedavg_explorer(rounds: int = 4, local_epochs: Sequence[int] = (1, 2), heter
     """
     from .. import privacy
     from ..render import Chart
-    cfg = {**FED_DEFAULTS, **(config or {})}
-    x, y, xt, yt = _mnist()
+    cfg = {**privacy.FED_DEFAULTS, **(config or {})}
+    x, y, xt, yt = privacy.pneumonia_data()
     cache: dict[tuple[int, float], dict] = dict(results or {})
 
     def run(e: int, h: float, progress=None) -> dict:
@@ -322,27 +306,8 @@ def fedavg_explorer(rounds: int = 4, local_epochs: Sequence[int] = (1, 2), heter
 
 
 # ----------------------------------------------------------------------------- DP explorer
-DP_DEFAULTS = {"n_train": 512, "epochs": 2, "batch_size": 64, "learning_rate": 0.5, "delta": 1e-5, "seed": 0}
-
-
-def dp_grid(clips: Sequence[float], noises: Sequence[float], config: dict | None = None) -> list[dict]:
-    """Train DP-SGD for every (clip, noise) pair on a PneumoniaMNIST subset: [{clip, noise, epsilon, auc}]."""
-    from .. import privacy
-    cfg = {**DP_DEFAULTS, **(config or {})}
-    x, y, xt, yt = _mnist()
-    out = []
-    for c in clips:
-        for s in noises:
-            r = privacy.dp_sgd_train(x[:cfg["n_train"]], y[:cfg["n_train"]], clip_norm=float(c),
-                                     noise_multiplier=float(s), epochs=cfg["epochs"], batch_size=cfg["batch_size"],
-                                     learning_rate=cfg["learning_rate"], seed=cfg["seed"], delta=cfg["delta"],
-                                     test=(xt, yt))
-            out.append({"clip": float(c), "noise": float(s), "epsilon": r.epsilon, "auc": r.history[-1],
-                        "seconds": r.seconds})
-    return out
-
-
 def _dp_demo() -> dict:
+    from ..privacy import dp_grid
     return {"grid": dp_grid((1.0, 4.0), (0.0, 1.0))}
 
 
@@ -350,12 +315,12 @@ def _dp_demo() -> dict:
 def dp_explorer(grid: Sequence[dict], config: dict | None = None) -> Any:
     """DP-SGD: clip norm and noise multiplier -> epsilon (live, RDP accountant) and test AUC.
 
-    AUC comes from the nearest point of the precomputed ``grid`` (:func:`dp_grid`); the Run button trains
+    AUC comes from the nearest point of the precomputed ``grid`` (:func:`medlab.privacy.dp_grid`); the Run button trains
     at the exact slider values (seconds). Used in 11 §8.
     """
     from .. import privacy
     from ..render import Chart
-    cfg = {**DP_DEFAULTS, **(config or {})}
+    cfg = {**privacy.DP_DEFAULTS, **(config or {})}
     if not grid:
         raise ValueError("grid must hold at least one precomputed run (see dp_grid)")
     points = [dict(g) for g in grid]
@@ -421,7 +386,7 @@ def dp_explorer(grid: Sequence[dict], config: dict | None = None) -> Any:
 
     def _data():
         if "d" not in data_cache:
-            data_cache["d"] = _mnist()
+            data_cache["d"] = privacy.pneumonia_data()
         return data_cache["d"]
 
     def _test():
