@@ -727,3 +727,16 @@ def test_exercise_checks():
     recs = [{"a": 1, "b": 1}, {"a": 1, "b": 1}, {"a": 2, "b": 1}, {"a": 3, "b": 2}]
     assert E.check_unique_fraction(recs, ["a", "b"], 0.5)
     assert "percentage" in E.check_unique_fraction(recs, ["a", "b"], 50).message
+
+
+def test_dp_noise_has_the_stated_scale(mnist):
+    """One DP step with a large noise multiplier: weight change per coordinate ~ N(0, (lr * sigma * C / B)^2);
+    the clipped gradients add at most lr * C / B in total norm, negligible against 20k noisy coordinates."""
+    x, y, _, _ = mnist
+    start = P.train_sgd(x[:1], y[:1], epochs=1, batch_size=1, learning_rate=1e-9, seed=7).weights
+    run = P.dp_sgd_train(x[:8], y[:8], clip_norm=1.0, noise_multiplier=10.0, epochs=1, batch_size=8,
+                         learning_rate=1.0, seed=7)
+    delta = np.concatenate([(a - b).ravel() for a, b in zip(run.weights, start)])
+    assert delta.size == 20417
+    assert np.std(delta) == pytest.approx(10.0 * 1.0 / 8, rel=0.03)
+    assert abs(np.mean(delta)) < 0.05
