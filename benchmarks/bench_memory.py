@@ -69,7 +69,8 @@ def measure(path: Path, timeout: int = 600) -> dict:
                           "first_line": cell.source.strip().splitlines()[0][:70] if cell.source.strip() else ""})
             prev = st["VmHWM"]
         probe = nbformat.v4.new_code_cell(PROBE)
-        client.execute_cell(probe, len(nb.cells))
+        nb.cells.append(probe)
+        client.execute_cell(probe, len(nb.cells) - 1)
         tf = any("__tf__" in o.get("text", "") for o in probe.outputs)
         cpu = _cpu_s(pid)
     return {"notebook": path.name, "peak": prev, "start": base, "tf": tf, "wall": time.monotonic() - t0,
