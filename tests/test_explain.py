@@ -281,7 +281,11 @@ def test_the_kits_training_models_seed_cnn_and_medlab_cnn():
     assert ex.logit(seed, x) == pytest.approx(logit_from_predict(seed, x)[0], abs=1e-4)
     kit = training.medlab_cnn((28, 28, 1), seed=0)   # Conv -> BatchNorm -> ReLU blocks, GAP, Dropout
     cam = ex.grad_cam(kit, x)
-    assert cam["layer"] == "b4_relu" and cam["raw"].shape == (7, 7) and cam["map"].shape == (28, 28)
+    names = [l.name for l in kit.layers]
+    last_conv = max(i for i, l in enumerate(kit.layers) if isinstance(l, L.Conv2D))
+    relu = kit.layers[last_conv + 2]                  # Conv2D -> BatchNormalization -> Activation("relu")
+    assert isinstance(relu, L.Activation) and cam["layer"] == relu.name, names
+    assert cam["raw"].shape == tuple(relu.output.shape[1:3]) and cam["map"].shape == (28, 28)
     assert ex.logit(kit, x) == pytest.approx(logit_from_predict(kit, x)[0], abs=1e-4)
     ig = ex.integrated_gradients(kit, x, steps=128)
     assert ig["relative_error"] < 0.05
