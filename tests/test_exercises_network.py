@@ -45,3 +45,33 @@ def test_seed_model_checks_agree_with_keras():
     assert ex.check_receptive_field(10)
     assert "jump" in ex.check_receptive_field(7).hint
     assert "addition" in ex.check_receptive_field(36).hint
+
+
+def test_pooled_conv_macs():
+    t = ex.POOLED_CONV_TASK
+    n, k, ci, co = t["n"], t["k"], t["c_in"], t["c_out"]
+    out = ops.output_size(n, k)
+    right = out * out * k * k * ci * co
+    # the reference: the im2col matrix product has exactly these multiply-adds (rows · columns · C_out)
+    rows, cols = ops.im2col(np.zeros((n, n, ci), np.float32), k).shape
+    assert rows * cols * co == right
+    assert ex.check_pooled_conv_macs(right)
+    assert "positions per axis" in ex.check_pooled_conv_macs(n * n * k * k * ci * co).hint
+    assert "C_in" in ex.check_pooled_conv_macs(out * out * k * k * co).hint
+    assert not ex.check_pooled_conv_macs(None)
+    with pytest.raises(TypeError, match="whole number"):
+        ex.check_pooled_conv_macs("many")
+
+
+def test_flatten_index():
+    import keras
+    (h, w, c), (r, col, ch) = ex.FLATTEN_TASK["shape"], ex.FLATTEN_TASK["position"]
+    x = np.zeros((1, h, w, c), np.float32)
+    x[0, r, col, ch] = 1.0
+    right = int(np.flatnonzero(np.asarray(keras.layers.Flatten()(x))[0])[0])   # the reference: Keras Flatten
+    assert ex.check_flatten_index(right)
+    assert "channels-first" in ex.check_flatten_index(ch * h * w + r * w + col).hint
+    assert "row-major" in ex.check_flatten_index((col * h + r) * c + ch).hint
+    assert "start at 0" in ex.check_flatten_index(right + 1).hint
+    assert "multiply the pixel index" in ex.check_flatten_index(r * w + col).hint
+    assert not ex.check_flatten_index(None)

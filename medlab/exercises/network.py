@@ -21,7 +21,17 @@ from .convolution import _as_int
 __all__ = [
     "MAXPOOL_INPUT", "check_maxpool_output",
     "SEED_MODEL_INPUT", "check_seed_model_params", "check_flatten_size", "check_receptive_field",
+    "POOLED_CONV_TASK", "check_pooled_conv_macs",
+    "FLATTEN_TASK", "check_flatten_index",
 ]
+
+#: 03 §2: "after the seed model's second 2x2 pooling the maps are 62x62x64; a third 3x3 conv (64 -> 64,
+#: 'valid') runs on them. How many multiply-adds does it need?"
+POOLED_CONV_TASK = dict(n=62, k=3, c_in=64, c_out=64)
+
+#: 03 §4: "Flatten turns a (6, 6, 4) map into a vector (numpy/Keras order). At which index of the vector is
+#: the value at row 2, column 3, channel 1?"
+FLATTEN_TASK = dict(shape=(6, 6, 4), position=(2, 3, 1))
 
 #: The 4x4 feature map whose 2x2 / stride-2 max-pooled output the learner predicts.
 MAXPOOL_INPUT = np.array([[1, 3, 2, 0],
@@ -130,3 +140,66 @@ def check_receptive_field(answer: Any) -> Feedback:
     else:
         hint = "Start with r = 1, jump = 1; for each layer: r ← r + (k − 1)·jump, then jump ← jump·stride."
     return Feedback(False, f"{answer} is not the receptive field.", hint=hint)
+
+
+def check_pooled_conv_macs(answer: Any) -> Feedback:
+    """Multiply-adds of a k x k conv (c_in -> c_out, 'valid') on POOLED_CONV_TASK's n x n maps (03 §2).
+
+    >>> bool(check_pooled_conv_macs(60 * 60 * 3 * 3 * 64 * 64))
+    True
+    """
+    t = POOLED_CONV_TASK
+    n, k, ci, co = t["n"], t["k"], t["c_in"], t["c_out"]
+    task = (f"A {k}x{k} conv layer ({ci} -> {co} channels, 'valid', stride 1) runs on the {n}x{n}x{ci} maps "
+            "after the second pooling. How many multiply-adds does it need?")
+    if answer is None:
+        return Feedback.unanswered(task)
+    value = _as_int(answer, "answer")
+    out = ops.output_size(n, k)
+    right = out * out * k * k * ci * co
+    if value == right:
+        no_pool = ops.output_size(2 * n + k - 1, k)   # the same layer on maps that had not been pooled
+        return Feedback(True, f"{out}·{out} positions × {k}·{k}·{ci} inputs × {co} filters = {right:,} — "
+                              f"about {no_pool ** 2 / out ** 2:.1f}x fewer than without the pooling before it.")
+    mistakes = [
+        (n * n * k * k * ci * co, f"'valid' conv: {n} − {k} + 1 = {out} positions per axis, not {n}."),
+        (out * out * k * k * co, "Every filter sums over all input channels: multiply by C_in as well."),
+        (out * out * k * k * ci, "There are C_out filters, each doing the full sum: multiply by C_out."),
+        (out * out * ci * co, "Each output needs k·k taps per input channel."),
+        ((out // 2) ** 2 * k * k * ci * co, "The pooling has already happened: the maps are n x n as given."),
+    ]
+    hints = [h for v, h in mistakes if v == value]
+    return Feedback(False, f"{answer} is not the number of multiply-adds.",
+                    hint=hints[0] if hints else "(output positions) × (k·k·C_in per output) × (C_out filters).")
+
+
+def check_flatten_index(answer: Any) -> Feedback:
+    """Index of FLATTEN_TASK's (row, col, channel) in the flattened vector (row-major, channels fastest) (03 §4).
+
+    >>> bool(check_flatten_index(61))
+    True
+    """
+    t = FLATTEN_TASK
+    (h, w, c), (r, col, ch) = t["shape"], t["position"]
+    task = (f"Flatten turns a ({h}, {w}, {c}) feature map into a vector of {h * w * c} numbers (as "
+            f"np.reshape and keras Flatten do). At which index (0-based) is the value at row {r}, column {col}, "
+            f"channel {ch}?")
+    if answer is None:
+        return Feedback.unanswered(task)
+    value = _as_int(answer, "answer")
+    grid = np.arange(h * w * c).reshape(h, w, c)          # what Flatten does to every position
+    right = int(grid[r, col, ch])
+    if value == right:
+        return Feedback(True, f"(row·{w} + column)·{c} + channel = ({r}·{w} + {col})·{c} + {ch} = {right}: "
+                              "the channels vary fastest.")
+    mistakes = [
+        (ch * h * w + r * w + col, "That is channels-first order (PyTorch's layout); Keras is channels-last: "
+                                   "the channel index varies fastest."),
+        ((col * h + r) * c + ch, "Rows come before columns: numpy reads row by row (row-major)."),
+        (right + 1, "Indices start at 0."),
+        (r * w + col, "Each pixel holds C numbers: multiply the pixel index by the number of channels, then add "
+                      "the channel."),
+    ]
+    hints = [h_ for v, h_ in mistakes if v == value]
+    return Feedback(False, f"{answer} is not the index.",
+                    hint=hints[0] if hints else "index = (row·W + column)·C + channel.")
