@@ -93,3 +93,25 @@ def test_decision_curve_reads_net_benefit():
     before = ex.panes["main"].value
     ex.controls["treat_all"].value = False
     assert ex.panes["main"].value != before
+
+
+@pytest.mark.parametrize("positive", [0, 1])
+def test_threshold_lab_bootstrap_intervals_equal_a_loop_over_resamples(positive):
+    from sklearn import metrics as skm
+    index = W._boot_index(Y, 60, seed=2)
+    assert index.shape == (60, len(Y))
+    assert all(np.sum(Y[row] == 1) == np.sum(Y == 1) for row in index)      # stratified: class counts kept
+    t = 0.4
+    pred1 = A >= t
+    iv = W._boot_intervals(Y, pred1 if positive == 1 else ~pred1, index, positive, 0.9)
+    ref = {"f1": [], "balanced_accuracy": [], "mcc": [], "youden_j": []}
+    for row in index:
+        m = E.metrics(Y[row], A[row], t, positive)
+        for k in ref:
+            ref[k].append(m[k])
+        assert np.isclose(m["mcc"], skm.matthews_corrcoef(Y[row], pred1[row].astype(int)))
+    for k, vals in ref.items():
+        assert np.allclose(iv[k], np.quantile(vals, [0.05, 0.95])), k
+    ex = W.threshold_lab(Y, {"CNN": A}, positive=positive, n_boot=60, seed=2, level=0.9, threshold=t)
+    lo, hi = W._boot_intervals(Y, pred1 if positive == 1 else ~pred1, index, positive, 0.9)["f1"]
+    assert f"[{lo:.3f}, {hi:.3f}]" in ex.readout.value

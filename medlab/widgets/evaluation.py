@@ -14,7 +14,8 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from .. import evaluation as E
-from .._validate import check_binary_labels, check_float, check_int, check_probabilities, check_same_length
+from .._validate import (check_binary_labels, check_float, check_int, check_probabilities, check_same_length,
+                         check_seed)
 from ..render import Chart
 from ._explorer import Check, Choice, Float, Frame, Int, RawHTML, esc, explorer, html_table, register
 
@@ -109,6 +110,37 @@ def _fmt_ci(v: float, iv: tuple[float, float] | None) -> RawHTML:
     return _pad(text)
 
 
+def _boot_index(y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, N) stratified bootstrap indices: the label-0 images resampled with replacement in the first
+    ``sum(y == 0)`` columns, the label-1 images in the rest (each class keeps its count)."""
+    rng = np.random.default_rng(seed)
+    parts = [np.flatnonzero(y == c) for c in (0, 1)]
+    return np.concatenate([idx[rng.integers(0, idx.size, size=(n_boot, idx.size))] for idx in parts if idx.size],
+                          axis=1)
+
+
+def _boot_intervals(y: np.ndarray, pred_pos: np.ndarray, index: np.ndarray, positive: int,
+                    level: float) -> dict[str, tuple[float, float]]:
+    """Percentile intervals of F1, balanced accuracy, MCC and Youden's J over the resamples ``index`` of
+    :func:`_boot_index` (one gather and two counts per resample: the class blocks are known)."""
+    n0 = int(np.count_nonzero(y == 0))
+    n1 = y.size - n0
+    called = pred_pos[index]
+    c0 = np.count_nonzero(called[:, :n0], axis=1).astype(float)      # label-0 images called positive
+    c1 = np.count_nonzero(called[:, n0:], axis=1).astype(float)
+    if positive == 1:
+        tp, fp, fn, tn = c1, c0, n1 - c1, n0 - c0
+    else:
+        tp, fp, fn, tn = c0, c1, n0 - c0, n1 - c1
+    div = lambda a, b: np.divide(a, b, out=np.zeros_like(a), where=b > 0)
+    se, sp = div(tp, tp + fn), div(tn, tn + fp)
+    den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    values = {"f1": div(2 * tp, 2 * tp + fp + fn), "balanced_accuracy": (se + sp) / 2,
+              "mcc": div(tp * tn - fp * fn, den), "youden_j": se + sp - 1}
+    q = [(1 - level) / 2, 1 - (1 - level) / 2]
+    return {k: tuple(float(x) for x in np.quantile(v, q)) for k, v in values.items()}
+
+
 def _padded(rows: list[list[Any]]) -> list[list[Any]]:
     return [[r[0]] + [_pad(str(v)) for v in r[1:]] for r in rows]
 
@@ -122,15 +154,19 @@ def _pad(text: str) -> RawHTML:
 @register(demo=_demo_test)
 def threshold_lab(y: Any, scores: Mapping[str, Any], positive: int = 1,
                   class_names: tuple[str, str] = ("negative", "positive"), level: float = 0.95,
-                  threshold: float = 0.5) -> Any:
+                  threshold: float = 0.5, n_boot: int = 400, seed: int = 0) -> Any:
     """One **Threshold** slider driving, for every model side by side: the confusion matrix, the moving point
-    on the ROC and the PR curve, and every metric with its Wilson interval (AUC with DeLong's). ``scores``:
+    on the ROC and the PR curve, and every metric with its interval: Wilson for the proportions (accuracy,
+    sensitivity, specificity, PPV, NPV), DeLong for the AUC, and a stratified bootstrap (``n_boot`` resamples
+    drawn once at build time, ``seed``) for F1, balanced accuracy, MCC and Youden's J. ``scores``:
     ``{name: probabilities of label 1}`` on the same images; ``positive``: the disease label. Used in 07 §2.
     """
     y, models = _scores(y, scores)
     pos = check_int(positive, "positive", low=0, high=1)
     level = check_float(level, "level", 0, 1, low_open=True, high_open=True)
     threshold = check_float(threshold, "threshold", 0, 1)
+    n_boot = check_int(n_boot, "n_boot", low=20, high=5000, why_high="each update re-counts every resample")
+    boot_index = _boot_index(y, n_boot, check_seed(seed))
     neg_name, pos_name = (class_names[1 - pos], class_names[pos])
     k = len(models)
     chart = Chart(figsize=(9.6, 2.7 * k), dpi=72)
@@ -178,6 +214,8 @@ def threshold_lab(y: Any, scores: Mapping[str, Any], positive: int = 1,
         for r, row in enumerate(rows):
             m = E.metrics(y, row["p"], threshold, pos)
             iv = E.metric_intervals(m, level=level)
+            pred1 = row["p"] >= threshold
+            iv.update(_boot_intervals(y, pred1 if pos == 1 else ~pred1, boot_index, pos, level))
             mat = np.array([[m["tn"], m["fp"]], [m["fn"], m["tp"]]])
             frac = mat / np.maximum(mat.sum(axis=1, keepdims=True), 1)
             for i in range(2):
@@ -199,8 +237,9 @@ def threshold_lab(y: Any, scores: Mapping[str, Any], positive: int = 1,
                                                      for m, _, _ in cols])
         readout = (f"<b>positive class: {esc(pos_name)}</b>; predicted {esc(pos_name)} when "
                    f"{'P(label 1)' if pos == 1 else 'P(label 1) &lt;'} "
-                   f"{'&ge; ' if pos == 1 else ''}{threshold:.2f}. Intervals: {level:.0%} Wilson "
-                   f"(AUC: DeLong).<br>" + html_table(table, header=["metric"] + [r["name"] for r in rows]))
+                   f"{'&ge; ' if pos == 1 else ''}{threshold:.2f}. {level:.0%} intervals: Wilson for the proportions, "
+                   f"stratified bootstrap ({n_boot} resamples) for F1, balanced accuracy, MCC and J, DeLong for "
+                   f"the AUC.<br>" + html_table(table, header=["metric"] + [r["name"] for r in rows]))
         return Frame(image=labels.draw(chart.rgb(), texts), readout=readout)
 
     return explorer(frame, {"threshold": Float("Threshold", 0.0, 1.0, value=threshold, step=0.01, format=".2f")},
