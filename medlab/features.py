@@ -65,14 +65,52 @@ FIRST_ORDER_FEATURES: tuple[str, ...] = (
 
 
 # ----------------------------------------------------------------------------- validation
-def _check_levels(levels, name: str = "levels") -> int:
-    if isinstance(levels, bool) or not isinstance(levels, numbers.Integral):
-        raise TypeError(f"{name} must be an int >= 2, got {levels!r}")
+#: Largest number of grey levels of a GLCM: the matrix has ``levels**2`` cells per offset and the feature
+#: weights 7 x ``levels**2`` floats (1024 levels: 8 MiB per offset, 58 MiB of weights).
+MAX_GLCM_LEVELS = 1024
+#: Largest number of GLCM cells (images x offsets x levels**2) held at once: 2**24 int64 = 128 MiB, plus a
+#: float copy of the same size while the features are computed.
+MAX_GLCM_CELLS = 2 ** 24
+#: Largest number of (distance, angle) offsets of one GLCM call.
+MAX_OFFSETS = 1024
+
+
+def _check_levels(levels, name: str = "levels", high: int = 65536) -> int:
+    if isinstance(levels, (bool, np.bool_)) or not isinstance(levels, numbers.Integral):
+        raise TypeError(f"{name} must be an int >= 2, got {type(levels).__name__} {levels!r}")
     if levels < 2:
         raise ValueError(f"{name} must be an int >= 2 (at least two grey levels), got {levels}")
-    if levels > 65536:
-        raise ValueError(f"{name} must be <= 65536 (the GLCM would have levels**2 cells), got {levels}")
+    if levels > high:
+        why = ("a GLCM has levels**2 cells per offset; texture is usually measured with 8-256 levels"
+               if high == MAX_GLCM_LEVELS else "histogram bins / uint16 grey levels")
+        raise ValueError(f"{name} must be <= {high} ({why}), got {levels}")
     return int(levels)
+
+
+def _check_glcm_cells(n_images: int, n_offsets: int, levels: int) -> None:
+    """Refuse a GLCM computation that would hold more than :data:`MAX_GLCM_CELLS` counts at once."""
+    from ._validate import check_limit
+
+    check_limit(float(n_images) * n_offsets * levels * levels, MAX_GLCM_CELLS, "GLCM cells (images x "
+                f"offsets x levels**2 = {n_images} x {n_offsets} x {levels}**2)",
+                "use fewer grey levels (16-64 is typical), fewer distances/angles or a smaller chunk_size")
+
+
+def _check_has_pairs(counts: np.ndarray, offs, where: str = "the image") -> None:
+    """counts (K, L, L): every offset must have counted at least one pixel pair, else its features are
+    meaningless (an all-zero matrix would give 'contrast 0, correlation 1')."""
+    per = counts.reshape(counts.shape[0], -1).sum(1)
+    if np.any(per == 0):
+        k = int(np.argmax(per == 0))
+        raise ValueError(f"no pixel pair at offset (d_row, d_col) = {offs[k]} lies inside {where}: the GLCM would "
+                         "be all zeros and its features meaningless. Use a shorter distance (smaller than the "
+                         "image/region size) or a larger region")
+
+
+def _check_flag(value, name: str) -> bool:
+    from ._validate import check_bool
+
+    return check_bool(value, name)
 
 
 def _as_image(image, name: str = "image", ndim: int = 2) -> np.ndarray:
@@ -93,7 +131,12 @@ def _as_image(image, name: str = "image", ndim: int = 2) -> np.ndarray:
 
 
 def _as_mask(mask, shape: tuple[int, ...], name: str = "mask") -> np.ndarray:
+    if isinstance(mask, (str, bytes, dict)):
+        raise TypeError(f"{name} must be a boolean array (or 0/1 numbers) of the image's shape, got "
+                        f"{type(mask).__name__}")
     m = np.asarray(mask)
+    if m.dtype == object:
+        raise TypeError(f"{name} must be a boolean array (or 0/1 numbers), got an object array")
     if m.shape != tuple(shape):
         raise ValueError(f"{name} shape {m.shape} differs from image shape {tuple(shape)}")
     if not (m.dtype == bool or np.issubdtype(m.dtype, np.integer)):
@@ -113,8 +156,21 @@ def _round_half_away(x: float) -> int:
 
 
 def _offsets(distances, angles) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
-    d = np.atleast_1d(np.asarray(distances))
-    a = np.atleast_1d(np.asarray(angles, dtype=np.float64))
+    for nm, v in (("distances", distances), ("angles", angles)):
+        if v is None or isinstance(v, (str, bytes, dict)):
+            raise TypeError(f"{nm} must be a number or a list of numbers, got {type(v).__name__} {v!r}")
+    try:
+        d = np.atleast_1d(np.asarray(distances))
+        a = np.atleast_1d(np.asarray(angles))
+    except (TypeError, ValueError):
+        raise TypeError(f"distances and angles must be lists of numbers, got {distances!r}, {angles!r}") from None
+    for nm, v, orig in (("distances", d, distances), ("angles", a, angles)):
+        if v.dtype == bool or not (np.issubdtype(v.dtype, np.integer) or np.issubdtype(v.dtype, np.floating)):
+            raise TypeError(f"{nm} must be a list of real numbers, got {orig!r}")
+    a = a.astype(np.float64)
+    if d.size * a.size > MAX_OFFSETS:
+        raise ValueError(f"distances x angles gives {d.size * a.size} offsets; at most {MAX_OFFSETS} are allowed "
+                         "(each offset is one GLCM); 1-3 distances and the 4 standard angles are usual")
     if d.ndim != 1 or d.size == 0:
         raise ValueError(f"distances must be a non-empty 1-D list of pixel distances, got {distances!r}")
     if a.ndim != 1 or a.size == 0:
@@ -126,8 +182,13 @@ def _offsets(distances, angles) -> tuple[np.ndarray, np.ndarray, list[tuple[int,
     if np.any(a < 0) or np.any(a > 2 * math.pi + 1e-9):
         raise ValueError(f"angles must be in radians in [0, 2*pi], got {angles!r}; for degrees use "
                          f"np.deg2rad(...), e.g. 45 degrees = np.pi / 4")
+    if np.any(d > 2 ** 30):
+        raise ValueError(f"distances must be <= 2**30 pixels (and smaller than the image), got {distances!r}")
     offs = [(_round_half_away(math.sin(t) * float(dist)), _round_half_away(math.cos(t) * float(dist)))
             for dist in d for t in a]
+    if (0, 0) in offs:
+        raise ValueError(f"distances {distances!r} round to a zero pixel offset (a pixel paired with itself); "
+                         "use distances >= 1 pixel")
     return d, a, offs
 
 
@@ -177,7 +238,7 @@ def quantize(image, levels: int, vmin: float | None = None, vmax: float | None =
 def _check_range(vmin, vmax) -> None:
     """``vmin``/``vmax``: None or finite real numbers, and ``vmax > vmin`` when both are given."""
     for name, v in (("vmin", vmin), ("vmax", vmax)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+        if v is not None and (isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real)):
             raise TypeError(f"{name} must be a number or None, got {type(v).__name__}")
     if any(v is not None and not np.isfinite(v) for v in (vmin, vmax)):
         raise ValueError(f"vmin and vmax must be finite, got vmin={vmin}, vmax={vmax}")
@@ -186,8 +247,10 @@ def _check_range(vmin, vmax) -> None:
 
 
 def _check_log_base(log_base) -> None:
-    if isinstance(log_base, bool) or not (isinstance(log_base, numbers.Real) and log_base > 0 and log_base != 1):
-        raise ValueError(f"log_base must be a positive number other than 1, got {log_base!r}")
+    if isinstance(log_base, (bool, np.bool_)) or not isinstance(log_base, numbers.Real):
+        raise TypeError(f"log_base must be a number (math.e or 2), got {type(log_base).__name__} {log_base!r}")
+    if not (math.isfinite(log_base) and log_base > 0 and log_base != 1):
+        raise ValueError(f"log_base must be a finite positive number other than 1 (math.e or 2), got {log_base!r}")
 
 
 def _quantize_batch(x: np.ndarray, levels: int, vmin, vmax) -> np.ndarray:
@@ -245,6 +308,8 @@ def glcm(image, distances: Iterable[float], angles: Iterable[float], levels: int
     row down in array coordinates). ``symmetric=True`` adds the transpose (counts each pair
     both ways); ``normed=True`` divides each ``P[:, :, d, a]`` by its sum.
     With ``mask``, only pairs whose two pixels are both inside the mask are counted.
+    An offset that leaves no pair (distance >= the image or region size, a one-pixel mask) raises a
+    ValueError instead of returning an all-zero matrix; ``levels`` is at most :data:`MAX_GLCM_LEVELS`.
 
     Parameters: ``image`` 2-D integer array with values in ``[0, levels-1]`` (use
     :func:`quantize` first for CT/float images); ``distances`` in pixels; ``angles`` in
@@ -258,15 +323,18 @@ def glcm(image, distances: Iterable[float], angles: Iterable[float], levels: int
     if not np.issubdtype(a.dtype, np.integer):
         raise TypeError(f"image must be an integer array of grey levels, got dtype {a.dtype}; "
                         f"bin it first with quantize(image, levels)")
-    levels = _check_levels(levels)
+    levels = _check_levels(levels, high=MAX_GLCM_LEVELS)
+    symmetric, normed = _check_flag(symmetric, "symmetric"), _check_flag(normed, "normed")
     if a.min() < 0:
         raise ValueError(f"image must not contain negative grey levels, got minimum {a.min()}")
     if a.max() >= levels:
         raise ValueError(f"image values must be < levels={levels}, got maximum {a.max()}; "
                          f"increase levels or use quantize(image, levels)")
     d, ang, offs = _offsets(distances, angles)
+    _check_glcm_cells(1, len(offs), levels)
     m = None if mask is None else _as_mask(mask, a.shape)[None]
     counts = _pair_counts(a[None], offs, levels, m)[0]          # (K, L, L)
+    _check_has_pairs(counts, offs, "the image" if m is None else "the mask")
     P = counts.reshape(d.size, ang.size, levels, levels).transpose(2, 3, 0, 1)
     if symmetric:
         P = P + P.transpose(1, 0, 2, 3)
@@ -312,10 +380,10 @@ def glcm_pairs(patch, distance: int = 1, angle_deg: float = 0, levels: int = 4,
     if not np.issubdtype(p.dtype, np.integer):
         raise TypeError(f"patch must be a 2-D array of integer grey levels, got dtype {p.dtype}; "
                         "bin it first with quantize(image, levels)")
-    levels = _check_levels(levels)
+    levels = _check_levels(levels, high=MAX_GLCM_LEVELS)
     if p.min() < 0 or p.max() >= levels:
         raise ValueError(f"patch grey levels must lie in 0..{levels - 1}, got {p.min()}..{p.max()}")
-    distance = check_int(distance, "distance", low=1)
+    distance = check_int(distance, "distance", low=1, high=2**30, why_high="pixels")
     angle_deg = check_float(angle_deg, "angle_deg", 0, 360)
     symmetric = check_bool(symmetric, "symmetric")
     dr, dc = glcm_offset(distance, math.radians(angle_deg))
@@ -337,23 +405,26 @@ _MATS: dict[int, dict[str, np.ndarray]] = {}
 
 def _glcm_mats(L: int) -> dict[str, np.ndarray]:
     """Weight matrices (flattened over i, j) reused for every GLCM with L levels."""
-    if L not in _MATS:
-        i, j = np.meshgrid(np.arange(L, dtype=np.float64), np.arange(L, dtype=np.float64), indexing="ij")
-        diff = i - j
-        s = (i + j).astype(np.intp).ravel()          # k of p_{x+y} for each (i, j)
-        k = np.abs(diff).astype(np.intp).ravel()     # k of p_{x-y}
-        W = np.stack([
-            (diff ** 2).ravel(),                     # contrast
-            np.abs(diff).ravel(),                    # dissimilarity
-            (1.0 / (1.0 + diff ** 2)).ravel(),       # homogeneity (IDM)
-            (1.0 / (1.0 + np.abs(diff))).ravel(),    # inverse difference
-            (1.0 / (1.0 + np.abs(diff) / L)).ravel(),        # IDN
-            (1.0 / (1.0 + diff ** 2 / L ** 2)).ravel(),      # IDMN
-            (i * j).ravel(),                         # autocorrelation
-        ])
-        _MATS[L] = {"W": W, "plus": s, "minus": k, "i": i.ravel(), "j": j.ravel(),
-                    "lv": np.arange(L, dtype=np.float64)}
-    return _MATS[L]
+    if L in _MATS:
+        return _MATS[L]
+    i, j = np.meshgrid(np.arange(L, dtype=np.float64), np.arange(L, dtype=np.float64), indexing="ij")
+    diff = i - j
+    s = (i + j).astype(np.intp).ravel()          # k of p_{x+y} for each (i, j)
+    k = np.abs(diff).astype(np.intp).ravel()     # k of p_{x-y}
+    W = np.stack([
+        (diff ** 2).ravel(),                     # contrast
+        np.abs(diff).ravel(),                    # dissimilarity
+        (1.0 / (1.0 + diff ** 2)).ravel(),       # homogeneity (IDM)
+        (1.0 / (1.0 + np.abs(diff))).ravel(),    # inverse difference
+        (1.0 / (1.0 + np.abs(diff) / L)).ravel(),        # IDN
+        (1.0 / (1.0 + diff ** 2 / L ** 2)).ravel(),      # IDMN
+        (i * j).ravel(),                         # autocorrelation
+    ])
+    mats = {"W": W, "plus": s, "minus": k, "i": i.ravel(), "j": j.ravel(),
+            "lv": np.arange(L, dtype=np.float64)}
+    if L <= 256:          # cache the small ones only (a 1024-level set is 58 MiB)
+        _MATS[L] = mats
+    return mats
 
 
 def _sum_by_index(p: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
@@ -376,7 +447,9 @@ def _glcm_features_flat(P: np.ndarray, log_base: float = math.e) -> dict[str, np
     M = P.shape[2]
     p = P.reshape(L * L, M).astype(np.float64)
     sums = p.sum(0)
-    sums[sums == 0] = 1.0
+    if np.any(sums == 0):
+        raise ValueError(f"GLCM {int(np.argmax(sums == 0))} is all zeros (no pixel pair was counted): its "
+                         "features are undefined. Use a shorter distance or a larger image/region")
     p = p / sums
     mats = _glcm_mats(L)
     lnb = math.log(log_base)
@@ -473,9 +546,14 @@ def glcm_features(P, average: bool | str = False, log_base: float = math.e) -> d
         raise ValueError(f"P must be square over its first two axes with >= 2 levels, got shape {A.shape}")
     if A.shape[2] == 0 or A.shape[3] == 0:
         raise ValueError(f"P must have at least one distance and one angle, got shape {A.shape}")
+    if A.shape[0] > MAX_GLCM_LEVELS:
+        raise ValueError(f"P has {A.shape[0]} grey levels; at most {MAX_GLCM_LEVELS} are allowed (the feature "
+                         "weights need 7 x levels**2 floats); re-bin with fewer levels")
+    if A.shape[2] * A.shape[3] > MAX_OFFSETS:
+        raise ValueError(f"P has {A.shape[2] * A.shape[3]} matrices; at most {MAX_OFFSETS} are allowed")
     A = A.astype(np.float64)
     if not np.all(np.isfinite(A)) or np.any(A < 0):
-        raise ValueError("P must contain finite, non-negative counts or probabilities")
+        raise ValueError("P must contain finite, non-negative counts or probabilities (no NaN)")
     _check_log_base(log_base)
     if average not in (False, True, "angles", "all"):
         raise ValueError(f"average must be False, True, 'angles' or 'all', got {average!r}")
@@ -535,9 +613,14 @@ def first_order(image, mask=None, bins: int = 32, vmin: float | None = None, vma
     """
     a = _as_image(image)
     bins = _check_levels(bins, "bins")
+    if isinstance(percentiles, (str, bytes, dict)) or not hasattr(percentiles, "__len__"):
+        raise TypeError(f"percentiles must be a list of numbers in [0, 100], got {percentiles!r}")
     pct = list(percentiles)
-    if not pct or any(not (0 <= p <= 100) for p in pct):
-        raise ValueError(f"percentiles must be a non-empty list of values in [0, 100], got {percentiles!r}")
+    if any(isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real) for p in pct):
+        raise TypeError(f"percentiles must be a list of numbers in [0, 100], got {percentiles!r}")
+    if not pct or len(pct) > 101 or any(not (0 <= p <= 100) for p in pct):
+        raise ValueError(f"percentiles must be a non-empty list of at most 101 values in [0, 100], "
+                         f"got {percentiles!r}")
     _check_log_base(log_base)
     m = None if mask is None else _as_mask(mask, a.shape)
     q = quantize(a, bins, vmin, vmax, mask=m)
@@ -593,12 +676,18 @@ def shape_features(mask, spacing: Sequence[float] | None = None, feret: bool | N
 
     Returns ``size_mm`` (area in mm² for 2-D, volume in mm³ for 3-D), ``n_pixels``,
     ``perimeter_mm`` (perimeter in 2-D, surface area in 3-D), ``elongation`` (ratio of the
-    two largest principal axes, >= 1), ``roundness`` (1 for a disc/ball), ``flatness`` (3-D only),
+    two largest principal axes, ``sqrt(m_max / m_2nd)`` of the principal moments, >= 1),
+    ``roundness`` (1 for a disc/ball), ``flatness`` (3-D only, ``sqrt(m_2nd / m_min)``, >= 1),
     ``equivalent_diameter_mm`` (diameter of the disc/ball with the same size) and
     ``feret_diameter_mm`` (largest distance between two boundary points). The Feret diameter
     compares all pairs of boundary voxels: instant in 2-D, minutes for a 3-D lung mask, so
     ``feret=None`` (default) computes it for 2-D masks only (``nan`` in 3-D); ``True``/``False``
-    force it on/off.
+    force it on/off; a 3-D Feret diameter is refused above :data:`MAX_FERET_VOXELS` foreground voxels.
+
+    Degenerate regions: a region one pixel thin has a zero principal moment, and SimpleITK then reports
+    elongation (or flatness) 0. Here the ratio is ``inf`` for a line (infinitely elongated at this pixel
+    size) and 1 for a single pixel (no axis is longer than another), so the documented ``>= 1`` holds.
+    For regions of a few pixels the perimeter estimate is coarse and ``roundness`` can exceed 1.
 
     >>> r, c = np.mgrid[:41, :41]
     >>> f = shape_features((r - 20) ** 2 + (c - 20) ** 2 <= 100, spacing=(0.5, 0.5))
@@ -607,6 +696,8 @@ def shape_features(mask, spacing: Sequence[float] | None = None, feret: bool | N
     """
     import SimpleITK as sitk
 
+    if feret is not None:
+        feret = _check_flag(feret, "feret")
     if isinstance(mask, sitk.Image):
         img = sitk.Cast(mask != 0, sitk.sitkUInt8)
         if spacing is not None:
@@ -615,7 +706,11 @@ def shape_features(mask, spacing: Sequence[float] | None = None, feret: bool | N
         if not arr.any():
             raise ValueError("mask is empty (no foreground pixel): there is no shape to describe")
     else:
+        if mask is None or isinstance(mask, (str, bytes, dict)):
+            raise TypeError(f"mask must be a boolean numpy array or a SimpleITK image, got {type(mask).__name__}")
         m = np.asarray(mask)
+        if m.size > 2 ** 28:
+            raise ValueError(f"mask has {m.size:,} voxels; at most {2 ** 28:,} are allowed (memory)")
         if m.ndim not in (2, 3):
             raise ValueError(f"mask must be 2-D or 3-D, got shape {m.shape}")
         m = _as_mask(m, m.shape)
@@ -623,24 +718,44 @@ def shape_features(mask, spacing: Sequence[float] | None = None, feret: bool | N
         if spacing is not None:
             img.SetSpacing(_check_spacing(spacing, m.ndim))
     do_feret = (img.GetDimension() == 2) if feret is None else bool(feret)
+    if do_feret and img.GetDimension() == 3:
+        n_fg = int(np.count_nonzero(sitk.GetArrayViewFromImage(img)))
+        if n_fg > MAX_FERET_VOXELS:
+            raise ValueError(f"feret=True on a 3-D mask of {n_fg:,} voxels: the Feret diameter compares all pairs "
+                             f"of boundary voxels (minutes to hours); the limit is {MAX_FERET_VOXELS:,} voxels. "
+                             "Pass feret=False or measure it on a smaller (cropped/downsampled) mask")
     f = sitk.LabelShapeStatisticsImageFilter()
     f.SetComputePerimeter(True)
     f.SetComputeFeretDiameter(do_feret)
     f.Execute(img)
     size = f.GetPhysicalSize(1)
     eq_radius = f.GetEquivalentSphericalRadius(1)
+    moments = sorted(float(v) for v in f.GetPrincipalMoments(1))     # ascending
     out = {
         "size_mm": float(size),
         "n_pixels": float(f.GetNumberOfPixels(1)),
         "perimeter_mm": float(f.GetPerimeter(1)),
-        "elongation": float(f.GetElongation(1)),
+        "elongation": _axis_ratio(moments[-1], moments[-2], f.GetElongation(1)),
         "roundness": float(f.GetRoundness(1)),
         "equivalent_diameter_mm": float(2 * eq_radius),
         "feret_diameter_mm": float(f.GetFeretDiameter(1)) if do_feret else float("nan"),
     }
     if img.GetDimension() == 3:
-        out["flatness"] = float(f.GetFlatness(1))
+        out["flatness"] = _axis_ratio(moments[1], moments[0], f.GetFlatness(1))
     return out
+
+
+#: Largest 3-D foreground (voxels) for which :func:`shape_features` computes a Feret diameter.
+MAX_FERET_VOXELS = 200_000
+
+
+def _axis_ratio(big: float, small: float, itk_value: float) -> float:
+    """``sqrt(big / small)`` of two principal moments (SimpleITK's value when both are positive); ``inf``
+    when only ``small`` is 0 (a line or plane), 1 when both are 0 (a single pixel)."""
+    tol = 1e-12 * max(abs(big), 1e-300)
+    if small > tol:
+        return float(itk_value)
+    return 1.0 if big <= 1e-300 else float("inf")
 
 
 # ----------------------------------------------------------------------------- wavelets
@@ -691,12 +806,16 @@ def _wavelet_energies_any(x: np.ndarray, wavelet: str, level: int, mode: str) ->
 def _check_wavelet(wavelet, level, mode, shape) -> tuple[str, int, str]:
     import pywt
 
-    if not isinstance(wavelet, str) or wavelet not in pywt.wavelist(kind="discrete"):
+    if not isinstance(wavelet, str):
+        raise TypeError(f"wavelet must be a PyWavelets name such as 'haar' or 'db2', got {type(wavelet).__name__}")
+    if wavelet not in pywt.wavelist(kind="discrete"):
         raise ValueError(f"wavelet must be a discrete PyWavelets name such as 'haar', 'db2', 'sym4', "
                          f"'coif1', 'bior2.2', got {wavelet!r}")
-    if mode not in pywt.Modes.modes:
+    if not isinstance(mode, str) or mode not in pywt.Modes.modes:
         raise ValueError(f"mode must be one of {pywt.Modes.modes}, got {mode!r}")
-    if isinstance(level, bool) or not isinstance(level, numbers.Integral) or level < 1:
+    if isinstance(level, (bool, np.bool_)) or not isinstance(level, numbers.Integral):
+        raise TypeError(f"level must be a positive int, got {type(level).__name__} {level!r}")
+    if level < 1:
         raise ValueError(f"level must be a positive int, got {level!r}")
     max_level = pywt.dwt_max_level(min(shape[-2:]), pywt.Wavelet(wavelet).dec_len)
     if level > max(1, max_level):
@@ -762,13 +881,16 @@ def image_features(image, mask=None, levels: int = 16, distances: Sequence[float
     (2.953, True, False)
     """
     a = _as_image(image)
-    levels = _check_levels(levels)
+    levels = _check_levels(levels, high=MAX_GLCM_LEVELS)
+    _check_log_base(log_base)
     _, _, offs = _offsets(distances, angles)
+    _check_glcm_cells(1, len(offs), levels)
     m = None if mask is None else _as_mask(mask, a.shape)
     q = quantize(a, levels, vmin, vmax, mask=m)
     out = {f"fo_{k}": v for k, v in first_order(a, m, bins=levels, vmin=vmin, vmax=vmax,
                                                   log_base=log_base).items()}
     counts = _pair_counts(q[None], offs, levels, None if m is None else m[None])[0]   # (K, L, L)
+    _check_has_pairs(counts, offs, "the image" if m is None else "the mask")
     sym = counts + counts.transpose(0, 2, 1)
     g = _glcm_features_flat(sym.transpose(1, 2, 0), log_base=log_base)
     out.update({f"glcm_{k}": float(v.mean()) for k, v in g.items()})
@@ -800,14 +922,21 @@ def extract_features(images, masks=None, levels: int = 16, distances: Sequence[f
     """
     from tqdm.auto import tqdm
 
-    levels = _check_levels(levels)
+    from ._validate import check_int
+
+    levels = _check_levels(levels, high=MAX_GLCM_LEVELS)
     _check_range(vmin, vmax)
     _check_log_base(log_base)
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
-    if isinstance(images, (str, bytes)) or images is None:
+    chunk_size = check_int(chunk_size, "chunk_size", low=1, high=1_000_000, why_high="images per chunk")
+    progress = _check_flag(progress, "progress")
+    if isinstance(images, (str, bytes, dict)) or images is None:
         raise TypeError(f"images must be an (N, H, W) array or a list of 2-D arrays, got {type(images).__name__}")
+    if not hasattr(images, "__len__"):
+        raise TypeError(f"images must be an (N, H, W) array or a list of 2-D arrays, got {type(images).__name__}")
+    if masks is not None and (isinstance(masks, (str, bytes, dict)) or not hasattr(masks, "__len__")):
+        raise TypeError(f"masks must be None or one boolean mask per image, got {type(masks).__name__}")
     _, _, offs = _offsets(distances, angles)
+    _check_glcm_cells(1, len(offs), levels)
     batch = isinstance(images, np.ndarray) and images.ndim == 3 and masks is None
     if isinstance(images, np.ndarray) and images.ndim not in (2, 3):
         raise ValueError(f"images must be an (N, H, W) array or a list of 2-D arrays, got shape {images.shape}")
@@ -832,9 +961,17 @@ def extract_features(images, masks=None, levels: int = 16, distances: Sequence[f
             if x.shape[1] == 0 or x.shape[2] == 0:
                 raise ValueError(f"images must not be empty, got shape {x.shape}")
             wavelet, wavelet_level, mode = _check_wavelet(wavelet, wavelet_level, "symmetric", x.shape)
+            h, w = x.shape[1:]
+            bad = [o for o in offs if abs(o[0]) >= h or abs(o[1]) >= w]
+            if bad:
+                raise ValueError(f"no pixel pair at offset (d_row, d_col) = {bad[0]} fits in a {h}x{w} image: the "
+                                 "GLCM would be all zeros and its features meaningless. Use distances smaller "
+                                 "than the image size")
             lnb = math.log(log_base)
-            for s in range(0, n, chunk_size):
-                xc = x[s:s + chunk_size]
+            # memory: at most MAX_GLCM_CELLS counts and 2**24 float pixels per chunk, whatever chunk_size says
+            step = max(1, min(chunk_size, MAX_GLCM_CELLS // (len(offs) * levels * levels), 2 ** 24 // (h * w)))
+            for s in range(0, n, step):
+                xc = x[s:s + step]
                 q = _quantize_batch(xc, levels, vmin, vmax)
                 part = {f"fo_{k}": v for k, v in _first_order_batch(xc, q, levels, lnb).items()}
                 counts = _pair_counts(q, offs, levels)                      # (n, K, L, L)
@@ -870,16 +1007,26 @@ def feature_matrix(table: dict[str, np.ndarray], names: Sequence[str] | None = N
     >>> X.shape, names
     ((3, 2), ['a', 'b'])
     """
-    if not isinstance(table, dict) or not table:
+    if not isinstance(table, dict):
+        raise TypeError(f"table must be a dict {{feature name: array (N,)}} from extract_features, got "
+                        f"{type(table).__name__}")
+    if not table:
         raise ValueError("table must be a non-empty dict {feature name: array (N,)}")
+    if names is not None and (isinstance(names, (str, bytes)) or not hasattr(names, "__iter__")):
+        raise TypeError(f"names must be None or a list of feature names, got {names!r}")
     names = list(table) if names is None else list(names)
+    if not names:
+        raise ValueError("names must list at least one feature")
     missing = [k for k in names if k not in table]
     if missing:
         raise ValueError(f"names contains features not in table: {missing[:5]}")
-    lengths = {len(np.atleast_1d(table[k])) for k in names}
+    from ._validate import check_array
+
+    cols = [check_array(table[k], f"table[{k!r}]", ndim=1, dtype=np.float64) for k in names]
+    lengths = {len(c) for c in cols}
     if len(lengths) != 1:
         raise ValueError(f"all features in table must have the same length, got lengths {sorted(lengths)}")
-    return np.column_stack([np.asarray(table[k], dtype=np.float64) for k in names]), names
+    return np.column_stack(cols), names
 
 
 # ----------------------------------------------------------------------------- regions to measure
