@@ -14,6 +14,7 @@ from pydicom.data import get_testdata_file
 from pydicom.encaps import encapsulate
 from pydicom.uid import generate_uid
 
+from medlab import datasets
 from medlab import io as mio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -427,3 +428,31 @@ def test_hu_histogram_equals_numpy(ct):
         mio.hu_histogram(plane, [0, 0, 1])
     with pytest.raises(TypeError, match="plane must be a numeric array"):
         mio.hu_histogram(None)
+
+
+# --------------------------------------------------------------------------- issue 14: 01 content
+def test_hu_exercise_feedback_matches_the_tissue_bands():
+    """Exercise 2's answer (-24 HU) is between the fat and water bands, not 'fat or soft tissue'."""
+    from medlab.exercises.medical_images import check_hu_value, hu_task_rescale
+    from medlab.widgets.medical_images import TISSUE_BANDS
+
+    slope, intercept = hu_task_rescale()
+    right = 1000 * slope + intercept
+    fb = check_hu_value(right)
+    assert fb
+    assert not any(lo <= right <= hi for _, lo, hi, _ in TISSUE_BANDS)
+    assert "in none of them" in fb.message and "fat or soft tissue" not in fb.message
+
+
+def test_head_ct_lps_ras_one_voxel_both_ways():
+    """SimpleITK (LPS: origin/spacing/direction) and nibabel (RAS: affine) place a voxel at the same point."""
+    import nibabel as nib
+
+    path = datasets.verify("headsq_ct.nii.gz")
+    img_nib, img_itk = nib.load(str(path)), mio.read_image(path)
+    flip = np.diag([-1.0, -1.0, 1.0])
+    for ijk in [(0, 0, 0), (10, 20, 30), (63, 63, 92)]:
+        p_lps = np.array(img_itk.TransformIndexToPhysicalPoint(ijk))
+        p_ras = nib.affines.apply_affine(img_nib.affine, ijk)
+        np.testing.assert_allclose(p_ras, flip @ p_lps, atol=1e-4)
+        assert img_nib.dataobj[ijk] == sitk.GetArrayViewFromImage(img_itk)[ijk[::-1]]

@@ -83,6 +83,24 @@ def hu_task_rescale() -> tuple[float, float]:
     return float(ds.RescaleSlope), float(ds.RescaleIntercept)
 
 
+def _hu_band_text(hu: float) -> str:
+    """Where ``hu`` lies among the notebook's tissue bands (the ones the HU profile chart of 01 §4 shades)."""
+    from ..widgets.medical_images import TISSUE_BANDS  # one table: the chart's bands are the notebook's bands
+
+    bands = sorted(TISSUE_BANDS, key=lambda b: b[1])
+    for name, lo, hi, _ in bands:
+        if lo <= hu <= hi:
+            return f"inside the {name} band ({lo:g} to {hi:g} HU)."
+    below = [b for b in bands if b[2] < hu]
+    above = [b for b in bands if b[1] > hu]
+    if below and above:
+        lo_b, hi_b = below[-1], above[0]
+        return (f"between the {lo_b[0]} band ({lo_b[1]:g} to {lo_b[2]:g} HU) and the {hi_b[0]} band ({hi_b[1]:g} "
+                f"to {hi_b[2]:g} HU), in none of them: such a value is typically a partial-volume mix of the two "
+                "tissues at an edge, or noise, not a tissue of its own.")
+    return "outside every tissue band."
+
+
 def check_hu_value(answer: Any) -> Feedback:
     """HU of the stored value ``HU_TASK['stored']`` in CT_small.dcm."""
     slope, intercept = hu_task_rescale()
@@ -94,8 +112,7 @@ def check_hu_value(answer: Any) -> Feedback:
     value = _number(answer, "answer")
     right = stored * slope + intercept
     if abs(value - right) < 1e-6:
-        return Feedback(True, f"HU = {stored}·{slope:g} + ({intercept:g}) = {right:g}: a little below water (0 HU), "
-                              "i.e. fat or soft tissue.")
+        return Feedback(True, f"HU = {stored}·{slope:g} + ({intercept:g}) = {right:g} HU: {_hu_band_text(right)}")
     if abs(value - (stored * slope - intercept)) < 1e-6:
         hint = "Add the intercept (it is negative here), don't subtract it."
     elif abs(value - stored) < 1e-6:
