@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..render import Chart, blend, diverging, heatmap_rgb, hstack, titled, to_rgb, vstack, zoom
+from ..render import Chart, blend, diverging, heatmap_rgb, hstack, titled, to_png, to_rgb, vstack, zoom
 from ._explorer import Check, Choice, Float, Frame, Int, explorer, html_table, register
 
 __all__ = ["attribution_explorer", "occlusion_explorer", "smoothgrad_explorer", "ig_explorer",
@@ -514,31 +514,29 @@ def randomization_explorer(model: Any, image: Any, methods: Sequence[str] = ("sa
                   for m in methods], gap=4)
     bottoms = {s: [zoom(_map_panel(out["maps"][m][s], m in SIGNED), f) for m in methods]
                for s in range(len(names))}
-    pictures: dict[tuple[int, str], np.ndarray] = {}
+    metrics = ("spearman_abs", "ssim", "spearman")
+    titles = {"spearman_abs": "Spearman rank corr. of |map|", "ssim": "SSIM", "spearman": "Spearman rank corr."}
 
-    def picture(step: int, metric: str) -> np.ndarray:
-        if (step, metric) not in pictures:
-            row = [titled(p, f"{out[metric][m][step]:.2f}", size=11) for p, m in zip(bottoms[step], methods)]
-            pictures[(step, metric)] = vstack([top, hstack(row, gap=4)], gap=4)
-        return pictures[(step, metric)]
-
-    for s_ in range(len(names)):  # every picture now, so a slider move only encodes a PNG
-        for metric_ in ("spearman_abs", "ssim", "spearman"):
-            picture(s_, metric_)
-
-    def frame(step: int, metric: str) -> Frame:
-        step = min(step, len(names) - 1)
+    def draw(step: int, metric: str) -> tuple[bytes, bytes]:
+        row = [titled(p, f"{out[metric][m][step]:.2f}", size=11) for p, m in zip(bottoms[step], methods)]
         x = np.arange(len(names))
         for m in methods:
             lines[m].set_data(x, out[metric][m])
         marker.set_data([step], [0.3])
-        title.set_text({"spearman_abs": "Spearman rank corr. of |map|", "ssim": "SSIM",
-                        "spearman": "Spearman rank corr."}[metric])
+        title.set_text(titles[metric])
+        return to_png(vstack([top, hstack(row, gap=4)], gap=4)), chart.png()
+
+    # every (step, metric) picture and chart as PNG now: a control update only swaps bytes
+    pngs = {(s_, m_): draw(s_, m_) for s_ in range(len(names)) for m_ in metrics}
+
+    def frame(step: int, metric: str) -> Frame:
+        step = min(step, len(names) - 1)
+        main, chart_png = pngs[(step, metric)]
         desc = "trained model" if step == 0 else f"layers {', '.join(names[1:step + 1])} re-initialised"
         rows = [("step", f"{step} of {len(names) - 1}: {desc}"),
                 ("p(class 1)", f"{out['probability'][step]:.3f} (trained {out['probability'][0]:.3f})"),
                 ("below each map", "its similarity to the trained model's map (top row)")]
-        return Frame(image=picture(step, metric), panes={"chart": chart.png()}, readout=_table(rows))
+        return Frame(image=main, panes={"chart": chart_png}, readout=_table(rows))
 
     controls = {
         "step": Int("Randomised layers", 0, len(names) - 1, value=len(names) - 1),
