@@ -265,7 +265,9 @@ def _build_control(w: Any, spec: Spec, width: str) -> Any:
     if isinstance(spec, Check):
         return w.Checkbox(value=spec.value, description=label, indent=False)
     if isinstance(spec, Button):
-        return w.Button(description=label, button_style=spec.style, layout=w.Layout(width="auto"))
+        # a fixed width from the label: "auto" stretches a button across the whole control column
+        width = f"{min(380, max(110, 9 * len(label) + 36))}px"
+        return w.Button(description=label, button_style=spec.style, layout=w.Layout(width=width))
     raise TypeError(f"unknown control spec {spec!r}")
 
 
