@@ -176,3 +176,23 @@ def test_core_modules_import_no_ipywidgets():
     offenders = [p.name for p in (ROOT / "medlab").glob("*.py")
                  if re.search(r"^\s*(import ipywidgets|from ipywidgets)", p.read_text(), re.M)]
     assert not offenders, f"core modules must not import ipywidgets: {offenders}"
+
+
+def test_readme_widget_example_runs():
+    """The ten-line widget of README's "Adding a notebook or a widget" builds, renders and reacts."""
+    pytest.importorskip("ipywidgets")
+    from medlab.widgets._explorer import REGISTRY
+
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## Adding a notebook or a widget", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    code = "\n".join(line[3:] if line.startswith("   ") else line for line in block.splitlines())
+    ns: dict = {}
+    try:
+        exec(compile(code, "README.md", "exec"), ns)
+        ex = ns["pooling_demo_explorer"]()
+        first = ex.render()
+        ex.controls["size"].value = 8
+        assert ex.message == "" and ex.panes["main"].value != first and "(64, 64)" in ex.readout.value
+        assert "pooling_demo_explorer" in REGISTRY
+    finally:
+        REGISTRY.pop("pooling_demo_explorer", None)
