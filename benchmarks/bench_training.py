@@ -1,6 +1,6 @@
 """Benchmark for 06_training_cnn: the article's model and the MedLab recipe over three seeds, the dashboard.
 
-Run: .venv/bin/python benchmarks/bench_training.py [--quick] [--skip-notebook]
+Run: .venv/bin/python benchmarks/bench_training.py [--quick] [--skip-models] [--skip-notebook] [--notebook-only] [--dashboard-only]
 
 0. unit 05's SVM baseline re-measured (same split);
 1. ``seed_cnn`` (the article's model), 10 epochs, batch 32, full PneumoniaMNIST-28 train split: wall and CPU
@@ -182,6 +182,13 @@ def bench_notebook_rss() -> None:
 
 
 def main() -> None:
+    if "--notebook-only" in sys.argv:
+        bench_notebook_rss()
+        return
+    if "--dashboard-only" in sys.argv:
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_dashboard(Path(tmp))
+        return
     print(f"bench_training ({load()}, {os.cpu_count()} CPUs)")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -191,7 +198,11 @@ def main() -> None:
         bench_dashboard(tmp)
         bench_256(tmp)
     if "--skip-notebook" not in sys.argv:
-        bench_notebook_rss()
+        # in a fresh process, so that the only child whose peak RSS is counted is the notebook's kernel
+        import subprocess
+
+        out = subprocess.run([sys.executable, __file__, "--notebook-only"], capture_output=True, text=True)
+        print("\n".join(line for line in out.stdout.splitlines() if line.strip()))
     print(f"\ndone ({load()})")
 
 

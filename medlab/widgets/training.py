@@ -436,7 +436,16 @@ def _dashboard_view(state: dict) -> Frame:
                   f"augmentation {'on' if plan['augment'] else 'off'}, class weights "
                   f"{'balanced' if plan['class_weights'] else 'off'}, seed {plan['seed']}, "
                   f"{plan['n_train']:,} training images = {plan['total_steps']:,} steps"]
-    panes = {"plan": _text_panel(plan_lines), "filters": _filters_rgb(kernels, "first-layer filters (this epoch)")}
+    # only panes whose content changed are re-encoded and sent (a redraw during training sends the curves)
+    shown = state.setdefault("shown", {})
+    panes = {}
+    if shown.get("plan") != plan_lines:
+        panes["plan"] = _text_panel(plan_lines)
+        shown["plan"] = plan_lines
+    fkey = (len(rows), None if kernels is None else float(np.abs(kernels).sum()))
+    if shown.get("filters") != fkey:
+        panes["filters"] = _filters_rgb(kernels, "first-layer filters (this epoch)")
+        shown["filters"] = fkey
     cmp_chart, cmp_ax = state["compare"]
     runs = state["runs"]
     key = tuple(r.name for r in runs)
@@ -451,7 +460,9 @@ def _dashboard_view(state: dict) -> Frame:
             cmp_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
         cmp_chart.invalidate()
         state["compare_key"] = key
-    panes["compare"] = cmp_chart.rgb(key=key)
+    if shown.get("compare") != key:
+        panes["compare"] = cmp_chart.rgb(key=key)
+        shown["compare"] = key
     cmp_rows = []
     for k, r in enumerate(runs):
         s = r.summary()
