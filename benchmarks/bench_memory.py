@@ -90,8 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     every = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     if not every:
         ap.error(f"no notebooks in {folder}" + (" (run `make student`)" if args.edition == "student" else ""))
-    chosen = [p for p in every if not args.notebooks or any(p.name.startswith(n) or str(p) == n
-                                                             for n in args.notebooks)]
+    paths = [Path(n) for n in args.notebooks if n.endswith(".ipynb") and Path(n).is_file()]
+    numbers = [n for n in args.notebooks if not n.endswith(".ipynb")]
+    chosen = paths + [p for p in every if not args.notebooks or any(p.name.startswith(n) for n in numbers)]
+    if args.notebooks and not chosen:
+        ap.error(f"no notebook matches {args.notebooks}")
     results = []
     print(f"{'notebook':<34}{'peak MiB':>9}{'TF':>4}{'budget':>8}{'wall s':>8}{'CPU s':>7}  ok")
     for p in chosen:
