@@ -36,6 +36,7 @@ Federated learning and differential privacy (§7-§9)
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import hmac
 import os
@@ -1548,12 +1549,33 @@ def epsilon_by_hand(noise_multiplier: float, sample_rate: float, steps: int, del
     _check_accounting(noise_multiplier, sample_rate, steps, delta)
     if noise_multiplier == 0:
         return float("inf")
-    best = float("inf")
-    for a in orders:
-        rdp = steps * rdp_sampled_gaussian(noise_multiplier, sample_rate, a)
-        eps = rdp + np.log1p(-1.0 / a) - (np.log(delta) + np.log(a)) / (a - 1)
-        best = min(best, float(eps))
-    return max(best, 0.0)
+    a = np.asarray(list(orders), dtype=float)
+    if a.size == 0 or a.min() < 2 or a.max() > 10_000 or not np.all(a == np.round(a)):
+        raise ValueError("orders must be integers in 2..10000")
+    rdp = steps * _rdp_orders(float(noise_multiplier), float(sample_rate), a)
+    eps = rdp + np.log1p(-1.0 / a) - (np.log(delta) + np.log(a)) / (a - 1)
+    return max(float(np.min(eps)), 0.0)
+
+
+def _rdp_orders(sigma: float, q: float, orders: np.ndarray) -> np.ndarray:
+    """:func:`rdp_sampled_gaussian` for many integer orders at once (one log-sum-exp over a k grid)."""
+    from scipy.special import logsumexp
+    if q >= 1.0:
+        return orders / (2 * sigma ** 2)
+    base, kk = _rdp_base(q, tuple(int(v) for v in orders))
+    return logsumexp(base + kk / (2 * sigma ** 2), axis=1) / (orders - 1)
+
+
+@functools.lru_cache(maxsize=16)
+def _rdp_base(q: float, orders: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The sigma-free part of the log terms: log C(a, k) + k log q + (a - k) log(1 - q) (-inf for k > a)."""
+    from scipy.special import gammaln
+    a = np.asarray(orders, dtype=float)[:, None]
+    k = np.arange(max(orders) + 1, dtype=float)[None, :]
+    valid = k <= a
+    ak = np.where(valid, a - k, 0.0)
+    base = gammaln(a + 1) - gammaln(k + 1) - gammaln(ak + 1) + k * np.log(q) + ak * np.log1p(-q)
+    return np.where(valid, base, -np.inf), np.broadcast_to(k * k - k, base.shape)
 
 
 def _check_accounting(noise_multiplier, sample_rate, steps, delta) -> None:
