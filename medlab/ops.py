@@ -240,8 +240,8 @@ def dense_params(n_in: int, n_out: int, bias: bool = True) -> int:
     >>> dense_params(256 * 256, 1)
     65537
     """
-    _positive_int(n_in, "n_in", 2**40, "inputs")
-    _positive_int(n_out, "n_out", 2**20, "units; no dense layer has a million units")
+    _positive_int(n_in, "n_in", 2**40, "inputs; a count, but no layer comes near")
+    _positive_int(n_out, "n_out", 2**40, "units; a count, but no layer comes near")
     check_bool(bias, "bias")
     return n_in * n_out + (n_out if bias else 0)
 
@@ -375,7 +375,8 @@ def _prepare_conv(x: Any, w: Any, stride: Any, padding: Padding, dilation: Any, 
           "memory: MAX_ELEMENTS; use fewer images, output channels or a larger stride")
     if macs:
         _cost(n * out_h * out_w * kh * kw * c_in * c_out, MAX_MACS, "multiply-adds",
-              "time: MAX_MACS, about a few seconds of numpy; use a smaller kernel, image or channel count, "
+              "time: MAX_MACS, about a few seconds of numpy; use fewer images per call, a smaller kernel, image or "
+              "channel count, "
               "or TensorFlow for real training")
     dtype = _float_dtype(x, w)
     x4 = x4.astype(dtype, copy=False)
