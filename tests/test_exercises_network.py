@@ -177,3 +177,9 @@ def test_no_answer_printed_above_its_exercise():
     ex_params = _first(c03, r"check_seed_model_params\(answer\)", "code")
     for pattern in (r"246[,\\ {}]*016", r"264[,_\\ {}]*833", r"model\.summary"):
         assert _first(c03, pattern) > max(ex_flat, ex_params), pattern
+
+
+@pytest.mark.parametrize("name", ["02_convolution.ipynb", "03_pooling_and_network.ipynb"])
+def test_cell_ids_unique(name):
+    ids = [c["id"] for c in _cells(name)]
+    assert len(ids) == len(set(ids)), [i for i in ids if ids.count(i) > 1]
