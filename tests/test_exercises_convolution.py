@@ -117,3 +117,12 @@ def test_naive_steps():
     assert "k·k taps" in ex.check_naive_steps(out * out * k).hint
     with pytest.raises(TypeError, match="whole number"):
         ex.check_naive_steps("lots")
+
+
+@pytest.mark.parametrize("check", [ex.check_output_size, ex.check_dense_params, ex.check_multichannel_params,
+                                   ex.check_naive_steps])
+def test_huge_or_odd_numbers_give_feedback_not_a_crash(check):
+    from fractions import Fraction
+    for value in (10**400, -10**400, float("inf"), float("nan"), Fraction(10**400, 3), np.int64(2**62)):
+        fb = check(value)
+        assert not fb and fb.hint, (value, fb)

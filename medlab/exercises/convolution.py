@@ -55,10 +55,14 @@ def _as_int(answer: Any, what: str) -> int | None:
     """An int answer, or raise TypeError if it is not a whole number."""
     if isinstance(answer, bool):
         raise TypeError(f"{what} must be a whole number, got {answer!r}")
+    if isinstance(answer, (int, np.integer)):
+        return int(answer)                      # exact, however large (float() would overflow past 1e308)
     try:
         value = float(answer)
     except (TypeError, ValueError):
         raise TypeError(f"{what} must be a whole number, got {answer!r}") from None
+    except OverflowError:
+        return None
     if not np.isfinite(value) or value != int(value):
         return None
     return int(value)
