@@ -126,3 +126,13 @@ def test_huge_or_odd_numbers_give_feedback_not_a_crash(check):
     for value in (10**400, -10**400, float("inf"), float("nan"), Fraction(10**400, 3), np.int64(2**62)):
         fb = check(value)
         assert not fb and fb.hint, (value, fb)
+
+
+def test_array_answers_with_huge_numbers_give_feedback():
+    from medlab.exercises import network as exn
+    big = 10**400
+    assert not ex.check_one_output_pixel(big) and not ex.check_one_output_pixel([[big]])
+    assert not ex.check_flipped_kernel([[big] * 3] * 3)
+    assert not ex.check_flipped_kernel([[float("nan")] * 3] * 3)
+    assert not ex.check_horizontal_edge_kernel([[big] * 3] * 3)
+    assert not exn.check_maxpool_output([[big, 1], [1, 1]])

@@ -137,6 +137,8 @@ def check_horizontal_edge_kernel(kernel: Any) -> Feedback:
         return Feedback.unanswered(task)
     try:
         k = np.asarray(kernel, dtype=float)
+    except OverflowError:
+        return Feedback(False, "a weight is too large for a float.", hint="Use ordinary finite numbers.")
     except (TypeError, ValueError):
         raise TypeError(f"kernel must be a 3x3 array of numbers, got {kernel!r}") from None
     if k.shape != (3, 3):
@@ -167,6 +169,8 @@ def _as_matrix(answer: Any, what: str) -> np.ndarray:
     """``answer`` as a float array; TypeError if it cannot be read as numbers."""
     try:
         a = np.asarray(answer, dtype=float)
+    except OverflowError:   # a whole number beyond float range: judged as infinite (wrong, with a hint)
+        return np.full(np.shape(np.asarray(answer, dtype=object)), np.inf)
     except (TypeError, ValueError):
         raise TypeError(f"{what} must be an array (list of lists) of numbers, got {answer!r}") from None
     return a
@@ -226,6 +230,9 @@ def check_flipped_kernel(answer: Any) -> Feedback:
     a = _as_matrix(answer, "answer")
     if a.shape != w.shape:
         return Feedback(False, f"your answer has shape {a.shape}.", hint="Give a 3x3 list of lists.")
+    if not np.all(np.isfinite(a)):
+        return Feedback(False, "the kernel contains NaN, inf or a number too large for a float.",
+                        hint="Use ordinary finite numbers: the entries of FLIP_TASK['kernel'], rearranged.")
     x = np.random.default_rng(0).random((8, 8))
     if np.allclose(ops.correlate2d(x, a), ops.convolve2d_true(x, w)):
         return Feedback(True, "w[::-1, ::-1]: flipped top-bottom *and* left-right (a 180° rotation).")

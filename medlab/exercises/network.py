@@ -51,6 +51,9 @@ def check_maxpool_output(answer: Any) -> Feedback:
         return Feedback.unanswered(task)
     try:
         a = np.asarray(answer, dtype=float)
+    except OverflowError:
+        return Feedback(False, "a value is too large for a float.",
+                        hint="Every pooled value is one of the 16 input values.")
     except (TypeError, ValueError):
         raise TypeError(f"answer must be a 2x2 array of numbers, got {answer!r}") from None
     right = ops.pool2d(MAXPOOL_INPUT, 2, 2, mode="max")
