@@ -519,8 +519,12 @@ def resample_isotropic(image: sitk.Image, spacing: float | None = None, interpol
     """
     if not isinstance(image, sitk.Image):
         raise TypeError(f"image must be a SimpleITK.Image, got {type(image).__name__}")
-    if interpolator not in _INTERPOLATORS:
-        raise ValueError(f"interpolator must be one of {sorted(_INTERPOLATORS)}, got {interpolator!r}")
+    check_choice(interpolator, "interpolator", sorted(_INTERPOLATORS))
+    if default_value is not None:
+        default_value = check_float(default_value, "default_value")
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise ValueError(f"image has {image.GetNumberOfComponentsPerPixel()} components per pixel; resample a "
+                         "scalar (grey) image")
     old_spacing = np.array(image.GetSpacing(), dtype=float)
     if spacing is None:
         spacing = float(old_spacing.min())

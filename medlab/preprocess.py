@@ -1193,7 +1193,7 @@ def surface_distances(a: np.ndarray, b: np.ndarray, spacing: Sequence[float] | N
     The surface of a mask is its voxels with a face neighbour outside it. Returns ``(d_ab, d_ba)`` (mm with a
     spacing, else voxels; same spacing conventions as :func:`hausdorff`). The basis of :func:`hd95` and
     :func:`assd`; checked against a brute-force ``scipy.spatial.distance.cdist`` over SimpleITK's contour
-    voxels (``BinaryContour``) in the tests. Used in 04 §4.
+    voxels (``BinaryContour``) in the tests. Used in 04 §6.
 
     >>> a = np.zeros((6, 6), bool); a[1:4, 1:4] = True; b = np.zeros((6, 6), bool); b[1:4, 2:5] = True
     >>> d_ab, d_ba = surface_distances(a, b)
@@ -1214,6 +1214,7 @@ def hd95(a: np.ndarray, b: np.ndarray, spacing: Sequence[float] | None = None, *
          spacing_xyz: Sequence[float] | None = None) -> float:
     """95th-percentile Hausdorff distance: the 95th percentile of all surface distances in both directions
     (pooled, as MedPy's ``hd95``). Unlike :func:`hausdorff` (the maximum), one stray voxel cannot dominate it.
+    Used in 04 §6.
 
     >>> a = np.zeros((20, 20), bool); a[5:15, 5:15] = True
     >>> b = a.copy(); b[0, 0] = True                          # one stray voxel 7 px away
@@ -1227,7 +1228,7 @@ def hd95(a: np.ndarray, b: np.ndarray, spacing: Sequence[float] | None = None, *
 def assd(a: np.ndarray, b: np.ndarray, spacing: Sequence[float] | None = None, *,
          spacing_xyz: Sequence[float] | None = None) -> float:
     """Average symmetric surface distance: the mean of all surface distances of ``a`` to ``b`` and ``b`` to
-    ``a``, ``(Σ d_ab + Σ d_ba) / (|S_a| + |S_b|)``; 0 for identical masks.
+    ``a``, ``(Σ d_ab + Σ d_ba) / (|S_a| + |S_b|)``; 0 for identical masks. Used in 04 §6.
 
     >>> a = np.zeros((6, 6), bool); a[1:4, 1:4] = True; b = np.zeros((6, 6), bool); b[1:4, 2:5] = True
     >>> assd(a, b)                 # 8 of the 16 surface distances are 1 px

@@ -374,3 +374,14 @@ def test_damaged_dicom_names_the_file(tmp_path):
     for f in (mio.hu_from_dicom, mio.read_image):
         with pytest.raises(ValueError, match="cut.dcm"):
             f(p)
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    ({"default_value": float("nan")}, ValueError, "default_value"),
+    ({"default_value": "air"}, TypeError, "default_value"),
+    ({"interpolator": ["linear"]}, ValueError, "interpolator must be one of"),
+])
+def test_resample_arguments_named(kwargs, exc, match):
+    img = sitk.Image(4, 4, 4, sitk.sitkFloat32)
+    with pytest.raises(exc, match=match):
+        mio.resample_isotropic(img, 1.0, **kwargs)
