@@ -47,19 +47,36 @@ DEFAULT_GRID: tuple[dict, ...] = (
     {"kernel": "rbf", "C": 1.0, "gamma": 0.01}, {"kernel": "rbf", "C": 10.0, "gamma": 0.01},
 )
 
+#: Default and largest solver iteration limit of every SVM fit (libsvm has none by default: a huge ``C``
+#: can run for hours). On the 4708 x 50 PneumoniaMNIST feature rows with C = 1e8, 200 000 iterations took
+#: 2.0 s CPU (RBF, converged) and 9.2 s CPU (linear, not converged); measured on a shared, loaded machine.
+DEFAULT_MAX_ITER = 200_000
+MAX_ITER_LIMIT = 2_000_000
+#: Largest ``C``: beyond it the soft margin is a hard margin in practice and libsvm only runs longer.
+MAX_C = 1e8
+#: Largest number of training rows of an SVM fit (kernel SVMs cost O(n^2) memory/time; subsample with n_train).
+MAX_TRAIN_ROWS = 50_000
+#: Largest hyper-parameter grid.
+MAX_GRID = 200
+
 _METRICS = ("accuracy", "sensitivity", "specificity", "precision", "npv", "f1", "balanced_accuracy", "roc_auc")
 
 
 # ----------------------------------------------------------------------------- validation
 def _check_xy(X, y, name: str) -> tuple[np.ndarray, np.ndarray]:
-    Xa = np.asarray(X, dtype=np.float64) if not isinstance(X, (str, bytes)) else None
-    if Xa is None or Xa.ndim != 2 or Xa.shape[0] == 0 or Xa.shape[1] == 0:
-        raise ValueError(f"X_{name} must be a non-empty 2-D array (n_samples, n_features), "
-                         f"got shape {getattr(Xa, 'shape', None)}")
+    from ._validate import check_array
+
+    Xa = check_array(X, f"X_{name}", dtype=None)
+    if Xa.ndim != 2 or Xa.shape[0] == 0 or Xa.shape[1] == 0:
+        raise ValueError(f"X_{name} must be a non-empty 2-D array (n_samples, n_features), got shape {Xa.shape}")
+    Xa = Xa.astype(np.float64)
     if not np.all(np.isfinite(Xa)):
         raise ValueError(f"X_{name} contains NaN or infinite values; an SVM needs finite features")
-    ya = np.asarray(y).reshape(-1) if np.ndim(y) <= 2 else None
-    if ya is None or ya.shape[0] != Xa.shape[0]:
+    ya = check_array(y, f"y_{name}", ndim=(1, 2), finite=False)
+    if ya.ndim == 2 and 1 not in ya.shape:
+        raise ValueError(f"y_{name} must be one label per row (shape (n,) or (n, 1)), got shape {ya.shape}")
+    ya = ya.reshape(-1)
+    if ya.shape[0] != Xa.shape[0]:
         raise ValueError(f"y_{name} must have one label per row of X_{name} ({Xa.shape[0]}), "
                          f"got shape {np.shape(y)}")
     if not np.all(np.isin(ya, (0, 1))):
@@ -68,36 +85,79 @@ def _check_xy(X, y, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    return int(seed)
+    from ._validate import check_seed
+
+    return check_seed(seed)
+
+
+def _check_max_iter(max_iter) -> int:
+    from ._validate import check_int
+
+    return check_int(max_iter, "max_iter", low=1, high=MAX_ITER_LIMIT, why_high="solver iterations: time")
+
+
+def _check_class_weight(class_weight):
+    if class_weight is None or class_weight == "balanced":
+        return class_weight
+    if isinstance(class_weight, dict):
+        from ._validate import check_float
+
+        if set(class_weight) - {0, 1}:
+            raise ValueError(f"class_weight dict must have keys 0 and 1, got {sorted(map(repr, class_weight))}")
+        return {k: check_float(v, f"class_weight[{k}]", 0, low_open=True) for k, v in class_weight.items()}
+    raise ValueError(f"class_weight must be 'balanced', None or a dict {{0: w0, 1: w1}}, got {class_weight!r}")
+
+
+def _fit_bounded(model: Pipeline, X: np.ndarray, y: np.ndarray) -> bool:
+    """``model.fit(X, y)`` with its iteration limit; True if the solver converged (no ConvergenceWarning)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    if X.shape[0] > MAX_TRAIN_ROWS:
+        raise ValueError(f"an SVM fit on {X.shape[0]:,} rows: the limit is {MAX_TRAIN_ROWS:,} (kernel SVMs cost "
+                         "O(n^2) time and memory); subsample the training rows (n_train=...)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(X, y)
+    return not any(issubclass(c.category, ConvergenceWarning) for c in caught)
 
 
 # ----------------------------------------------------------------------------- model
 def make_svm(kernel: str = "rbf", C: float = 1.0, gamma: float | str = "scale",
-             class_weight: str | None = "balanced", seed: int = 0) -> Pipeline:
+             class_weight: str | None = "balanced", seed: int = 0, max_iter: int = DEFAULT_MAX_ITER) -> Pipeline:
     """``Pipeline([("scale", StandardScaler()), ("svm", SVC(...))])``.
 
     The scaler sits *inside* the pipeline so that ``fit`` learns the feature means and
     standard deviations from the training rows only and re-uses them on new data.
     ``class_weight="balanced"`` weights the classes inversely to their frequency (PneumoniaMNIST
     is 74 % pneumonia), so the decision threshold 0 is not pushed towards the majority.
+    ``max_iter`` (at most :data:`MAX_ITER_LIMIT`) bounds the libsvm solver, so a huge ``C`` (at most
+    :data:`MAX_C`) cannot run for hours; a fit that hits it warns (``ConvergenceWarning``).
 
     >>> make_svm("linear", C=0.5).named_steps["svm"].C
     0.5
     """
-    if kernel not in ("linear", "rbf", "poly", "sigmoid"):
+    if not isinstance(kernel, str) or kernel not in ("linear", "rbf", "poly", "sigmoid"):
         raise ValueError(f"kernel must be 'linear', 'rbf', 'poly' or 'sigmoid', got {kernel!r}")
-    if isinstance(C, bool) or not isinstance(C, numbers.Real) or not (C > 0 and math.isfinite(C)):
+    if isinstance(C, (bool, np.bool_)) or not isinstance(C, numbers.Real):
+        raise TypeError(f"C must be a positive number (the penalty for margin violations), got "
+                        f"{type(C).__name__} {C!r}")
+    if not (C > 0 and math.isfinite(C)):
         raise ValueError(f"C must be a positive number (the penalty for margin violations), got {C!r}")
+    if C > MAX_C:
+        raise ValueError(f"C must be <= {MAX_C:g} (beyond it the margin is hard in practice and the solver only "
+                         f"runs longer), got {C!r}")
     if isinstance(gamma, str):
         if gamma not in ("scale", "auto"):
             raise ValueError(f"gamma must be a positive number, 'scale' or 'auto', got {gamma!r}")
-    elif isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not (gamma > 0 and math.isfinite(gamma)):
+    elif isinstance(gamma, (bool, np.bool_)) or not isinstance(gamma, numbers.Real):
+        raise TypeError(f"gamma must be a positive number, 'scale' or 'auto', got {type(gamma).__name__} {gamma!r}")
+    elif not (gamma > 0 and math.isfinite(gamma)):
         raise ValueError(f"gamma must be a positive number, 'scale' or 'auto', got {gamma!r}")
     return Pipeline([("scale", StandardScaler()),
-                     ("svm", SVC(kernel=kernel, C=float(C), gamma=gamma, class_weight=class_weight,
-                                 random_state=_check_seed(seed)))])
+                     ("svm", SVC(kernel=kernel, C=float(C), gamma=gamma, class_weight=_check_class_weight(class_weight),
+                                 random_state=_check_seed(seed), max_iter=_check_max_iter(max_iter)))])
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -115,18 +175,21 @@ def diagnostic_metrics(y_true, y_score, threshold: float = 0.5, positive_label: 
     >>> m["accuracy"], m["sensitivity"], m["specificity"], m["roc_auc"]
     (0.5, 0.5, 0.5, 0.75)
     """
-    yt = np.asarray(y_true).reshape(-1)
-    ys = np.asarray(y_score, dtype=np.float64).reshape(-1) if not isinstance(y_score, (str, bytes)) else None
-    if ys is None or yt.shape != ys.shape or yt.size == 0:
+    from ._validate import check_array
+
+    yt = check_array(y_true, "y_true", ndim=(1, 2), finite=False).reshape(-1)
+    ys = check_array(y_score, "y_score", ndim=(1, 2), finite=False).astype(np.float64).reshape(-1)
+    if yt.shape != ys.shape or yt.size == 0:
         raise ValueError(f"y_true and y_score must be non-empty and of equal length, got shapes "
                          f"{np.shape(y_true)} and {np.shape(y_score)}")
     if not np.all(np.isin(yt, (0, 1))):
         raise ValueError(f"y_true must contain binary labels 0/1, got values {np.unique(yt)[:5]}")
     if not np.all(np.isfinite(ys)):
         raise ValueError("y_score contains NaN or infinite values")
-    if positive_label not in (0, 1):
-        raise ValueError(f"positive_label must be 0 or 1, got {positive_label!r}")
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not math.isfinite(threshold):
+    positive_label = _check_positive_label(positive_label)
+    if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real):
+        raise TypeError(f"threshold must be a finite number, got {type(threshold).__name__} {threshold!r}")
+    if not math.isfinite(threshold):
         raise ValueError(f"threshold must be a finite number, got {threshold!r}")
     if len(np.unique(yt)) < 2:
         raise ValueError("y_true must contain both classes: sensitivity, specificity and ROC AUC are "
@@ -152,6 +215,15 @@ def diagnostic_metrics(y_true, y_score, threshold: float = 0.5, positive_label: 
             "balanced_accuracy": (sens + spec) / 2, "roc_auc": float(auc)}
 
 
+def _check_positive_label(positive_label) -> int:
+    if isinstance(positive_label, (bool, np.bool_)) or not isinstance(positive_label, numbers.Integral):
+        raise TypeError(f"positive_label must be 0 or 1 (which class is the disease), got "
+                        f"{type(positive_label).__name__} {positive_label!r}")
+    if positive_label not in (0, 1):
+        raise ValueError(f"positive_label must be 0 or 1 (which class is the disease), got {positive_label!r}")
+    return int(positive_label)
+
+
 # ----------------------------------------------------------------------------- protocol
 def shuffle_split(X, y, seed: int = 0, n: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shuffle rows with ``seed`` and keep the first ``n`` (all if ``None``): ``(X, y, index)``.
@@ -160,35 +232,61 @@ def shuffle_split(X, y, seed: int = 0, n: int | None = None) -> tuple[np.ndarray
     >>> X.shape, sorted(idx.tolist()) == sorted(set(idx.tolist()))
     ((4, 1), True)
     """
-    Xa = np.asarray(X)
-    ya = np.asarray(y).reshape(-1)
-    if Xa.shape[0] != ya.shape[0]:
-        raise ValueError(f"X and y must have the same number of rows, got {Xa.shape[0]} and {ya.shape[0]}")
-    if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 2 <= n <= len(ya)):
-        raise ValueError(f"n must be an int in [2, {len(ya)}] or None, got {n!r}")
+    from ._validate import check_array, check_int
+
+    Xa = check_array(X, "X", finite=False)
+    ya = check_array(y, "y", ndim=(1, 2), finite=False).reshape(-1)
+    if Xa.ndim == 0 or Xa.shape[0] != ya.shape[0]:
+        raise ValueError(f"X and y must have the same number of rows, got shapes {Xa.shape} and {ya.shape}")
+    if n is not None:
+        n = check_int(n, "n", low=2, high=len(ya), why_high="the number of rows")
     idx = np.random.default_rng(_check_seed(seed)).permutation(len(ya))
     if n is not None:
         idx = idx[:n]
     return Xa[idx], ya[idx], idx
 
 
-def _params(p: dict) -> dict:
-    q = {"kernel": p.get("kernel", "rbf"), "C": float(p.get("C", 1.0))}
+def _params(p: dict, k: int = 0) -> dict:
+    if not isinstance(p, dict):
+        raise TypeError(f"grid[{k}] must be a dict such as {{'kernel': 'rbf', 'C': 1.0, 'gamma': 'scale'}}, "
+                        f"got {type(p).__name__} {p!r}")
+    unknown = set(p) - {"kernel", "C", "gamma"}
+    if unknown:
+        raise ValueError(f"grid[{k}] has unknown keys {sorted(map(str, unknown))}; allowed: kernel, C, gamma")
+    q = {"kernel": p.get("kernel", "rbf"), "C": p.get("C", 1.0)}
     if q["kernel"] != "linear":
         q["gamma"] = p.get("gamma", "scale")
+    try:
+        make_svm(**q)          # validates kernel, C and gamma with the argument's name
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"grid[{k}]: {e}") from None
+    q["C"] = float(q["C"])
     return q
+
+
+def _check_grid(grid) -> list[dict]:
+    if grid is None or isinstance(grid, (str, bytes, dict)) or not hasattr(grid, "__iter__"):
+        raise TypeError(f"grid must be a list of dicts {{'kernel', 'C', 'gamma'}}, got {type(grid).__name__}")
+    entries = list(grid)
+    if not entries:
+        raise ValueError("grid must contain at least one {'kernel', 'C', 'gamma'} entry")
+    if len(entries) > MAX_GRID:
+        raise ValueError(f"grid has {len(entries)} entries; at most {MAX_GRID} fits are allowed (time)")
+    return [_params(e, k) for k, e in enumerate(entries)]
 
 
 def select_svm(X_train, y_train, X_val, y_val, grid: Sequence[dict] = DEFAULT_GRID, metric: str = "roc_auc",
                seed: int = 0, class_weight: str | None = "balanced",
-               positive_label: int = 1) -> tuple[dict, list[dict]]:
+               positive_label: int = 1, max_iter: int = DEFAULT_MAX_ITER) -> tuple[dict, list[dict]]:
     """Fit one pipeline per grid entry on train, score it on validation; return ``(best, table)``.
 
     ``metric`` is one of ``roc_auc`` (default, threshold-free), ``balanced_accuracy``,
     ``accuracy``, ``f1``, ``sensitivity``, ... computed with :func:`diagnostic_metrics` at
     threshold 0 with ``positive_label`` as the diseased class (0 for BreastMNIST, where 0 =
     malignant). Ties keep the earlier (simpler) grid entry. The table has one row per entry
-    with the validation metrics and the fit time in seconds.
+    with the validation metrics, the fit time in seconds and ``converged`` (False when the solver stopped at
+    ``max_iter``; the entry is still scored). Grid entries, ``C`` (<= :data:`MAX_C`), ``max_iter``
+    (<= :data:`MAX_ITER_LIMIT`) and the training size are checked before the first fit.
 
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(120, 3)); y = (X[:, 0] > 0).astype(int)
@@ -201,21 +299,24 @@ def select_svm(X_train, y_train, X_val, y_val, grid: Sequence[dict] = DEFAULT_GR
     Xv, yv = _check_xy(X_val, y_val, "val")
     if Xv.shape[1] != Xt.shape[1]:
         raise ValueError(f"X_val must have the same {Xt.shape[1]} features as X_train, got {Xv.shape[1]}")
-    if metric not in _METRICS:
+    if not isinstance(metric, str) or metric not in _METRICS:
         raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
-    if not grid:
-        raise ValueError("grid must contain at least one {'kernel', 'C', 'gamma'} entry")
-    if isinstance(positive_label, bool) or positive_label not in (0, 1):
-        raise ValueError(f"positive_label must be 0 or 1, got {positive_label!r}")
+    params_list = _check_grid(grid)
+    positive_label = _check_positive_label(positive_label)
+    max_iter = _check_max_iter(max_iter)
+    class_weight = _check_class_weight(class_weight)
+    seed = _check_seed(seed)
+    if Xt.shape[0] > MAX_TRAIN_ROWS:
+        raise ValueError(f"X_train has {Xt.shape[0]:,} rows: the limit is {MAX_TRAIN_ROWS:,} (kernel SVMs cost "
+                         "O(n^2) time and memory); subsample the training rows")
     table, best, best_score = [], None, -np.inf
-    for entry in grid:
-        params = _params(entry)
-        model = make_svm(**params, class_weight=class_weight, seed=seed)
+    for params in params_list:
+        model = make_svm(**params, class_weight=class_weight, seed=seed, max_iter=max_iter)
         t0 = time.perf_counter()
-        model.fit(Xt, yt)
+        converged = _fit_bounded(model, Xt, yt)
         fit_s = time.perf_counter() - t0
         m = diagnostic_metrics(yv, model.decision_function(Xv), threshold=0.0, positive_label=positive_label)
-        table.append({**params, **{f"val_{k}": m[k] for k in _METRICS}, "fit_s": fit_s})
+        table.append({**params, **{f"val_{k}": m[k] for k in _METRICS}, "fit_s": fit_s, "converged": converged})
         if m[metric] > best_score:
             best, best_score = params, m[metric]
     return dict(best), table
@@ -237,17 +338,31 @@ def permutation_importances(model, X, y, feature_names: Sequence[str], n_repeats
     """
     from sklearn.inspection import permutation_importance
 
+    from ._validate import check_int
+
     Xa, ya = _check_xy(X, y, "importance")
-    names = list(feature_names)
-    if len(names) != Xa.shape[1]:
-        raise ValueError(f"feature_names must name all {Xa.shape[1]} columns, got {len(names)} names")
-    if isinstance(n_repeats, bool) or not isinstance(n_repeats, numbers.Integral) or n_repeats < 1:
-        raise ValueError(f"n_repeats must be a positive int, got {n_repeats!r}")
+    names = _check_names(feature_names, Xa.shape[1])
+    n_repeats = check_int(n_repeats, "n_repeats", low=1, high=1000, why_high="one scoring pass per repeat and column")
+    if not isinstance(scoring, str) or scoring not in ("roc_auc", "accuracy", "balanced_accuracy", "f1"):
+        raise ValueError(f"scoring must be one of 'roc_auc', 'accuracy', 'balanced_accuracy', 'f1', got {scoring!r}")
+    if not hasattr(model, "predict"):
+        raise TypeError(f"model must be a fitted scikit-learn estimator (e.g. from make_svm().fit), got "
+                        f"{type(model).__name__}")
     r = permutation_importance(model, Xa, ya, scoring=scoring, n_repeats=int(n_repeats),
                                random_state=_check_seed(seed), n_jobs=1)
     rows = [{"feature": n, "mean": float(m), "std": float(s)}
             for n, m, s in zip(names, r.importances_mean, r.importances_std)]
     return sorted(rows, key=lambda row: -row["mean"])
+
+
+def _check_names(feature_names, n: int) -> list[str]:
+    if feature_names is None or isinstance(feature_names, (str, bytes, dict)) \
+            or not hasattr(feature_names, "__iter__"):
+        raise TypeError(f"feature_names must be a list of {n} column names, got {type(feature_names).__name__}")
+    names = [str(v) for v in feature_names]
+    if len(names) != n:
+        raise ValueError(f"feature_names must name all {n} columns, got {len(names)} names")
+    return names
 
 
 @dataclass
@@ -282,7 +397,7 @@ class BaselineResult:
 def svm_baseline(X_train, y_train, X_val, y_val, X_test, y_test, feature_names: Sequence[str] | None = None,
                  grid: Sequence[dict] = DEFAULT_GRID, metric: str = "roc_auc", seed: int = 0,
                  n_train: int | None = None, importance_repeats: int = 5, positive_label: int = 1,
-                 class_weight: str | None = "balanced") -> BaselineResult:
+                 class_weight: str | None = "balanced", max_iter: int = DEFAULT_MAX_ITER) -> BaselineResult:
     """The whole protocol: shuffle train (seed), choose on validation, fit, test **once**.
 
     The final model is fitted on the (shuffled, optionally subsampled to ``n_train``)
@@ -299,13 +414,17 @@ def svm_baseline(X_train, y_train, X_val, y_val, X_test, y_test, feature_names: 
     for nm, A in (("X_val", Xv), ("X_test", Xs)):
         if A.shape[1] != Xt.shape[1]:
             raise ValueError(f"{nm} must have the same {Xt.shape[1]} features as X_train, got {A.shape[1]}")
-    names = [f"f{k}" for k in range(Xt.shape[1])] if feature_names is None else list(feature_names)
-    if len(names) != Xt.shape[1]:
-        raise ValueError(f"feature_names must name all {Xt.shape[1]} columns, got {len(names)} names")
+    names = ([f"f{k}" for k in range(Xt.shape[1])] if feature_names is None
+             else _check_names(feature_names, Xt.shape[1]))
+    from ._validate import check_int
+
+    importance_repeats = check_int(importance_repeats, "importance_repeats", low=0, high=1000,
+                                   why_high="one scoring pass per repeat and column")
     Xt, yt, _ = shuffle_split(Xt, yt, seed=seed, n=n_train)
     best, table = select_svm(Xt, yt, Xv, yv, grid=grid, metric=metric, seed=seed, class_weight=class_weight,
-                             positive_label=positive_label)
-    model = make_svm(**best, class_weight=class_weight, seed=seed).fit(Xt, yt)
+                             positive_label=positive_label, max_iter=max_iter)
+    model = make_svm(**best, class_weight=class_weight, seed=seed, max_iter=max_iter)
+    converged = _fit_bounded(model, Xt, yt)
     imps = (permutation_importances(model, Xv, yv, names, n_repeats=importance_repeats, seed=seed)
             if importance_repeats else [])
     score = model.decision_function(Xs)                       # the one and only look at test
@@ -314,7 +433,8 @@ def svm_baseline(X_train, y_train, X_val, y_val, X_test, y_test, feature_names: 
                           y_score=score, y_pred=(score >= 0.0).astype(np.int64), feature_names=names,
                           seed=seed, n_train=len(yt), importances=imps, threshold=0.0,
                           info={"selection_metric": metric, "class_weight": class_weight,
-                                "n_val": len(yv), "n_test": len(ys)})
+                                "n_val": len(yv), "n_test": len(ys), "max_iter": max_iter,
+                                "converged": converged})
 
 
 # ----------------------------------------------------------------------------- persistence
@@ -333,7 +453,9 @@ def save_baseline(result: BaselineResult, path, dataset: str = "", extra: dict |
     (``y_true``, ``y_score``, ``y_pred`` in test order). Parent folders are created.
 
     ``path`` is chosen by the caller (e.g. ``notebooks/results/pneumoniamnist_svm``); a
-    ``.json``/``.npz`` suffix is replaced. Returns the two paths.
+    ``.json``/``.npz`` suffix is replaced. Returns the two paths. Both files are checked with
+    :func:`medlab._validate.check_output_path` *before* anything is written: nothing is ever written into a
+    data folder (``datasets/``) or over an existing data file, whatever ``path`` says.
 
     >>> import tempfile
     >>> rng = np.random.default_rng(0)
@@ -346,22 +468,54 @@ def save_baseline(result: BaselineResult, path, dataset: str = "", extra: dict |
     >>> jpath.name, npath.name, doc["dataset"], bool((doc["y_score"] == res.y_score).all())
     ('toy_svm.json', 'toy_svm.npz', 'toy', True)
     """
+    from ._validate import check_output_dir, check_output_path
+
     if not isinstance(result, BaselineResult):
         raise TypeError(f"result must be a BaselineResult from svm_baseline(), got {type(result).__name__}")
-    if not isinstance(path, (str, Path)) or str(path) == "":
-        raise ValueError(f"path must be a non-empty file path (without suffix), got {path!r}")
-    base = Path(path)
-    if base.suffix in (".json", ".npz"):
-        base = base.with_suffix("")
-    base.parent.mkdir(parents=True, exist_ok=True)
+    if not isinstance(dataset, str):
+        raise TypeError(f"dataset must be a string (the dataset's name), got {type(dataset).__name__}")
+    if extra is not None and not isinstance(extra, dict):
+        raise TypeError(f"extra must be None or a dict of JSON-serialisable values, got {type(extra).__name__}")
+    base = _base_path(path)
     jpath, npath = base.with_name(base.name + ".json"), base.with_name(base.name + ".npz")
+    check_output_dir(base.parent, "path (its folder)")
+    jpath = check_output_path(jpath, "path (.json)")
+    npath = check_output_path(npath, "path (.npz)")
     doc = {"model": "StandardScaler + SVC", "dataset": dataset, "params": result.params, "seed": result.seed,
            "n_train": result.n_train, "threshold": result.threshold, "test_metrics": result.test_metrics,
            "validation": result.validation, "importances": result.importances,
            "feature_names": result.feature_names, "info": result.info, "extra": extra or {}}
-    jpath.write_text(json.dumps(_json_safe(doc), indent=1))
-    np.savez(npath, y_true=result.y_true, y_score=result.y_score, y_pred=result.y_pred)
+    try:
+        text = json.dumps(_json_safe(doc), indent=1, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"the results cannot be written as JSON ({e}); extra must hold only numbers, strings, "
+                         "lists and dicts, and the metrics must be finite") from None
+    base.parent.mkdir(parents=True, exist_ok=True)
+    jpath.write_text(text)
+    with open(npath, "wb") as fh:         # a file object: np.savez cannot append a second suffix
+        np.savez(fh, y_true=result.y_true, y_score=result.y_score, y_pred=result.y_pred)
     return jpath, npath
+
+
+def _base_path(path) -> Path:
+    import os
+
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (str or pathlib.Path, without suffix), got "
+                        f"{type(path).__name__} {path!r}")
+    if str(path).strip() == "":
+        raise ValueError(f"path must be a non-empty file path (without suffix), got {path!r}")
+    base = Path(path).expanduser()
+    if base.suffix in (".json", ".npz"):
+        base = base.with_suffix("")
+    if base.name in ("", ".", ".."):
+        raise ValueError(f"path must name a file (e.g. notebooks/results/pneumoniamnist_svm), got {path!r}")
+    return base
+
+
+#: What :func:`load_baseline` needs in the JSON file and the npz file.
+_BASELINE_KEYS = ("params", "test_metrics", "threshold", "feature_names")
+_BASELINE_ARRAYS = ("y_true", "y_score", "y_pred")
 
 
 def load_baseline(path) -> dict:
@@ -380,16 +534,41 @@ def load_baseline(path) -> dict:
     >>> doc["params"], doc["y_true"].shape, doc["test_metrics"]["accuracy"] == res.test_metrics["accuracy"]
     ({'kernel': 'linear', 'C': 1.0}, (20,), True)
     """
-    base = Path(path)
-    if base.suffix in (".json", ".npz"):
-        base = base.with_suffix("")
+    import zipfile
+
+    base = _base_path(path)
     jpath, npath = base.with_name(base.name + ".json"), base.with_name(base.name + ".npz")
     if not jpath.exists() or not npath.exists():
         raise FileNotFoundError(f"no saved baseline at {base} (expected {jpath.name} and {npath.name}); "
                                 f"run save_baseline() first")
-    doc = json.loads(jpath.read_text())
-    with np.load(npath) as z:
-        doc.update({k: z[k] for k in ("y_true", "y_score", "y_pred")})
+    again = "; save it again with save_baseline() (notebook 05 §8)"
+    try:
+        doc = json.loads(jpath.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{jpath} is not a saved baseline: not valid JSON ({e}){again}") from None
+    if not isinstance(doc, dict):
+        raise ValueError(f"{jpath} is not a saved baseline: expected a JSON object, got {type(doc).__name__}{again}")
+    missing = [k for k in _BASELINE_KEYS if k not in doc]
+    if missing:
+        raise ValueError(f"{jpath} is not a complete saved baseline: missing {missing} (expected the keys "
+                         f"{list(_BASELINE_KEYS)}){again}")
+    try:
+        with np.load(npath, allow_pickle=False) as z:
+            absent = [k for k in _BASELINE_ARRAYS if k not in z.files]
+            if absent:
+                raise ValueError(f"{npath} is not a complete saved baseline: missing arrays {absent} (expected "
+                                 f"{list(_BASELINE_ARRAYS)}, found {z.files}){again}")
+            arrays = {k: z[k] for k in _BASELINE_ARRAYS}
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise ValueError(f"{npath} is not a saved baseline: not a readable .npz file ({e}){again}") from None
+    except ValueError as e:
+        if "saved baseline" in str(e):
+            raise
+        raise ValueError(f"{npath} is not a saved baseline: not a readable .npz file ({e}){again}") from None
+    n = {k: v.shape for k, v in arrays.items()}
+    if any(v.ndim != 1 for v in arrays.values()) or len({v.shape for v in arrays.values()}) != 1:
+        raise ValueError(f"{npath}: y_true, y_score and y_pred must be 1-D of equal length, got shapes {n}{again}")
+    doc.update(arrays)
     return doc
 
 
@@ -527,8 +706,7 @@ def fit_svm_2d(X_train, y_train, X_test, y_test, kernel: str = "rbf", C: float =
                          f"and {Xs.shape}")
     grid_n = check_int(grid_n, "grid_n", low=2, high=2000, why_high="grid_n**2 decision values")
     max_iter = check_int(max_iter, "max_iter", low=1, high=10_000_000, why_high="solver time")
-    model = make_svm(kernel, C, gamma, seed=seed)
-    model.set_params(svm__max_iter=max_iter)
+    model = make_svm(kernel, C, gamma, seed=seed, max_iter=max_iter)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         model.fit(Xt, yt)
@@ -562,8 +740,15 @@ def dataset_features(name: str = "pneumoniamnist", splits: Sequence[str] = ("tra
     from .features import extract_features, feature_matrix
 
     loaders = {"pneumoniamnist": datasets.load_pneumoniamnist, "breastmnist": datasets.load_breastmnist}
-    if name not in loaders:
+    if not isinstance(name, str) or name not in loaders:
         raise ValueError(f"name must be one of {sorted(loaders)}, got {name!r}")
+    if isinstance(splits, (str, bytes)) or not hasattr(splits, "__iter__"):
+        raise TypeError(f"splits must be a list such as ('train', 'val', 'test'), got {splits!r}; for one split "
+                        "write ('val',)")
+    splits = list(splits)
+    bad = [sp for sp in splits if sp not in ("train", "val", "test")]
+    if not splits or bad:
+        raise ValueError(f"splits must be a non-empty list of 'train', 'val', 'test', got {splits!r}")
     out, names = {}, None
     for split in splits:
         images, labels = loaders[name](split)

@@ -145,7 +145,7 @@ def test_bad_input_errors():
         C.select_svm(X, y, X[:, :2], y)
     with pytest.raises(ValueError, match="metric"):
         C.select_svm(X, y, X, y, metric="auc")
-    with pytest.raises(ValueError, match="n must be an int"):
+    with pytest.raises(ValueError, match="n must be <= 50"):
         C.shuffle_split(X, y, n=1000)
     with pytest.raises(ValueError, match="feature_names"):
         C.svm_baseline(X, y, X, y, X, y, feature_names=["a"], grid=GRID[:1])
