@@ -237,6 +237,11 @@ ZH: dict[str, str] = {
     "Clean descriptors": "清理描述字段",
     # window presets (widgets.viewer.PRESETS)
     "Lung": "肺窗", "Mediastinum": "纵隔窗", "Bone": "骨窗", "Brain": "脑窗",
+    # CT window channels (widgets.convolution.channel_mix_explorer: "w lung" ...)
+    "lung": "肺窗", "mediastinum": "纵隔窗", "bone": "骨窗", "brain": "脑窗",
+    # feature groups (widgets.fusion.early_fusion_explorer)
+    "first-order": "一阶统计", "wavelet": "小波", "glcm": "灰度共生矩阵", "shape": "形状",
+    "clinical (synthetic leak)": "临床（合成泄漏）", "clinical": "临床", "image": "图像", "embedding": "嵌入",
     # option labels
     "(the model did not run)": "（模型未运行）",
     "Axial": "轴位", "Coronal": "冠状位", "Sagittal": "矢状位",
@@ -256,6 +261,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Weight of (.+)$"), "{0} 的权重"),
     (re.compile(r"^Weight (.+)$"), "{0} 权重"),
     (re.compile(r"^Run (\d+)$"), "运行 {0} 次"),
+    (re.compile(r"^w (\S.*)$"), "w {0}"),                   # a channel weight: "w lung" -> "w 肺窗"
 ]
 
 def is_neutral(text: str) -> bool:
