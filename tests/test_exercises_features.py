@@ -95,3 +95,61 @@ def test_example_4x4_is_the_widgets_patch_and_works_with_skimage():
     assert not glcm_example_4x4().flags.writeable             # the shared sample cannot be changed by a cell
     assert E.EXAMPLE_4X4.flags.writeable                      # scikit-image's Cython code needs a writable array
     graycomatrix(E.EXAMPLE_4X4, [1], [0], levels=4)
+
+
+# ---------------------------------------------------------------- §1, §5, §6, §9 exercises (issue 13/14)
+def test_first_order_exercise():
+    from medlab.exercises.features import FO_VALUES, check_first_order
+
+    assert check_first_order((FO_VALUES.mean(), FO_VALUES.std()))
+    assert "N - 1" in str(check_first_order((FO_VALUES.mean(), FO_VALUES.std(ddof=1))))
+    assert "median" in str(check_first_order((np.median(FO_VALUES), FO_VALUES.std())))
+    assert "variance" in str(check_first_order((FO_VALUES.mean(), FO_VALUES.var())))
+    assert not check_first_order(None)
+    with pytest.raises(TypeError):
+        check_first_order("mean")
+
+
+def test_shape_disc_exercise():
+    from medlab.exercises.features import SHAPE_MASK, SHAPE_SPACING, check_shape_disc
+
+    n = int(SHAPE_MASK.sum())
+    area = n * SHAPE_SPACING[0] * SHAPE_SPACING[1]
+    d = 2 * np.sqrt(area / np.pi)
+    assert check_shape_disc((area, d))
+    assert "pixels" in str(check_shape_disc((n, d)))
+    assert "radius" in str(check_shape_disc((area, d / 2)))
+    assert not check_shape_disc((area, d + 1))
+    with pytest.raises(TypeError):
+        check_shape_disc([1, 2, 3])
+
+
+def test_patient_overlap_exercise():
+    from medlab.exercises.features import PATIENT_SPLIT, check_patient_overlap
+
+    right = sum(p in set(PATIENT_SPLIT["train"]) for p in PATIENT_SPLIT["val"])
+    assert check_patient_overlap(right)
+    assert not check_patient_overlap(0) and "overlap" in str(check_patient_overlap(0))
+    assert not check_patient_overlap(right + 1)
+    with pytest.raises(TypeError):
+        check_patient_overlap("2")
+
+
+def test_mcnemar_exercise_matches_statsmodels():
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    from medlab.exercises.features import DISCORDANT, check_mcnemar
+
+    b, c = DISCORDANT["b"], DISCORDANT["c"]
+    assert check_mcnemar((abs(b - c) - 1) ** 2 / (b + c))
+    assert np.isclose((abs(b - c) - 1) ** 2 / (b + c), mcnemar([[0, b], [c, 0]], exact=False).statistic)
+    assert "continuity" in str(check_mcnemar((b - c) ** 2 / (b + c)))
+    assert not check_mcnemar(1.0)
+    with pytest.raises(TypeError):
+        check_mcnemar("3.9")
+
+
+def test_scaler_feedback_does_not_claim_new_patients():
+    from medlab.exercises.features import check_scaler_fit
+
+    assert "new patients" not in str(check_scaler_fit("train"))
