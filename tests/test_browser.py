@@ -145,6 +145,13 @@ def _slider_label(nb_path: Path) -> str | None:
     return meta.get("medlab", {}).get("browser_slider")
 
 
+def _actions(nb_path: Path) -> list[dict]:
+    """Buttons to click after the slider: ``{"medlab": {"browser_actions": [{"click": "Train",
+    "wait_image_change": true, "timeout_s": 120}, {"click": "Stop", "expect_widget_text": "stopped"}]}}``."""
+    meta = json.loads(nb_path.read_text()).get("metadata", {})
+    return list(meta.get("medlab", {}).get("browser_actions", []))
+
+
 def _image_sources(page) -> list[str]:
     return page.eval_on_selector_all(".jp-Notebook img.widget-image, .jp-Notebook .widget-image img",
                                      "els => els.map(e => e.src)")
@@ -204,6 +211,23 @@ def test_notebook_in_jupyterlab(lab, browser, nb_path):
             " return now.length !== before.length || now.some((s, i) => s !== before[i]); }",
             arg=before, timeout=15_000)
         page.wait_for_timeout(300)
+        for act in _actions(nb_path):
+            button = page.locator(".jp-Notebook button.jupyter-button", has_text=act["click"]).first
+            assert button.count() == 1, f"{nb_path.name}: no button labelled {act['click']!r}"
+            button.scroll_into_view_if_needed()
+            before = _image_sources(page)
+            button.click()
+            timeout_ms = int(act.get("timeout_s", 60) * 1000)
+            if act.get("wait_image_change"):
+                page.wait_for_function(
+                    "before => { const now = Array.from(document.querySelectorAll("
+                    "'.jp-Notebook img.widget-image, .jp-Notebook .widget-image img')).map(e => e.src);"
+                    " return now.length !== before.length || now.some((s, i) => s !== before[i]); }",
+                    arg=before, timeout=timeout_ms)
+            if act.get("expect_widget_text"):
+                page.wait_for_function(
+                    "t => Array.from(document.querySelectorAll('.jp-Notebook .widget-html'))"
+                    ".some(e => e.innerText.includes(t))", arg=act["expect_widget_text"], timeout=timeout_ms)
         SHOTS.mkdir(exist_ok=True)
         output = slider.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea-output')]").first
         output.screenshot(path=str(SHOTS / f"{nb_path.stem}_widget.png"))
