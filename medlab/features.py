@@ -21,7 +21,9 @@ Grey levels are numbered ``0 .. levels-1`` as in scikit-image. IBSI and pyradiom
 number them ``1 .. levels``: the features that depend on the absolute level
 (``joint_average``, ``sum_average``, ``autocorrelation``) are therefore shifted, all other
 features are identical. Entropies use the natural logarithm by default (as scikit-image);
-pass ``log_base=2`` for the IBSI/pyradiomics convention (bits).
+pass ``log_base=2`` for the IBSI/pyradiomics convention (bits). ``energy`` is scikit-image's
+``sqrt(ASM)``; what IBSI calls the angular second moment and pyradiomics ``JointEnergy`` is
+``sum p^2``, our ``ASM``.
 
 >>> img = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [0, 2, 2, 2], [2, 2, 3, 3]], np.uint8)
 >>> P = glcm(img, distances=[1], angles=[0], levels=4)
@@ -508,7 +510,7 @@ def glcm_features(P, average: bool | str = False, log_base: float = math.e) -> d
     inverse_difference   sum p / (1+|i-j|)
     idn, idmn            as above with |i-j|/L and (i-j)^2/L^2
     inverse_variance     sum_{k>=1} p_{x-y}(k) / k^2
-    ASM, energy          sum p^2, sqrt(ASM)                    (= skimage)
+    ASM, energy          sum p^2, sqrt(ASM)                    (= skimage; IBSI/pyradiomics "energy" = ASM)
     max_probability      max p
     entropy              -sum p log p                          (= skimage, natural log)
     correlation          sum (i-mu_x)(j-mu_y) p / (sigma_x sigma_y); 1 if a sigma is 0 (= skimage)
@@ -1037,7 +1039,8 @@ def parenchyma_box(slice_hu, size: tuple[int, int], exclude: Sequence[int] | Non
 
     Returns ``(row0, col0, row1, col1)`` inclusive. Found with an integral image (summed-area table)
     over all positions on a ``stride`` grid: the reference region a tumour's texture is compared with.
-    Used in 05 §1, §3.
+    The choice is biased by design (the cleanest, most aerated lung on the slice, not a matched or typical
+    region): an illustration, not a control for a study. Used in 05 §1, §3.
 
     >>> s = np.full((64, 64), 0.0); s[30:50, 5:30] = -800
     >>> parenchyma_box(s, (10, 10), stride=1)
