@@ -218,8 +218,8 @@ def quantize(image, levels: int, vmin: float | None = None, vmax: float | None =
     a = np.asarray(image)
     if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating) or a.dtype == bool):
         raise TypeError(f"image must be a numeric array, got dtype {a.dtype}")
-    if a.size == 0:
-        raise ValueError(f"image must not be empty, got shape {a.shape}")
+    if a.size == 0 or a.ndim == 0:
+        raise ValueError(f"image must be a non-empty array (not a single number), got shape {a.shape}")
     a = a.astype(np.float64)
     if not np.all(np.isfinite(a)):
         raise ValueError("image contains NaN or infinite values; fill or mask them first")
@@ -888,6 +888,8 @@ def image_features(image, mask=None, levels: int = 16, distances: Sequence[float
     _, _, offs = _offsets(distances, angles)
     _check_glcm_cells(1, len(offs), levels)
     m = None if mask is None else _as_mask(mask, a.shape)
+    if spacing is not None:
+        spacing = _check_spacing(spacing, 2)
     q = quantize(a, levels, vmin, vmax, mask=m)
     out = {f"fo_{k}": v for k, v in first_order(a, m, bins=levels, vmin=vmin, vmax=vmax,
                                                   log_base=log_base).items()}
@@ -939,6 +941,8 @@ def extract_features(images, masks=None, levels: int = 16, distances: Sequence[f
         raise TypeError(f"masks must be None or one boolean mask per image, got {type(masks).__name__}")
     _, _, offs = _offsets(distances, angles)
     _check_glcm_cells(1, len(offs), levels)
+    if spacing is not None:
+        spacing = _check_spacing(spacing, 2)
     batch = isinstance(images, np.ndarray) and images.ndim == 3 and masks is None
     if isinstance(images, np.ndarray) and images.ndim not in (2, 3):
         raise ValueError(f"images must be an (N, H, W) array or a list of 2-D arrays, got shape {images.shape}")

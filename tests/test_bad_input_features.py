@@ -296,6 +296,18 @@ def test_strings_and_none_for_numbers_name_the_argument():
             call()
 
 
+def test_spacing_checked_even_without_a_mask_and_scalars_refused():
+    img = np.zeros((8, 8))
+    for bad in ("x", np.nan, -1, (0.5,), (1.0, np.nan)):
+        with pytest.raises(ValueError, match="spacing"):
+            F.image_features(img, spacing=bad, wavelet_level=1)
+        with pytest.raises(ValueError, match="spacing"):
+            F.extract_features(img[None], spacing=bad, wavelet_level=1, progress=False)
+    for scalar in (0, 1.5, True):
+        with pytest.raises(ValueError, match="not a single number"):
+            F.quantize(scalar, 4)
+
+
 def test_bad_values_name_the_argument():
     X, y = toy()
     cases = [(lambda: C.select_svm(X, y, X, y, grid=[{"kernel": "linear", "C": 1, "degree": 3}]), "unknown keys"),
