@@ -899,7 +899,7 @@ def feature_histograms(X: np.ndarray | None = None, y: np.ndarray | None = None,
     s0 = ax.stairs(np.zeros(4), e0, fill=True, alpha=0.45, color="#2860dc", label=f"{class_names[0]} (train)")
     s1 = ax.stairs(np.zeros(4), e0, fill=True, alpha=0.45, color="#dc3228", label=f"{class_names[1]} (train)")
     ax.set_xlim(*Z_RANGE)
-    ax.set_xlabel("feature value, standardised: (value − train mean) / train sd")
+    ax.set_xlabel("feature value, standardised: (value − mean) / sd of the images shown")
     ax.set_ylabel("density")
     ax.legend(fontsize=9, loc="upper right")
     title = ax.set_title("", fontsize=10)
@@ -915,7 +915,7 @@ def feature_histograms(X: np.ndarray | None = None, y: np.ndarray | None = None,
         ax.set_ylim(0, top)
         hi = class_names[1] if res["auc"] >= 0.5 else class_names[0]
         title.set_text(f"{feature}: ROC AUC alone {res['auc']:.3f} (higher in {hi})")
-        info = (f"<code>train mean {res['mean']:.4g}, sd {res['sd']:.4g} &middot; AUC {res['auc']:.3f}: the chance "
+        info = (f"<code>mean {res['mean']:.4g}, sd {res['sd']:.4g} of the images shown &middot; AUC {res['auc']:.3f}: the chance "
                 f"that a random {esc(class_names[1])} image has a larger value than a random {esc(class_names[0])} "
                 "image</code><br><small>AUC* in the list = max(AUC, 1 − AUC): 0.5 = useless alone, 1 = perfect "
                 "alone</small>")
