@@ -25,7 +25,7 @@ APP_PORT  ?= 8866
 NB        ?= 02_convolution
 SUDO      := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: lab test test-unit test-notebooks test-browser bench clean-venv strip student instructor hub app \
+.PHONY: lab test test-full test-unit test-notebooks test-browser bench clean-venv strip student instructor hub app \
         classroom system-classroom
 
 $(BIN)/uv:
@@ -46,6 +46,11 @@ lab: $(STAMP)
 	    $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: $(STAMP) classroom
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -m "not slow"
+
+# Everything, including the tests marked slow: every notebook in app mode and as the student edition, the
+# five-student JupyterHub run, every widget built in Chinese (about 30 min more on 2 cores).
+test-full: $(STAMP) classroom
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env
 
 test-unit: $(STAMP)
