@@ -12,10 +12,31 @@ False
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["Feedback", "NOT_ANSWERED"]
+__all__ = ["Feedback", "NOT_ANSWERED", "as_number"]
 
 NOT_ANSWERED = None  # exercises start as ``answer = None`` in the notebooks
+
+
+def as_number(answer: Any, what: str) -> float:
+    """A learner's numeric answer as a float; ``TypeError`` naming ``what`` if it is not a number.
+
+    Booleans, strings and ``None`` are not numbers here (``True`` would silently be 1, ``"3"`` hides a typo).
+
+    >>> as_number(3, "the padding")
+    3.0
+    >>> as_number("3", "the padding")
+    Traceback (most recent call last):
+    ...
+    TypeError: the padding must be a number, got '3'
+    """
+    if answer is None or isinstance(answer, (bool, str, bytes)):
+        raise TypeError(f"{what} must be a number, got {answer!r}")
+    try:
+        return float(answer)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must be a number, got {answer!r}") from None
 
 
 @dataclass(frozen=True)

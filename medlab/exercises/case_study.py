@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import Feedback
+from . import Feedback, as_number
 
 __all__ = ["A0002_PIXEL_MM", "check_patch_mm", "check_negative_rule", "check_leakage_gap", "check_stride_ratio",
            "check_volume_ml"]
@@ -23,13 +23,7 @@ __all__ = ["A0002_PIXEL_MM", "check_patch_mm", "check_negative_rule", "check_lea
 A0002_PIXEL_MM = 0.646484375
 
 
-def _number(answer: Any, what: str) -> float:
-    if isinstance(answer, (bool, str, bytes)) or answer is None:
-        raise TypeError(f"{what} must be a number, got {answer!r}")
-    try:
-        return float(answer)
-    except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a number, got {answer!r}") from None
+_number = as_number  # the one answer parser (medlab.exercises.as_number)
 
 
 def check_patch_mm(answer: Any) -> Feedback:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import evaluation as E
-from . import Feedback
+from . import Feedback, as_number
 
 __all__ = ["COUNTS", "SCREENING", "SMALL_SAMPLE", "SPLITS", "check_f1", "check_ppv_screening",
            "check_sensitivity_interval", "check_threshold_split"]
@@ -34,13 +34,7 @@ SPLITS = ("train", "validation", "test")
 _TOL = 5e-3
 
 
-def _number(answer: Any, what: str) -> float:
-    if isinstance(answer, (bool, str, bytes)):
-        raise TypeError(f"{what} must be a number, got {answer!r}")
-    try:
-        return float(answer)
-    except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a number, got {answer!r}") from None
+_number = as_number  # the one answer parser (medlab.exercises.as_number)
 
 
 def _close(a: float, b: float) -> bool:

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from . import Feedback
+from . import Feedback, as_number
 
 __all__ = ["OCCLUSION_TASK", "check_occlusion_windows", "GRAD_CAM_ACTS", "GRAD_CAM_GRADS",
            "check_grad_cam_by_hand", "IG_TASK", "check_ig_sum", "check_failed_sanity_check"]
@@ -35,13 +35,7 @@ GRAD_CAM_GRADS = np.array([[[1, 1, 1], [1, 1, 1], [1, 1, 1]],
 IG_TASK = dict(logit_x=2.3, logit_baseline=-0.9)
 
 
-def _number(answer: Any, what: str) -> float:
-    if isinstance(answer, bool):
-        raise TypeError(f"{what} must be a number, got {answer!r}")
-    try:
-        return float(answer)
-    except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a number, got {answer!r}") from None
+_number = as_number  # the one answer parser (medlab.exercises.as_number)
 
 
 def check_occlusion_windows(answer: Any) -> Feedback:

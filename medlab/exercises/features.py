@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import classical, features
 from ..samples import glcm_example_4x4
-from . import Feedback
+from . import Feedback, as_number
 
 __all__ = ["EXAMPLE_4X4", "HAAR_BLOCK", "CONFUSION", "SCALER_CHOICES", "FO_VALUES", "SHAPE_MASK", "SHAPE_SPACING",
            "PATIENT_SPLIT", "DISCORDANT",
@@ -50,13 +50,7 @@ def _matrix(answer: Any, shape: tuple[int, int], what: str) -> np.ndarray:
     return a
 
 
-def _number(answer: Any, what: str) -> float:
-    if isinstance(answer, (bool, str, bytes)):
-        raise TypeError(f"{what} must be a number, got {answer!r}")
-    try:
-        return float(answer)
-    except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a number, got {answer!r}") from None
+_number = as_number  # the one answer parser (medlab.exercises.as_number)
 
 
 def _glcm0(symmetric: bool = False, normed: bool = False, angle: float = 0.0) -> np.ndarray:

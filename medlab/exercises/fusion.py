@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from . import Feedback
+from . import Feedback, as_number
 
 __all__ = ["LATE_EXAMPLE", "check_late_fusion", "check_n_models", "check_leak_name"]
 
@@ -17,13 +17,7 @@ __all__ = ["LATE_EXAMPLE", "check_late_fusion", "check_n_models", "check_leak_na
 LATE_EXAMPLE = {"p_cnn": 0.9, "p_svm": 0.4, "weight": 0.3}
 
 
-def _number(answer: Any, what: str) -> float:
-    if isinstance(answer, (bool, str, bytes)) or answer is None:
-        raise TypeError(f"{what} must be a number, got {answer!r}")
-    try:
-        return float(answer)
-    except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a number, got {answer!r}") from None
+_number = as_number  # the one answer parser (medlab.exercises.as_number)
 
 
 def check_late_fusion(answer: Any) -> Feedback:

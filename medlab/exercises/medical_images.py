@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import Feedback
+from . import Feedback, as_number
 
 __all__ = ["ARRAY_TASK", "check_array_shape", "HU_TASK", "hu_task_rescale", "check_hu_value",
            "ISO_TASK", "check_isotropic_size"]
@@ -32,14 +32,7 @@ HU_TASK = dict(file="CT_small.dcm", stored=1000)
 ISO_TASK = dict(size_xyz=(512, 512, 30), spacing_xyz=(0.646484375, 0.646484375, 8.0), new_spacing=2.0)
 
 
-def _number(answer: Any, what: str) -> float:
-    if isinstance(answer, bool):
-        raise TypeError(f"{what} must be a number, got {answer!r}")
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a number, got {answer!r}") from None
-    return value
+_number = as_number  # the one answer parser (medlab.exercises.as_number)
 
 
 def _int_tuple(answer: Any, n: int, what: str) -> tuple[int, ...]:

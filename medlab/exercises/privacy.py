@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import privacy
-from . import Feedback
+from . import Feedback, as_number
 
 __all__ = ["check_profile_action", "check_shifted_interval", "check_fedavg_weights", "check_epsilon_order",
            "check_unique_fraction", "VISIT_DATES"]
@@ -29,13 +29,7 @@ VISIT_DATES = ("20190304", "20190611")
 _CODES = {"D", "Z", "X", "K", "C", "U", "Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"}
 
 
-def _number(answer: Any, what: str) -> float:
-    if isinstance(answer, (bool, str, bytes)):
-        raise TypeError(f"{what} must be a number, got {answer!r}")
-    try:
-        return float(answer)
-    except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a number, got {answer!r}") from None
+_number = as_number  # the one answer parser (medlab.exercises.as_number)
 
 
 def check_profile_action(keyword: str, answer: Any, options: Sequence[str] = ()) -> Feedback:

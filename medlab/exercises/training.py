@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import ops
 from .. import training as T
-from . import Feedback
+from . import Feedback, as_number
 
 __all__ = ["BCE_TASK", "check_bce", "check_lr_limit", "check_dense_head_params", "check_always_pneumonia",
            "check_kernel_gradient", "KERNEL_GRAD_TASK"]
@@ -30,12 +30,7 @@ KERNEL_GRAD_TASK = {"x": np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 3.0], [2.0, 0.0, 
 
 
 def _number(answer: Any, what: str) -> float | None:
-    if isinstance(answer, bool):
-        raise TypeError(f"{what} must be a number, got {answer!r}")
-    try:
-        v = float(answer)
-    except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a number, got {answer!r}") from None
+    v = as_number(answer, what)
     return v if np.isfinite(v) else None
 
 
