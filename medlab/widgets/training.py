@@ -558,8 +558,7 @@ def _start_training(state: dict, values: dict) -> None:
 def _push(state: dict) -> None:
     ex = state["explorer"]
     fr = _dashboard_view(state)
-    with ex._lock:
-        ex.show(fr)
+    ex.push(fr)
 
 
 def _dash_frame(model: str, lr: float, batch: int, epochs: int, optimizer: str, dropout: float, augment: bool,
