@@ -41,7 +41,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from . import ops
-from ._validate import check_array, check_choice, check_float, check_int, check_seed
+from ._validate import (check_array, check_choice, check_float, check_int, check_output_dir, check_output_path,
+                        check_seed)
 from .runtime import HEADLESS_MAX_EPOCHS, headless
 
 __all__ = [
@@ -414,6 +415,41 @@ def _compile(model, optimizer: str, learning_rate: float):
     return model
 
 
+def _builder_start(input_shape: Any, dropout: float, seed: int):
+    """Shared start of every model builder: checked shape and dropout, seeds set, ``(keras, layers, Input, dropout)``."""
+    keras = _keras()
+    h, w, c = _check_input_shape(input_shape)
+    dropout = check_float(dropout, "dropout", low=0.0, high=0.9)
+    _seed_everything(check_seed(seed))
+    return keras, keras.layers, keras.Input((h, w, c), name="image"), dropout
+
+
+def _classifier(keras, inp, x, dropout: float, name: str, optimizer: str, learning_rate: float):
+    """Shared end of every model builder: optional ``Dropout`` then ``Dense(1, sigmoid)``, compiled."""
+    if dropout > 0:
+        x = keras.layers.Dropout(dropout, name="dropout")(x)
+    out = keras.layers.Dense(1, activation="sigmoid", name="dense")(x)
+    return _compile(keras.Model(inp, out, name=name), optimizer, learning_rate)
+
+
+def _plain_cnn(name: str, input_shape: Any, filters: tuple[int, int], head: str, *, learning_rate: float,
+               optimizer: str, seed: int, dropout: float):
+    """``Conv2D(f1, 3, relu) -> MaxPool 2 -> Conv2D(f2, 3, relu) [-> MaxPool 2 -> Flatten | -> GAP] -> head``.
+
+    The layer stack that :func:`seed_cnn` (``head="flatten"``) and :func:`tiny_cnn` (``head="gap"``) share.
+    """
+    keras, L, inp, dropout = _builder_start(input_shape, dropout, seed)
+    x = L.Conv2D(filters[0], 3, activation="relu", name="conv1")(inp)
+    x = L.MaxPooling2D(2, name="pool1")(x)
+    x = L.Conv2D(filters[1], 3, activation="relu", name="conv2")(x)
+    if head == "flatten":
+        x = L.MaxPooling2D(2, name="pool2")(x)
+        x = L.Flatten(name="flatten")(x)
+    else:
+        x = L.GlobalAveragePooling2D(name="gap")(x)
+    return _classifier(keras, inp, x, dropout, name, optimizer, learning_rate)
+
+
 def seed_cnn(input_shape: Any = (256, 256, 1), *, learning_rate: float = 1e-3, optimizer: str = "adam",
              seed: int = 0, dropout: float = 0.0):
     """The source article's CNN, compiled as in the article (``adam``, ``binary_crossentropy``, accuracy).
@@ -427,21 +463,19 @@ def seed_cnn(input_shape: Any = (256, 256, 1), *, learning_rate: float = 1e-3, o
     >>> seed_cnn((28, 28, 1)).count_params()
     20417
     """
-    keras = _keras()
-    h, w, c = _check_input_shape(input_shape)
-    dropout = check_float(dropout, "dropout", low=0.0, high=0.9)
-    _seed_everything(check_seed(seed))
-    L = keras.layers
-    inp = keras.Input((h, w, c), name="image")
-    x = L.Conv2D(32, 3, activation="relu", name="conv1")(inp)
-    x = L.MaxPooling2D(2, name="pool1")(x)
-    x = L.Conv2D(64, 3, activation="relu", name="conv2")(x)
-    x = L.MaxPooling2D(2, name="pool2")(x)
-    x = L.Flatten(name="flatten")(x)
-    if dropout > 0:
-        x = L.Dropout(dropout, name="dropout")(x)
-    out = L.Dense(1, activation="sigmoid", name="dense")(x)
-    return _compile(keras.Model(inp, out, name="seed_cnn"), optimizer, learning_rate)
+    return _plain_cnn("seed_cnn", input_shape, (32, 64), "flatten", learning_rate=learning_rate,
+                      optimizer=optimizer, seed=seed, dropout=dropout)
+
+
+def tiny_cnn(input_shape: Any = (28, 28, 1), *, learning_rate: float = 3e-3, optimizer: str = "adam",
+             seed: int = 0, dropout: float = 0.0):
+    """A small variant for the dashboard: Conv(8) -> MaxPool -> Conv(16) -> GlobalAvgPool -> Dense(1).
+
+    >>> tiny_cnn().count_params()
+    1265
+    """
+    return _plain_cnn("tiny_cnn", input_shape, (8, 16), "gap", learning_rate=learning_rate,
+                      optimizer=optimizer, seed=seed, dropout=dropout)
 
 
 def medlab_cnn(input_shape: Any = (28, 28, 1), *, learning_rate: float = 1e-3, optimizer: str = "adam",
@@ -457,52 +491,20 @@ def medlab_cnn(input_shape: Any = (28, 28, 1), *, learning_rate: float = 1e-3, o
     >>> medlab_cnn().count_params()
     23697
     """
-    keras = _keras()
-    h, w, c = _check_input_shape(input_shape)
-    dropout = check_float(dropout, "dropout", low=0.0, high=0.9)
-    _seed_everything(check_seed(seed))
-    L = keras.layers
+    keras, L, inp, dropout = _builder_start(input_shape, dropout, seed)
 
     def block(x, filters, name):
         x = L.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
         x = L.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
         return L.Activation("relu", name=f"{name}_relu")(x)
 
-    inp = keras.Input((h, w, c), name="image")
     x = block(inp, 16, "b1")
     x = L.MaxPooling2D(2, name="pool1")(x)
     x = block(x, 32, "b2")
     x = L.MaxPooling2D(2, name="pool2")(x)
     x = block(x, 64, "b3")
     x = L.GlobalAveragePooling2D(name="gap")(x)
-    if dropout > 0:
-        x = L.Dropout(dropout, name="dropout")(x)
-    out = L.Dense(1, activation="sigmoid", name="dense")(x)
-    return _compile(keras.Model(inp, out, name="medlab_cnn"), optimizer, learning_rate)
-
-
-def tiny_cnn(input_shape: Any = (28, 28, 1), *, learning_rate: float = 3e-3, optimizer: str = "adam",
-             seed: int = 0, dropout: float = 0.0):
-    """A small variant for the dashboard: Conv(8) -> MaxPool -> Conv(16) -> GlobalAvgPool -> Dense(1).
-
-    >>> tiny_cnn().count_params()
-    1265
-    """
-    keras = _keras()
-    h, w, c = _check_input_shape(input_shape)
-    dropout = check_float(dropout, "dropout", low=0.0, high=0.9)
-    _seed_everything(check_seed(seed))
-    L = keras.layers
-    inp = keras.Input((h, w, c), name="image")
-    x = L.Conv2D(8, 3, activation="relu", name="conv1")(inp)
-    x = L.MaxPooling2D(2, name="pool1")(x)
-    x = L.Conv2D(16, 3, activation="relu", name="conv2")(x)
-    x = L.GlobalAveragePooling2D(name="gap")(x)
-    if dropout > 0:
-        x = L.Dropout(dropout, name="dropout")(x)
-    out = L.Dense(1, activation="sigmoid", name="dense")(x)
-    return _compile(keras.Model(inp, out, name="tiny_cnn"), optimizer, learning_rate)
-
+    return _classifier(keras, inp, x, dropout, "medlab_cnn", optimizer, learning_rate)
 
 MODELS: dict[str, Callable[..., Any]] = {"seed_cnn": seed_cnn, "medlab_cnn": medlab_cnn, "tiny_cnn": tiny_cnn}
 
@@ -636,29 +638,24 @@ def _split_arrays(data: Any, name: str, input_shape) -> tuple[np.ndarray, np.nda
 def runs_dir(run_dir: Any = None) -> Path:
     """The run folder: ``run_dir`` if given, else ``$MEDLAB_RUNS``, else ``notebooks/runs/`` (git-ignored).
 
-    Refuses any folder inside the data folder (nothing is ever written into ``datasets/``).
+    Checked with the shared write guard :func:`medlab._validate.check_output_dir`: a folder inside a data
+    folder (``datasets/``, ``$MEDLAB_DATA``, any folder holding a ``SHA256SUMS``) or an existing file is
+    refused with a ValueError (nothing is ever written into ``datasets/``); a non-path is a TypeError.
 
     >>> runs_dir().name
     'runs'
     """
-    from .datasets import data_dir
-
     if run_dir is None:
         env = os.environ.get("MEDLAB_RUNS")
-        path = Path(env).expanduser() if env else Path(__file__).resolve().parent.parent / "notebooks" / "runs"
-    elif isinstance(run_dir, (str, os.PathLike)):
-        path = Path(run_dir).expanduser()
-    else:
-        raise TypeError(f"run_dir must be a folder path or None, got {type(run_dir).__name__}")
-    path = path.resolve()
-    data = data_dir().resolve()
-    if path == data or data in path.parents:
-        raise ValueError(f"run_dir {path} is inside the data folder {data}; runs must never be written there. "
-                         "Use notebooks/runs/ (the default) or another folder")
-    return path
+        if env:
+            return check_output_dir(env, "MEDLAB_RUNS")
+        run_dir = Path(__file__).resolve().parent.parent / "notebooks" / "runs"
+    return check_output_dir(run_dir, "run_dir")
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` atomically (temporary file in the same folder, fsync, rename) after the write guard."""
+    path = check_output_path(path, "path")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as f:
@@ -675,11 +672,14 @@ def _atomic_write_text(path: Path, text: str) -> None:
 def save_model_atomic(model, path: Any) -> Path:
     """Save a Keras model to ``path`` (``.keras``) atomically: a temporary file in the same folder, then rename.
 
-    An interrupted or failing save leaves a previous file at ``path`` untouched (tested).
+    An interrupted or failing save leaves a previous file at ``path`` untouched (tested). The target passes the
+    shared write guard first (:func:`medlab._validate.check_output_path`: never inside ``datasets/`` or any data
+    folder, never over an embedded data file or a folder).
     """
-    path = Path(path)
+    path = check_output_path(path, "path")
     if path.suffix != ".keras":
         raise ValueError(f"path must end with .keras, got {path.name!r}")
+    check_output_dir(path.parent, "path (its folder)")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.keras", dir=path.parent)
     os.close(fd)
@@ -761,6 +761,7 @@ class TrainingRun:
         """(Re-)write the run's JSON and model atomically into its folder; returns the folder."""
         if self.path is None:
             raise ValueError("this run has no folder (path is None)")
+        self.path = check_output_dir(self.path, "run folder (TrainingRun.path)")
         self.path.mkdir(parents=True, exist_ok=True)
         if self.model is not None:
             save_model_atomic(self.model, self.path / "model.keras")

@@ -317,6 +317,52 @@ def test_failed_save_keeps_the_previous_model(tmp_path):
         T.save_model_atomic(m, tmp_path / "model.h5")
 
 
+def test_writers_use_the_shared_write_guards(tmp_path, monkeypatch):
+    """runs_dir, save_model_atomic, TrainingRun.save never write into a data folder or over a data file."""
+    m = T.tiny_cnn()
+    data = datasets.DATA_DIR
+    for bad in (data, data / "runs", data / "a" / "b"):
+        with pytest.raises(ValueError, match="data folder"):
+            T.runs_dir(bad)
+    monkeypatch.setenv("MEDLAB_RUNS", str(data / "runs"))
+    with pytest.raises(ValueError, match="MEDLAB_RUNS .* data folder"):
+        T.runs_dir()
+    monkeypatch.setenv("MEDLAB_RUNS", str(tmp_path / "env-runs"))
+    assert T.runs_dir() == (tmp_path / "env-runs").resolve()
+    monkeypatch.delenv("MEDLAB_RUNS")
+    # a copy of the data folder elsewhere (it carries SHA256SUMS) is a data folder too
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "SHA256SUMS").write_text("")
+    with pytest.raises(ValueError, match="data folder"):
+        T.runs_dir(copy / "runs")
+    with pytest.raises(ValueError, match="data folder"):
+        T.save_model_atomic(m, copy / "model.keras")
+    with pytest.raises(ValueError, match="data folder"):
+        T.save_model_atomic(m, data / "model.keras")
+    assert not (data / "model.keras").exists() and not list(data.glob(".model.*"))
+    # an existing embedded data file is never overwritten, wherever it lies
+    fake = tmp_path / "pneumoniamnist.keras"
+    fake.write_bytes((data / "pneumoniamnist.npz").read_bytes())
+    with pytest.raises(ValueError, match="copy of an embedded data file"):
+        T.save_model_atomic(m, fake)
+    assert fake.read_bytes() == (data / "pneumoniamnist.npz").read_bytes()
+    # a folder is not a file; a file is not a run folder
+    (tmp_path / "dir.keras").mkdir()
+    with pytest.raises(ValueError, match="existing folder"):
+        T.save_model_atomic(m, tmp_path / "dir.keras")
+    with pytest.raises(ValueError, match="existing file"):
+        T.runs_dir(fake)
+    with pytest.raises(TypeError, match="run_dir"):
+        T.runs_dir(3)
+    # a run whose folder was pointed into the data folder refuses to save
+    run = T.TrainingRun(name="x", config={}, history={}, batch_history=[], wall_time_s=0.0, images_per_s=0.0,
+                        best_epoch=0, status="completed", model=m, path=data / "runs" / "x")
+    with pytest.raises(ValueError, match="data folder"):
+        run.save()
+    assert not (data / "runs").exists()
+
+
 def test_fit_accepts_tf_datasets(subset, tmp_path):
     import tensorflow as tf
 
