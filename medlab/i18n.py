@@ -60,7 +60,40 @@ def set_language(lang: str) -> str:
     'en'
     """
     _current[0] = _check_lang(lang)
+    _matplotlib_font(_current[0])
     return _current[0]
+
+
+_MPL_DEFAULT: list = []
+
+
+def _matplotlib_font(lang: str) -> None:
+    """Charts drawn with matplotlib (plots in notebooks, ``render.Chart`` in widgets) get a CJK font in 中文.
+
+    Matplotlib's default DejaVu Sans has no Chinese glyphs (they come out as empty boxes); the CJK font goes
+    first in ``font.sans-serif`` and DejaVu stays as the fallback. English restores the previous list.
+    """
+    import sys
+    if lang != "zh" and not _MPL_DEFAULT:
+        return
+    if lang == "zh" and "matplotlib" not in sys.modules and cjk_font_path() is None:
+        return
+    import matplotlib
+    from matplotlib import font_manager
+    rc = matplotlib.rcParams
+    if not _MPL_DEFAULT:
+        _MPL_DEFAULT.append(list(rc["font.sans-serif"]))
+    if lang == "zh":
+        path = cjk_font_path()
+        if path is None:
+            return
+        font_manager.fontManager.addfont(path)
+        name = font_manager.FontProperties(fname=path).get_name()
+        rc["font.sans-serif"] = [name] + [f for f in _MPL_DEFAULT[0] if f != name]
+        rc["axes.unicode_minus"] = False  # the CJK font's minus sign is not in every face
+    else:
+        rc["font.sans-serif"] = list(_MPL_DEFAULT[0])
+        rc["axes.unicode_minus"] = True
 
 
 def get_language() -> str:
@@ -254,6 +287,11 @@ ZH: dict[str, str] = {
     "temperature": "温度缩放", "Platt": "Platt 缩放",
     "Spearman": "Spearman 相关", "Spearman |map|": "Spearman 相关（|图|）", "SSIM": "SSIM",
     "rbf": "RBF 核",
+    # titles drawn into the widgets' PNGs (render.titled translates them; render.font draws 中文 with a CJK font)
+    "kernel / flipped": "卷积核 / 翻转后", "CT crop": "CT 裁剪", "correlation (CNN)": "互相关（CNN）",
+    "true convolution": "真正的卷积", "the patch": "图像块", "slice (yellow: box, blue: patch)": "切片（黄：框，蓝：图像块）",
+    "occlusion map": "遮挡图", "map alone": "仅显示热图", "vanilla saliency": "原始显著图", "learned": "学到的",
+    "target": "目标", "x * learned": "x * 学到的", "x * target": "x * 目标",
 }
 
 #: Labels made at build time from data: (pattern, Chinese template using the groups).

@@ -17,6 +17,7 @@ This module imports no ipywidgets so it is usable (and testable) without a kerne
 from __future__ import annotations
 
 import io
+import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -31,20 +32,52 @@ __all__ = ["to_png", "to_uint8", "to_rgb", "overlay_mask", "draw_boxes", "draw_s
 _FONTS: dict = {}
 
 
-def font(size: int):
-    """Pillow's default TrueType font at ``size`` px (cached); the bitmap font on Pillow < 10.1.
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def font(size: int, text: str = ""):
+    """The font for text drawn into PNGs at ``size`` px (cached).
+
+    Pillow's default TrueType font (DejaVu Sans), except when ``medlab.set_language("zh")`` is in force or
+    ``text`` holds Chinese characters: then a CJK font (Noto Sans CJK, found by ``medlab.i18n.cjk_font_path``),
+    so 中文 is drawn as glyphs, not as empty boxes. Without a CJK font installed it falls back to the default.
 
     >>> font(12) is font(12)
     True
     """
-    if size not in _FONTS:
+    from .i18n import cjk_font_path, get_language
+
+    path = cjk_font_path() if (get_language() == "zh" or _CJK.search(text or "")) else None
+    key = (size, path)
+    if key not in _FONTS:
         from PIL import ImageFont
 
+        if path is not None:
+            _FONTS[key] = _truetype_sc(path, size)
+        else:
+            try:
+                _FONTS[key] = ImageFont.load_default(size=size)
+            except TypeError:  # Pillow < 10.1 has only the fixed bitmap font
+                _FONTS[key] = ImageFont.load_default()
+    return _FONTS[key]
+
+
+def _truetype_sc(path: str, size: int):
+    """A TrueType font; in a .ttc collection the Simplified Chinese face (the article's script) if there is one."""
+    from PIL import ImageFont
+
+    if not path.lower().endswith(".ttc"):
+        return ImageFont.truetype(path, size)
+    first = None
+    for index in range(10):
         try:
-            _FONTS[size] = ImageFont.load_default(size=size)
-        except TypeError:  # Pillow < 10.1 has only the fixed bitmap font
-            _FONTS[size] = ImageFont.load_default()
-    return _FONTS[size]
+            f = ImageFont.truetype(path, size, index=index)
+        except OSError:
+            break
+        first = first or f
+        if " SC" in " ".join(f.getname()):
+            return f
+    return first if first is not None else ImageFont.truetype(path, size)
 
 
 def to_uint8(array: np.ndarray, vmin: float | None = None, vmax: float | None = None) -> np.ndarray:
@@ -278,9 +311,13 @@ def titled(panel: np.ndarray, title: str, height: int = 24, size: int = 15) -> n
     """
     from PIL import ImageDraw
 
+    from .i18n import t
+
     p = to_rgb(panel) if panel.ndim == 2 else panel
+    title = t(title)  # 中文 when medlab.set_language("zh") is in force and the title has a translation
     strip = Image.new("RGB", (p.shape[1], height), (255, 255, 255))
-    ImageDraw.Draw(strip).text((p.shape[1] / 2, height / 2), title, fill=(0, 0, 0), font=font(size), anchor="mm")
+    ImageDraw.Draw(strip).text((p.shape[1] / 2, height / 2), title, fill=(0, 0, 0), font=font(size, title),
+                               anchor="mm")
     return np.concatenate([np.asarray(strip), p], axis=0)
 
 

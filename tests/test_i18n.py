@@ -16,6 +16,7 @@ import medlab
 from medlab import i18n
 
 WIDGET_DIR = Path(medlab.__file__).parent / "widgets"
+ROOT = Path(__file__).resolve().parents[1]
 SPEC_NAMES = {"Int", "Float", "Choice", "Check", "Button"}
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -134,3 +135,29 @@ def test_every_registered_widget_built_in_chinese_has_translated_controls(zh):
             if desc and not HAN.search(desc) and not i18n.is_neutral(desc) and desc not in i18n.ZH:
                 gaps.setdefault(name, []).append(f"{key}: {desc!r}")
     assert not gaps, f"controls still in English after set_language('zh'): {gaps}"
+
+
+def test_widget_pngs_draw_chinese_with_a_cjk_font(zh, tmp_path):
+    """In 中文, titles inside the widgets' PNGs are translated and drawn with a CJK font, not as empty boxes."""
+    import io
+    import os
+
+    import numpy as np
+    from PIL import Image
+
+    from medlab import render
+    from medlab.widgets import WIDGETS
+    if i18n.cjk_font_path() is None:
+        pytest.skip("no CJK font installed (the Makefile / .ci/run install Debian's fonts-noto-cjk)")
+    assert "CJK" in " ".join(render.font(15).getname())
+    strip = render.titled(np.zeros((4, 200), np.uint8), "true convolution")[:24]
+    i18n.set_language("en")
+    english = render.titled(np.zeros((4, 200), np.uint8), "true convolution")[:24]
+    tofu = render.titled(np.zeros((4, 200), np.uint8), "\uffff\uffff\uffff\uffff\uffff")[:24]
+    i18n.set_language("zh")
+    assert (strip < 128).sum() > 50 and not np.array_equal(strip, english) and not np.array_equal(strip, tofu)
+    png = WIDGETS["flip_explorer"]().render()
+    img = np.asarray(Image.open(io.BytesIO(png)))
+    assert img.shape[0] > 100
+    if os.environ.get("MEDLAB_UPDATE_DOCS") == "1":  # the committed example of a widget image in Chinese
+        (ROOT / "docs" / "widget_zh_image.png").write_bytes(png)
