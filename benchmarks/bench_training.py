@@ -1,6 +1,8 @@
 """Benchmark for 06_training_cnn: the article's model and the MedLab recipe over three seeds, the dashboard.
 
-Run: .venv/bin/python benchmarks/bench_training.py [--quick] [--skip-models] [--skip-notebook] [--notebook-only] [--dashboard-only]
+Run: .venv/bin/python benchmarks/bench_training.py [--quick] [--only svm,seed,medlab,dashboard,256,notebook]
+(older flags: --skip-models, --skip-notebook, --notebook-only, --dashboard-only). The lead's idle re-measure of the
+recipe goal: ``--only medlab`` (three seeds, ~3-4 min on 2 idle cores); ``--only dashboard`` (~3 min).
 
 0. unit 05's SVM baseline re-measured (same split);
 1. ``seed_cnn`` (the article's model), 10 epochs, batch 32, full PneumoniaMNIST-28 train split: wall and CPU
@@ -51,23 +53,31 @@ def timed_fit(model, train, val, **kw):
 
 
 def scores(run, val, test) -> dict[str, float]:
+    """Test AUC and accuracy at 0.5, at the validation-accuracy threshold and at the validation balanced-accuracy
+    threshold (both thresholds chosen on validation only; test is only scored)."""
     pv = run.predict(val[0])
     thr = T.choose_threshold(val[1], pv)
+    thr_b = T.choose_threshold(val[1], pv, "balanced")
     pt = run.predict(test[0])
-    at_thr = T.evaluate(test[1], pt, thr)
-    at_half = T.evaluate(test[1], pt, 0.5)
-    return {"auc": at_thr["auc"], "acc_thr": at_thr["accuracy"], "acc_05": at_half["accuracy"], "thr": thr}
+    ev = T.evaluate(val[1], pv)
+    return {"val_auc": ev["auc"], "val_acc": ev["accuracy"], "auc": T.evaluate(test[1], pt)["auc"],
+            "acc_05": T.evaluate(test[1], pt, 0.5)["accuracy"], "acc_thr": T.evaluate(test[1], pt, thr)["accuracy"],
+            "thr": thr, "acc_bal": T.evaluate(test[1], pt, thr_b)["accuracy"], "thr_bal": thr_b}
 
 
 def table(name: str, rows: list[dict]) -> None:
-    keys = ["seed", "epochs", "wall_s", "cpu_s", "ips", "auc", "acc_05", "acc_thr", "thr"]
+    keys = ["seed", "epochs", "wall_s", "cpu_s", "ips", "val_auc", "val_acc", "auc", "acc_05", "acc_thr", "thr",
+            "acc_bal", "thr_bal"]
     print(f"\n{name}")
     print("  " + "  ".join(f"{k:>8s}" for k in keys))
     for r in rows:
         print("  " + "  ".join(f"{r[k]:8.3f}" if isinstance(r[k], float) else f"{r[k]:>8}" for k in keys))
-    for k in ("wall_s", "cpu_s", "auc", "acc_05", "acc_thr"):
+    for k in ("wall_s", "cpu_s", "val_auc", "auc", "acc_05", "acc_thr", "acc_bal"):
         v = np.array([r[k] for r in rows])
         print(f"  mean {k:8s} {v.mean():.3f} +- {v.std():.3f}  (min {v.min():.3f}, max {v.max():.3f})")
+    print("  (acc_thr: threshold maximising validation accuracy; acc_bal: threshold maximising validation balanced "
+          "accuracy; both chosen on validation only. wall_s/cpu_s: the whole fit() incl. validation and saving; "
+          "on 2 idle cores wall ~ cpu / 1.6-1.9)")
 
 
 def bench_svm() -> None:
@@ -83,11 +93,11 @@ def bench_svm() -> None:
           f"({time.perf_counter() - t:.0f} s incl. features; {load()})")
 
 
-def bench_models(tmp: Path) -> None:
+def bench_models(tmp: Path, kinds=("seed_cnn", "medlab_cnn")) -> None:
     x, y = load_pneumoniamnist("train")
     val = load_pneumoniamnist("val")
     test = load_pneumoniamnist("test")
-    for kind in ("seed_cnn", "medlab_cnn"):
+    for kind in kinds:
         rows = []
         for seed in SEEDS[:1] if QUICK else SEEDS:
             model = T.build_model(kind, (28, 28, 1), seed=seed)
@@ -98,44 +108,102 @@ def bench_models(tmp: Path) -> None:
         table(f"{kind}: defaults {T.RECIPES[kind]}, full train split (4,708), test 624", rows)
 
 
-def bench_dashboard(tmp: Path) -> None:
+def _ips_callback():
+    """The same timing as fit()'s recorder (training batches only, the very first batch excluded)."""
     import keras
+
+    class Clock(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.t = 0.0
+            self.train = 0.0
+            self.batches = 0
+            self.epoch = 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+            self.t = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = time.perf_counter()
+            if self.epoch > 0 or batch > 0:
+                self.train += now - self.t
+                self.batches += 1
+            self.t = now
+
+    return Clock()
+
+
+def _spread(v: list[float]) -> str:
+    a = np.asarray(v, dtype=float)
+    return f"median {np.median(a):8.0f}  (min {a.min():.0f}, max {a.max():.0f}, n={len(a)})"
+
+
+def bench_dashboard(tmp: Path) -> None:
+    """A/B/C interleaved: the dashboard's run, fit() on the same data, plain model.fit on the same data."""
+    import keras
+    import tensorflow as tf
 
     from medlab.widgets.training import training_dashboard
 
     x, y = load_pneumoniamnist("train")
     val = load_pneumoniamnist("val")
-    idx = np.random.default_rng(0).permutation(len(x))[:2048]
-    epochs = 2
-    print(f"\ndashboard overhead: seed_cnn, 2,048 images, {epochs} epochs, batch 32 ({load()})")
-    ex = training_dashboard("seed_cnn", n_train=2048, epochs=epochs, run_dir=tmp)
-    ex.click("train")
-    ex.state["thread"].join()
-    dash = ex.state["runs"][-1]
-    plain = T.fit(T.seed_cnn((28, 28, 1)), (x[idx], y[idx]), val, epochs=epochs, batch_size=32, run_dir=tmp)
-    m = T.seed_cnn((28, 28, 1))
-    xs = T.prepare_images(x[idx])
-    m.fit(xs[:64], y[idx][:64].astype("float32"), epochs=1, batch_size=32, verbose=0)   # trace first
-    t = time.perf_counter()
-    m.fit(xs, y[idx].astype("float32"), validation_data=(T.prepare_images(val[0]), val[1].astype("float32")),
-          epochs=epochs, batch_size=32, verbose=0)
-    keras_ips = epochs * len(xs) / (time.perf_counter() - t)
-    print(f"  images/s  dashboard {dash.images_per_s:8.0f}   fit() {plain.images_per_s:8.0f}   "
-          f"model.fit (incl. validation) {keras_ips:8.0f}")
-    print(f"  dashboard slower than fit() by {100 * (1 - dash.images_per_s / plain.images_per_s):.1f} %")
-    lat = []
-    for k in range(3):
+    n, epochs, batch = 2048, 3, 32
+    repeats = 3 if QUICK else 5
+    idx = np.random.default_rng(0).permutation(len(x))[:n]        # the dashboard's own subset for seed 0
+    xs, ys = x[idx], y[idx]
+    print(f"\ndashboard overhead: seed_cnn, {n:,} images, {epochs} epochs, batch {batch}, {repeats} interleaved "
+          f"repeats of A (dashboard) / B (fit(), no dashboard) / C (plain model.fit) ({load()})", flush=True)
+    ex = training_dashboard("seed_cnn", n_train=n, epochs=epochs, batch=batch, run_dir=tmp)
+    res: dict[str, list[float]] = {"A": [], "B": [], "C": []}
+    cpu: dict[str, list[float]] = {"A": [], "B": [], "C": []}
+    xp, yp = T.prepare_images(xs), ys.astype("float32")
+    vp = (T.prepare_images(val[0]), val[1].astype("float32"))
+    for r in range(repeats):
+        for arm in ("A", "B", "C") if r % 2 == 0 else ("C", "B", "A"):
+            c0 = time.process_time()
+            if arm == "A":
+                ex.click("train")
+                ex.state["thread"].join()
+                ips = ex.state["runs"][-1].images_per_s
+            elif arm == "B":
+                ips = T.fit(T.seed_cnn((28, 28, 1)), (xs, ys), val, epochs=epochs, batch_size=batch,
+                            run_dir=tmp).images_per_s
+            else:
+                T._seed_everything(0)
+                m = T.seed_cnn((28, 28, 1))
+                ds = tf.data.Dataset.from_tensor_slices((xp, yp)).shuffle(n, seed=0).batch(batch).prefetch(1)
+                clock = _ips_callback()
+                m.fit(ds, validation_data=vp, epochs=epochs, verbose=0, callbacks=[clock])
+                ips = clock.batches * batch / clock.train
+            cpu[arm].append(1000 * (time.process_time() - c0) / (n * epochs))
+            res[arm].append(ips)
+        print(f"  repeat {r}: A {res['A'][-1]:.0f}  B {res['B'][-1]:.0f}  C {res['C'][-1]:.0f} images/s "
+              f"({load()})", flush=True)
+    for arm, label in (("A", "dashboard"), ("B", "fit(), no dashboard"), ("C", "plain model.fit")):
+        print(f"  {arm} {label:22s} images/s {_spread(res[arm])};  CPU ms per image (whole run) "
+              f"{np.median(cpu[arm]):.3f}")
+    ratio_b = np.array(res["A"]) / np.array(res["B"])
+    ratio_c = np.array(res["A"]) / np.array(res["C"])
+    print(f"  dashboard slower than fit(): median {100 * (1 - np.median(ratio_b)):.1f} % (per-pair spread "
+          f"{100 * (1 - ratio_b.max()):.1f} .. {100 * (1 - ratio_b.min()):.1f} %); than plain model.fit: median "
+          f"{100 * (1 - np.median(ratio_c)):.1f} % ({100 * (1 - ratio_c.max()):.1f} .. {100 * (1 - ratio_c.min()):.1f} %)."
+          " Goal <= 10 %.")
+    lat, total = [], []
+    for k in range(3 if QUICK else 5):
         ex.controls["epochs"].value = 30
         ex.click("train")
         t0 = time.perf_counter()
-        while ex.state["live"].step < 5 and time.perf_counter() - t0 < 300:
-            time.sleep(0.05)
-        time.sleep(0.3 * k)
+        while ex.state["live"].step < 5 + 7 * k and time.perf_counter() - t0 < 300:
+            time.sleep(0.01)
+        time.sleep(0.013 * k)            # click at different points within a batch
         ex.click("stop")
         ex.state["thread"].join()
         lat.append(ex.state.get("stop_latency_ms", float("nan")))
-    print(f"  stop latency (click -> end of last batch): {', '.join(f'{v:.0f}' for v in lat)} ms; "
-          f"status {[r.status for r in ex.state['runs'][-3:]]}")
+        total.append(1000 * (time.perf_counter() - ex.state["clicked"]))
+    print(f"  stop latency, click -> end of the last batch: median {np.median(lat):.0f} ms, max {np.max(lat):.0f} ms "
+          f"({', '.join(f'{v:.0f}' for v in lat)}); click -> run saved and thread done: median "
+          f"{np.median(total):.0f} ms, max {np.max(total):.0f} ms; status {[r.status for r in ex.state['runs'][-len(lat):]]}")
 
 
 def bench_256(tmp: Path) -> None:
@@ -181,27 +249,57 @@ def bench_notebook_rss() -> None:
           f"(goal <= 1024) ({load()})")
 
 
-def main() -> None:
+SECTIONS = ("svm", "seed", "medlab", "dashboard", "256", "notebook")
+
+
+def _sections() -> list[str]:
+    """``--only a,b`` picks sections; the older flags still work."""
+    for k, arg in enumerate(sys.argv):
+        if arg == "--only" and k + 1 < len(sys.argv):
+            want = sys.argv[k + 1].split(",")
+        elif arg.startswith("--only="):
+            want = arg.split("=", 1)[1].split(",")
+        else:
+            continue
+        bad = [w for w in want if w not in SECTIONS]
+        if bad:
+            raise SystemExit(f"--only: unknown section(s) {bad}; choose from {', '.join(SECTIONS)}")
+        return want
     if "--notebook-only" in sys.argv:
+        return ["notebook"]
+    if "--dashboard-only" in sys.argv:
+        return ["dashboard"]
+    out = list(SECTIONS)
+    if "--skip-models" in sys.argv:
+        out = [s for s in out if s not in ("svm", "seed", "medlab")]
+    if "--skip-notebook" in sys.argv:
+        out.remove("notebook")
+    return out
+
+
+def main() -> None:
+    want = _sections()
+    if want == ["notebook"]:
         bench_notebook_rss()
         return
-    if "--dashboard-only" in sys.argv:
-        with tempfile.TemporaryDirectory() as tmp:
-            bench_dashboard(Path(tmp))
-        return
-    print(f"bench_training ({load()}, {os.cpu_count()} CPUs)")
+    print(f"bench_training ({load()}, {os.cpu_count()} CPUs; sections {', '.join(want)}"
+          f"{'; --quick: one seed, fewer repeats' if QUICK else ''})", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        if "--skip-models" not in sys.argv:
+        if "svm" in want:
             bench_svm()
-            bench_models(tmp)
-        bench_dashboard(tmp)
-        bench_256(tmp)
-    if "--skip-notebook" not in sys.argv:
+        kinds = [k for k, sec in (("seed_cnn", "seed"), ("medlab_cnn", "medlab")) if sec in want]
+        if kinds:
+            bench_models(tmp, kinds)
+        if "dashboard" in want:
+            bench_dashboard(tmp)
+        if "256" in want:
+            bench_256(tmp)
+    if "notebook" in want:
         # in a fresh process, so that the only child whose peak RSS is counted is the notebook's kernel
         import subprocess
 
-        out = subprocess.run([sys.executable, __file__, "--notebook-only"], capture_output=True, text=True)
+        out = subprocess.run([sys.executable, __file__, "--only", "notebook"], capture_output=True, text=True)
         print("\n".join(line for line in out.stdout.splitlines() if line.strip()))
     print(f"\ndone ({load()})")
 

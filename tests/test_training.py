@@ -417,6 +417,19 @@ def test_threshold_and_evaluate_against_sklearn():
     e = T.evaluate(y, p, t)
     assert e["auc"] == pytest.approx(roc_auc_score(y, p)) and e["accuracy"] == pytest.approx(
         accuracy_score(y, p >= t))
+    # the prevalence-free criterion: the highest balanced accuracy (sklearn's) over every threshold
+    from sklearn.metrics import balanced_accuracy_score
+
+    y2 = np.r_[np.ones(150, int), np.zeros(50, int)]                     # validation prevalence 75 %
+    p2 = np.clip(0.35 * y2 + rng.random(200) * 0.65, 0, 1)
+    tb = T.choose_threshold(y2, p2, "balanced")
+    best = max(balanced_accuracy_score(y2, p2 >= c) for c in np.linspace(0, 1, 1001))
+    assert balanced_accuracy_score(y2, p2 >= tb) >= best - 1e-12
+    assert T.choose_threshold(y2, p2) < tb                 # accuracy at 75 % prevalence favours "pneumonia"
+    with pytest.raises(ValueError, match="criterion"):
+        T.choose_threshold(y2, p2, "youden")
+    with pytest.raises(ValueError, match="both classes"):
+        T.choose_threshold(np.ones(4, int), [0.1, 0.2, 0.3, 0.4], "balanced")
 
 
 # --------------------------------------------------------------------------- transfer learning
