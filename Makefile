@@ -48,8 +48,8 @@ lab: $(STAMP)
 test: $(STAMP) classroom
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -m "not slow"
 
-# Everything, including the tests marked slow: every notebook in app mode and as the student edition, the
-# five-student JupyterHub run, every widget built in Chinese (about 30 min more on 2 cores).
+# Everything, including the tests marked slow: each student edition once more through nbclient (the browser
+# test already runs every student edition in JupyterLab).
 test-full: $(STAMP) classroom
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env
 

@@ -5,7 +5,7 @@ Headless Chromium (Debian's /usr/bin/chromium via playwright) opens the notebook
 127.0.0.1/localhost is blocked and counted: the count must be 0. Code is hidden, widgets are live: the
 notebook's ``browser_slider`` is moved and a widget image must change. 02 runs in Chinese
 (``MEDLAB_LANG=zh``) and its widget is saved in ``screenshots/`` (with ``MEDLAB_UPDATE_DOCS=1``: as
-``docs/widget_zh.png``); the other notebooks are ``slow``.
+``docs/widget_zh.png``); the other notebooks run in English. Every notebook runs in ``make test``.
 """
 from __future__ import annotations
 
@@ -166,8 +166,7 @@ def test_the_template_has_no_remote_assets(tmp_path):
     assert (dest / "static" / "fontawesome" / "webfonts").is_dir()
 
 
-@pytest.mark.parametrize("nb", [pytest.param(p, marks=() if p.name in QUICK else pytest.mark.slow, id=p.name)
-                                for p in NOTEBOOKS])
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_in_app_mode_offline(voila, browser, nb):
     base, lang = voila
     if lang == "zh" and nb.name not in QUICK:

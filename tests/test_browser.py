@@ -1,4 +1,9 @@
-"""Run every notebook in JupyterLab in headless Chromium, like a learner would.
+"""Run every notebook in JupyterLab in headless Chromium, like a learner would: the **student edition**.
+
+The server serves ``tools/editions.py student`` output (solution and instructor cells removed), so this is
+also the test that every student notebook runs top to bottom after *Run All* with no error except in cells
+tagged ``raises-exception`` (issue 13); nbval runs the full notebooks, solutions included, so every
+exercise check passes with its solution pasted in.
 
 For each notebook: open it in a real JupyterLab, Run All, wait until every cell ran, assert
 no cell shows an error (cells tagged ``raises-exception`` excepted), that widgets rendered
@@ -14,6 +19,7 @@ browser. The server runs on 127.0.0.1, a free port, a random token, on a *copy* 
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -28,6 +34,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("medlab_editions", ROOT / "tools" / "editions.py")
+editions = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(editions)
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "screenshots"
@@ -66,7 +75,7 @@ def lab(tmp_path_factory):
     """A JupyterLab server on a copy of notebooks/; yields (base_url, token)."""
     work = tmp_path_factory.mktemp("lab")
     nbdir = work / "notebooks"
-    shutil.copytree(ROOT / "notebooks", nbdir)
+    editions.build("student", nbdir)  # a copy: autosave can never write into notebooks/
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(work / "config"), JUPYTER_RUNTIME_DIR=str(work / "runtime"),
                JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"), TF_CPP_MIN_LOG_LEVEL="2")
@@ -164,6 +173,7 @@ def test_notebook_in_jupyterlab(lab, browser, nb_path):
     try:
         # ?reset: Lab would otherwise restore the previous test's tab and Run All would run *that* notebook
         page.goto(f"{base}/lab/tree/{nb_path.name}?reset&token={token}", wait_until="domcontentloaded")
+        # the served file is the student edition of nb_path
         page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
                                "&& window.jupyterapp.shell.currentWidget.context "
                                f"&& window.jupyterapp.shell.currentWidget.context.path === '{nb_path.name}' "

@@ -1,8 +1,9 @@
 """Student and instructor editions (tools/editions.py, ``make student`` / ``make instructor``).
 
 The student edition of a notebook runs top to bottom without its solution cells, with no error except in
-cells tagged ``raises-exception`` (nbclient honours that tag). 02 runs in every ``make test``; the other
-notebooks are marked ``slow`` (each is also run in full by nbval).
+cells tagged ``raises-exception`` (nbclient honours that tag). Here 02 runs in every ``make test`` and the
+others are marked ``slow``, because ``tests/test_browser.py`` already runs the student edition of every
+notebook top to bottom in JupyterLab (and nbval runs every full notebook, solutions included).
 """
 from __future__ import annotations
 

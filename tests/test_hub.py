@@ -222,7 +222,6 @@ async def _run_notebook(base: str, user: str, s: requests.Session) -> dict:
     return {"user": user, "errors": errors, "wall_s": wall, "peak_mib": peak / 2**20, "cpu_s": cpu}
 
 
-@pytest.mark.slow
 def test_five_students_run_notebook_02_concurrently(hub, sessions):
     base, results = hub["base"], {}
 
@@ -236,7 +235,7 @@ def test_five_students_run_notebook_02_concurrently(hub, sessions):
     for t in threads:
         t.join(timeout=1800)
     wall = time.monotonic() - t0
-    print(f"\nfive students, {NB} concurrently (2 shared cores, under load): wall {wall:.1f} s")
+    print(f"\nfive students, {NB} concurrently on {os.cpu_count()} cores: wall {wall:.1f} s")
     print("student     wall s   kernel CPU s   peak kernel memory (VmHWM) MiB")
     for u in STUDENTS:
         r = results.get(u)

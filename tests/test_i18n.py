@@ -120,7 +120,6 @@ def test_a_cjk_font_is_installed_for_pngs():
     assert np.asarray(img).sum() > 0 and not np.array_equal(np.asarray(img), np.asarray(tofu))
 
 
-@pytest.mark.slow
 def test_every_registered_widget_built_in_chinese_has_translated_controls(zh):
     """Builds every entry of medlab.widgets.WIDGETS (2-3 min on 2 cores) and reads each control."""
     from medlab.widgets import WIDGETS
