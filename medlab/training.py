@@ -835,6 +835,41 @@ def _recorder_class():
     return _Recorder
 
 
+def _cosine_class():
+    keras = _keras()
+
+    class _Cosine(keras.callbacks.Callback):
+        """Cosine decay of the learning rate from ``base`` to 0 over the run, set before every batch.
+
+        The same values as ``keras.optimizers.schedules.CosineDecay(base, epochs * steps)`` (step = batches done),
+        but known only once ``fit`` knows the data size; with an unknown number of steps it decays per epoch.
+        The compiled learning rate is put back at the end, so a saved model and a second ``fit`` see ``base``.
+        """
+
+        def __init__(self, base: float, epochs: int, steps: int | None):
+            super().__init__()
+            self.base, self.epochs, self.steps = base, epochs, steps
+            self._epoch = 0
+
+        def _set(self, done: float) -> None:
+            frac = min(max(done, 0.0), 1.0)
+            self.model.optimizer.learning_rate = self.base * 0.5 * (1.0 + math.cos(math.pi * frac))
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch = epoch
+            if self.steps is None:
+                self._set(epoch / self.epochs)
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if self.steps is not None:
+                self._set((self._epoch * self.steps + batch) / (self.epochs * self.steps))
+
+        def on_train_end(self, logs=None):
+            self.model.optimizer.learning_rate = self.base
+
+    return _Cosine
+
+
 def class_weights(labels: Any) -> dict[int, float]:
     """Balanced class weights ``{c: N / (2 N_c)}``: both classes then weigh equally in the loss. Used in 06 §5.
 
@@ -955,6 +990,16 @@ def fit(model, train: Any, val: Any = None, *, epochs: int | None = None, batch_
     if patience and val_data is not None and not any(isinstance(c, keras.callbacks.EarlyStopping)
                                                      for c in callbacks):
         callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True))
+    schedule = recipe.get("schedule")
+    steps_per_epoch = None
+    if schedule == "cosine":
+        if n_train is not None:
+            steps_per_epoch = -(-n_train // batch_size)
+        else:
+            card = int(train_ds.cardinality())
+            steps_per_epoch = card if card > 0 else None
+        callbacks.insert(0, _cosine_class()(float(np.asarray(model.optimizer.learning_rate)), epochs,
+                                            steps_per_epoch))
     recorder = _recorder_class()(batch_size, n_train)
     model._medlab_stop_requested = False
 
@@ -970,6 +1015,8 @@ def fit(model, train: Any, val: Any = None, *, epochs: int | None = None, batch_
         "epochs": epochs, "batch_size": batch_size, "seed": seed, "class_weight": cw,
         "augment": None if aug_layer is None else aug_layer.get_config().get("name", "augmentation"),
         "early_stopping_patience": patience if (patience and val_data is not None) else None,
+        "schedule": (None if schedule is None else f"{schedule}: learning rate from learning_rate to 0 over "
+                     f"{epochs} epoch(s)" + (f" x {steps_per_epoch} steps" if steps_per_epoch else " (per epoch)")),
         "n_train": n_train, "n_val": None if val_data is None or isinstance(val_data, tf.data.Dataset)
         else len(val_data[0]), "preprocessing": "uint8 / 255, channel axis added (prepare_images)",
         "data_sha256": checks, "data_files_sha256": data_files,

@@ -363,6 +363,25 @@ def test_writers_use_the_shared_write_guards(tmp_path, monkeypatch):
     assert not (data / "runs").exists()
 
 
+def test_cosine_schedule_equals_keras_cosine_decay(subset, tmp_path, monkeypatch):
+    import keras
+
+    train, val = subset                                     # 256 training images
+    monkeypatch.setitem(T.RECIPES, "tiny_cnn", {**T.RECIPES["tiny_cnn"], "schedule": "cosine"})
+    seen = []
+
+    class Watch(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(float(np.asarray(self.model.optimizer.learning_rate)))
+
+    m = T.tiny_cnn(learning_rate=4e-3)
+    run = T.fit(m, train, val, epochs=2, batch_size=64, run_dir=tmp_path, callbacks=[Watch()])
+    ref = keras.optimizers.schedules.CosineDecay(4e-3, 2 * 4)
+    np.testing.assert_allclose(seen, [float(ref(s)) for s in range(8)], rtol=1e-5)   # float32
+    assert float(np.asarray(m.optimizer.learning_rate)) == pytest.approx(4e-3)      # put back after the run
+    assert run.config["schedule"].startswith("cosine") and run.config["learning_rate"] == pytest.approx(4e-3)
+
+
 def test_fit_accepts_tf_datasets(subset, tmp_path):
     import tensorflow as tf
 
