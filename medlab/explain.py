@@ -65,7 +65,9 @@ __all__ = ["logit", "saliency", "smoothgrad", "gradient_x_input", "grad_cam", "o
 #: Upper limits (checked before any work starts).
 MAX_SAMPLES = 1000          # SmoothGrad noisy copies, IG steps
 MAX_WINDOWS = 65_536        # occlusion patches
-MAX_CHUNK_ELEMENTS = 2**22  # pixels per forward/backward batch (memory)
+MAX_CHUNK_ELEMENTS = 2**17  # pixels per forward/backward batch: 167 images of 28 x 28, 2 of 256 x 256; keeps
+                            # the activations of one batch to ~15 MB (08 peaks at ~100 MB more with 2**22)
+MAX_CURVE_ELEMENTS = 2**26  # pixels in all deletion / insertion curve images of one call
 MAX_CURVE_STEPS = 1000      # deletion / insertion points
 MAX_TRAIN_IMAGES = 50_000   # label randomisation
 MAX_EPOCHS = 100
@@ -1006,7 +1008,7 @@ def deletion_insertion(model: Any, x: Any, attribution: Any, steps: int = 28, fi
     fill = check_float(fill, "fill")
     sigma = max(h, w) / 14.0 if blur_sigma is None else check_float(blur_sigma, "blur_sigma", low=0.0)
     seed = check_seed(seed)
-    check_limit(2.0 * (steps + 1) * xs.size, MAX_CHUNK_ELEMENTS * 16, "pixels in the curve images",
+    check_limit(2.0 * (steps + 1) * xs.size, MAX_CURVE_ELEMENTS, "pixels in the curve images",
                 "use fewer steps")
     blurred = np.stack([gaussian_filter(xs[0, :, :, c].astype(np.float64), sigma) for c in range(xs.shape[-1])],
                        axis=-1).astype(dtype)

@@ -513,11 +513,15 @@ def test_attribution_inside():
 def test_exercise_checks_recognise_right_answers_and_typical_mistakes():
     from medlab.exercises import explain as E
     assert not E.check_occlusion_windows(None)
-    right = len(ex.occlusion_starts(28, 4, 2)) ** 2
-    assert E.check_occlusion_windows(right) and right == 169
-    assert "one axis" in E.check_occlusion_windows(13).hint
-    assert "+ 1" in E.check_occlusion_windows(144).hint
-    assert not E.check_occlusion_windows(170)
+    t = E.OCCLUSION_TASK
+    right = len(ex.occlusion_starts(t["size"], t["patch"], t["stride"])) ** 2
+    assert E.check_occlusion_windows(right) and right == 144
+    assert "one axis" in E.check_occlusion_windows(12).hint
+    assert "+ 1" in E.check_occlusion_windows(121).hint
+    assert "fit inside" in E.check_occlusion_windows(196).hint
+    # 08 §4 prints the window count of 4 x 4 / stride 2: the exercise must ask another one
+    assert not E.check_occlusion_windows(len(ex.occlusion_starts(28, 4, 2)) ** 2)
+    assert not E.check_occlusion_windows(145)
     with pytest.raises(TypeError):
         E.check_occlusion_windows("many")
     # Grad-CAM by hand, against the core's computation on a model whose last conv layer gives these maps
