@@ -28,7 +28,7 @@ import SimpleITK as sitk
 from ._validate import check_float, check_int, check_seed
 
 __all__ = ["CTCase", "PatchSet", "prepare", "patch_dataset", "patient_split", "random_split",
-           "patch_features", "to_window_uint8", "heatmap", "Heatmap", "detections", "froc", "findings_card",
+           "patch_features", "to_window_uint8", "keras_scorer", "heatmap", "Heatmap", "detections", "froc", "findings_card",
            "PATIENTS", "LUNG_WINDOW"]
 
 PATIENTS = ("A0002", "A0001")
@@ -359,14 +359,52 @@ def _scores(model: Any, patches: np.ndarray) -> np.ndarray:
     return p
 
 
+def keras_scorer(model: Any, batch: int = 1024, hu_range: tuple[float, float] = LUNG_WINDOW
+                 ) -> Callable[[np.ndarray], np.ndarray]:
+    """A fast scorer for :func:`heatmap`: HU patches -> the CNN's tumour probabilities (float64 ``(N,)``).
+
+    ``model``: a Keras model or a :class:`~medlab.training.TrainingRun` (its ``.model``) with one sigmoid
+    output. The patches get exactly the input of 06's ``fit``/``TrainingRun.predict``: the lung window as uint8
+    (:func:`to_window_uint8`), divided by 255. Unlike ``run.predict`` (``keras.Model.predict``: a new data
+    pipeline and step function per call, costly for the many small calls of a heat map) it calls the model
+    once per ``batch`` patches, ``model(x, training=False)`` inside one ``tf.function`` traced for a variable
+    batch size (no retracing). Same probabilities as ``run.predict(to_window_uint8(p))`` to float32 rounding.
+    Used in 09 §7.
+    """
+    tf = __import__("tensorflow")
+    keras_model = getattr(model, "model", model)
+    if not (hasattr(keras_model, "input_shape") and callable(keras_model)):
+        raise TypeError(f"model must be a Keras model or a TrainingRun, got {type(model).__name__}")
+    shape = tuple(keras_model.input_shape[1:])
+    if len(shape) != 3 or shape[-1] != 1 or None in shape:
+        raise ValueError(f"model must take (h, w, 1) patches, its input shape is {keras_model.input_shape}")
+    batch = check_int(batch, "batch", 1, 8192)
+
+    @tf.function(input_signature=[tf.TensorSpec((None,) + shape, tf.float32)], reduce_retracing=True)
+    def forward(x):
+        return keras_model(x, training=False)
+
+    def score(patches: np.ndarray) -> np.ndarray:
+        p = np.asarray(patches)
+        if p.ndim != 3 or p.shape[1:] != shape[:2]:
+            raise ValueError(f"patches must have shape (N, {shape[0]}, {shape[1]}), got {p.shape}")
+        out = np.empty(len(p), np.float64)
+        for s in range(0, len(p), batch):
+            x = to_window_uint8(p[s:s + batch], hu_range).astype(np.float32)[..., None] / np.float32(255.0)
+            out[s:s + batch] = np.asarray(forward(x)).reshape(-1)
+        return out
+
+    return score
+
+
 def heatmap(model: Any, ct: CTCase, slice: int, stride_mm: float = 4.0, size_mm: float = 32.0,
             batch: int = 512) -> Heatmap:
     """Slide ``model`` over the lungs of one slice: tumour probability at every ``stride_mm`` grid point.
 
     ``model``: a callable ``patches (N, h, w) HU -> probabilities (N,)`` or an object with ``.predict``
-    doing the same (wrap a Keras run as ``lambda p: run.predict(to_window_uint8(p))``). Patches whose
-    centre is outside ``ct.thorax`` (the convex hull of the lungs, see :class:`CTCase`) are not scored (NaN).
-    Inference runs in batches of ``batch``.
+    doing the same (for a Keras run use :func:`keras_scorer`; ``lambda p: run.predict(to_window_uint8(p))``
+    gives the same numbers, slower). Patches whose centre is outside ``ct.thorax`` (the convex hull of the
+    lungs, see :class:`CTCase`) are not scored (NaN). Inference runs in batches of ``batch``.
     """
     if not isinstance(ct, CTCase):
         raise TypeError(f"ct must be a CTCase (medlab.lungct.prepare), got {type(ct).__name__}")
@@ -381,10 +419,10 @@ def heatmap(model: Any, ct: CTCase, slice: int, stride_mm: float = 4.0, size_mm:
     inside = region[np.ix_(rows, cols)]
     rr, cc = np.nonzero(inside)
     prob = np.full((len(rows), len(cols)), np.nan)
-    plane = ct.hu[slice]
+    windows = np.lib.stride_tricks.sliding_window_view(ct.hu[slice], (size, size))  # a view: no copy
     for s in range(0, len(rr), batch):
         r_b, c_b = rows[rr[s:s + batch]], cols[cc[s:s + batch]]
-        patches = np.stack([plane[r - half:r - half + size, c - half:c - half + size] for r, c in zip(r_b, c_b)])
+        patches = windows[r_b - half, c_b - half]  # (n, size, size), one copy of just these patches
         prob[rr[s:s + batch], cc[s:s + batch]] = _scores(model, patches)
     full = np.full((ny, nx), np.nan)
     if len(rows) and len(cols):
@@ -458,7 +496,7 @@ def _max_feret_mm(mask2d: np.ndarray, spacing_xy: tuple[float, float]) -> float:
     return float(np.sqrt(d2.max()))
 
 
-def findings_card(ct: Any, lower: float = -300.0, upper: float = 200.0, roi_margin: int = 4) -> dict:
+def findings_card(ct: Any, lower: float = -300.0, upper: float = 200.0, roi_margin: int | None = 4) -> dict:
     """A findings card computed from the data (not typed): side, region, extent, diameter, volume, HU.
 
     The tumour is grown with 04's :func:`~medlab.preprocess.grow_from_box` inside the boxes dilated by
@@ -468,7 +506,7 @@ def findings_card(ct: Any, lower: float = -300.0, upper: float = 200.0, roi_marg
     The largest axial diameter is the largest distance between two boundary pixel centres of the grown region
     on any slice (mm).
     """
-    from .preprocess import grow_from_box, lung_mask
+    from .preprocess import grow_from_box
 
     if not (hasattr(ct, "image") and hasattr(ct, "boxes")):
         raise TypeError(f"ct must be a LungCT (medlab.datasets.load_lung_ct), got {type(ct).__name__}")
@@ -476,8 +514,32 @@ def findings_card(ct: Any, lower: float = -300.0, upper: float = 200.0, roi_marg
         raise ValueError("ct has no tumour boxes: nothing to describe")
     hu = ct.array
     sx, sy, sz = ct.spacing
-    growth = grow_from_box(hu, ct.mask().astype(bool), lower=lower, upper=upper, roi_margin=roi_margin)
-    region = growth.region.astype(bool)
+    if roi_margin is None:  # free growth (04 shows it leaks into the mediastinum): the whole volume
+        growth = grow_from_box(hu, ct.mask().astype(bool), lower=lower, upper=upper, roi_margin=None)
+        return _card(ct, hu, growth.region.astype(bool), float(growth.dice))
+    roi_margin = check_int(roi_margin, "roi_margin", 0, 64)
+    # Growth is confined to the boxes dilated in-plane by roi_margin (04's grow_from_box), so it runs on the
+    # boxes' bounding block plus that margin: the same region as on the whole volume, without float64 copies
+    # of all 512 x 512 x nz voxels (memory: 09 §8).
+    nz, ny, nx = hu.shape
+    z0 = min(b.slice_index for b in ct.boxes); z1 = max(b.slice_index for b in ct.boxes) + 1
+    r0 = max(min(b.row0 for b in ct.boxes) - roi_margin - 1, 0)
+    r1 = min(max(b.row1 for b in ct.boxes) + roi_margin + 2, ny)
+    c0 = max(min(b.col0 for b in ct.boxes) - roi_margin - 1, 0)
+    c1 = min(max(b.col1 for b in ct.boxes) + roi_margin + 2, nx)
+    block = np.zeros((z1 - z0, r1 - r0, c1 - c0), bool)
+    for b in ct.boxes:
+        block[b.slice_index - z0, b.row0 - r0:b.row1 + 1 - r0, b.col0 - c0:b.col1 + 1 - c0] = True
+    growth = grow_from_box(hu[z0:z1, r0:r1, c0:c1], block, lower=lower, upper=upper, roi_margin=roi_margin)
+    region = np.zeros(hu.shape, bool)
+    region[z0:z1, r0:r1, c0:c1] = growth.region
+    return _card(ct, hu, region, float(growth.dice))
+
+
+def _card(ct: Any, hu: np.ndarray, region: np.ndarray, dice_vs_box: float) -> dict:
+    from .preprocess import lung_mask
+
+    sx, sy, sz = ct.spacing
     zs = np.flatnonzero(region.any(axis=(1, 2)))
     diam = max((_max_feret_mm(region[z], (sx, sy)), int(z)) for z in zs)
     x_centre = float(np.mean([(b.min_mm[0] + b.max_mm[0]) / 2 for b in ct.boxes]))
@@ -498,4 +560,4 @@ def findings_card(ct: Any, lower: float = -300.0, upper: float = 200.0, roi_marg
             "volume_ml": float(region.sum() * sx * sy * sz / 1000.0), "voxels": int(region.sum()),
             "hu_mean": float(values.mean()), "hu_sd": float(values.std()),
             "hu_min": float(values.min()), "hu_max": float(values.max()),
-            "dice_vs_box": float(growth.dice), "region_mask": region}
+            "dice_vs_box": dice_vs_box, "region_mask": region}

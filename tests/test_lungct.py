@@ -164,3 +164,41 @@ def test_bad_input_is_a_clear_error(cases):
         L.prepare(np.zeros((3, 3, 3)))
     with pytest.raises(ValueError, match="no tumour boxes"):
         L.findings_card(type("CT", (), {"image": sitk.Image(4, 4, 4, sitk.sitkInt16), "boxes": []})())
+
+
+def test_findings_card_on_the_box_block_equals_growth_on_the_whole_volume(cts):
+    # findings_card grows only inside the boxes' block (memory); 04's grow_from_box on the whole volume,
+    # restricted to the same dilated boxes, must give the identical region and Dice
+    from medlab.preprocess import grow_from_box
+
+    for p in L.PATIENTS:
+        ct = cts[p]
+        card = L.findings_card(ct)
+        whole = grow_from_box(ct.array, ct.mask().astype(bool), lower=-300, upper=200, roi_margin=4)
+        assert card["region_mask"].shape == ct.array.shape
+        assert np.array_equal(card["region_mask"], whole.region.astype(bool)), p
+        assert card["dice_vs_box"] == pytest.approx(whole.dice)
+    with pytest.raises(ValueError, match="roi_margin"):
+        L.findings_card(cts["A0001"], roi_margin=-1)
+
+
+def test_keras_scorer_gives_run_predicts_probabilities(cases):
+    pytest.importorskip("tensorflow")
+    from medlab import training
+
+    model = training.seed_cnn((32, 32, 1), seed=0)
+    c = cases["A0001"]
+    k = c.boxed_slices[0]
+    rng = np.random.default_rng(0)
+    patches = rng.uniform(-1100, 200, (300, 32, 32)).astype(np.float32)
+    direct = model.predict(training.prepare_images(L.to_window_uint8(patches)), verbose=0).reshape(-1)
+    score = L.keras_scorer(model, batch=64)
+    got = score(patches)
+    assert got.shape == (300,) and got.dtype == np.float64
+    assert np.allclose(got, direct, atol=1e-6)
+    h1, h2 = L.heatmap(score, c, k, stride_mm=16), L.heatmap(score, c, k, stride_mm=16, batch=37)
+    assert np.allclose(h1.prob, h2.prob, equal_nan=True, atol=1e-6)
+    with pytest.raises(ValueError, match="patches must have shape"):
+        score(np.zeros((2, 16, 16)))
+    with pytest.raises(TypeError, match="Keras model or a TrainingRun"):
+        L.keras_scorer("cnn")

@@ -70,8 +70,9 @@ def heatmap_explorer(case: L.CTCase, scorer: Callable[[np.ndarray], np.ndarray] 
     curves = {s: L.froc(maps[s], case, thresholds) for s in strides_mm}
     # everything a slider needs is computed here once: the grey slice, the coloured heat map, and the
     # detections at each of the slider's thresholds (the threshold slider moves in steps of 0.05)
-    greys = {k: to_rgb(_slice_grey(case, k)).astype(np.float32) for k in slices}
-    heats = {(s, j): heatmap_rgb(np.nan_to_num(hm.full, nan=0.0), 0.0, 1.0).astype(np.float32)
+    # (kept as uint8, 4x less memory than float32; a frame converts the one slice it blends)
+    greys = {k: to_rgb(_slice_grey(case, k)) for k in slices}
+    heats = {(s, j): heatmap_rgb(np.nan_to_num(hm.full, nan=0.0), 0.0, 1.0).astype(np.uint8)
              for s in strides_mm for j, hm in enumerate(maps[s])}
     found = {(s, j, float(t)): L.detections(hm, case, float(t))
              for s in strides_mm for j, hm in enumerate(maps[s]) for t in thresholds}
@@ -92,9 +93,10 @@ def heatmap_explorer(case: L.CTCase, scorer: Callable[[np.ndarray], np.ndarray] 
     def frame(slice: int, stride: float, threshold: float, opacity: float, show_boxes: bool) -> Frame:
         k = slices[slice]
         hm = maps[stride][slice]
-        base = greys[k]
+        base = greys[k].astype(np.float32)
         finite = np.isfinite(hm.full)
-        mixed = np.where(finite[..., None], base * (1 - opacity) + heats[(stride, slice)] * opacity, base)
+        mixed = np.where(finite[..., None], base * np.float32(1 - opacity)
+                         + heats[(stride, slice)].astype(np.float32) * np.float32(opacity), base)
         rgb = (mixed + 0.5).astype(np.uint8)
         t = float(thresholds[int(np.argmin(np.abs(thresholds - threshold)))])
         d = found[(stride, slice, t)]
@@ -224,8 +226,12 @@ def findings_card_viewer(cts: Mapping[str, Any] | None = None) -> Any:
         from ..datasets import load_lung_ct
 
         cts = {p: load_lung_ct(p) for p in L.PATIENTS}
-    cards = {p: L.findings_card(ct) for p, ct in cts.items()}
-    pictures = {p: _card_picture(cts[p], cards[p]) for p in cards}
+    cards, pictures = {}, {}
+    for p, ct in cts.items():  # one patient at a time; only the numbers and the picture are kept
+        card = L.findings_card(ct)
+        pictures[p] = _card_picture(ct, card)
+        cards[p] = {k: v for k, v in card.items() if k != "region_mask"}
+        del card
 
     def frame(patient: str) -> Frame:
         c = cards[patient]
