@@ -68,3 +68,29 @@ def test_best_filter_for_salt():
     _wrong(ex.check_best_filter_for_salt("wiener"), "Choose from")
     with pytest.raises(TypeError, match="answer must be one of"):
         ex.check_best_filter_for_salt(1)
+
+
+def test_closing_radius_is_computed_and_mistakes_get_their_hint():
+    from medlab.exercises.preprocessing import VESSEL_TASK, check_closing_radius, smallest_closing_radius
+    from medlab import preprocess as pp
+    d_px = VESSEL_TASK["diameter_mm"] / VESSEL_TASK["pixel_mm"]
+    right = smallest_closing_radius(d_px)
+    # the reference: SciPy's closing with the same disk fills the hole from the same radius on
+    from scipy import ndimage as ndi
+    from medlab.exercises.preprocessing import _hole_mask
+    hole = _hole_mask(d_px)
+    def scipy_closed(r):  # pad wider than the disk, close, look at the original area only
+        p = 2 * r + 2
+        out = ndi.binary_closing(np.pad(hole, p, constant_values=True), structure=pp._disk(r, 2))
+        return out[p:-p, p:-p]
+    assert scipy_closed(right).all() and not scipy_closed(right - 1).all()
+    assert check_closing_radius(right) and check_closing_radius(float(right))
+    assert not check_closing_radius(None) and "Replace" in check_closing_radius(None).hint
+    assert "millimetres" in check_closing_radius(VESSEL_TASK["diameter_mm"] / 2).hint
+    assert "diameter" in check_closing_radius(round(d_px, 1)).hint
+    assert "Too small" in check_closing_radius(right - 1).hint
+    assert "not the smallest" in check_closing_radius(right + 6).hint
+    with pytest.raises(TypeError):
+        check_closing_radius("4")
+    with pytest.raises(ValueError, match="diameter_px"):
+        smallest_closing_radius(0)

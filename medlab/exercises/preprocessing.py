@@ -20,6 +20,7 @@ from . import Feedback, as_number
 __all__ = [
     "EQ_TASK_IMAGE", "check_equalized_value", "check_equalize_function", "check_otsu_function", "VOLUME_TASK",
     "check_region_volume_ml", "DICE_TASK_A", "DICE_TASK_B", "check_dice", "SALT_TASK", "check_best_filter_for_salt",
+    "VESSEL_TASK", "smallest_closing_radius", "check_closing_radius",
 ]
 
 
@@ -143,6 +144,63 @@ def check_region_volume_ml(answer: Any) -> Feedback:
     else:
         hint = "volume = voxels × spacing_x × spacing_y × spacing_z (mm³), then divide by 1000."
     return Feedback(False, f"{value:g} mL is not right.", hint=hint)
+
+
+#: 04 §5: a vessel crossing the lung leaves a round hole of this diameter in the air mask; pixels of 04's CT.
+VESSEL_TASK = dict(diameter_mm=5.0, pixel_mm=0.646484375)
+
+
+def _hole_mask(diameter_px: float) -> np.ndarray:
+    r = int(np.ceil(diameter_px)) + 2
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    mask = np.ones(yy.shape, dtype=bool)
+    mask[xx ** 2 + yy ** 2 <= (diameter_px / 2.0) ** 2] = False
+    return mask
+
+
+def smallest_closing_radius(diameter_px: float, max_radius: int = 20) -> int:
+    """The smallest disk radius (pixels) for which :func:`medlab.preprocess.binary_close` fills a round hole of
+    ``diameter_px`` pixels in an otherwise full mask (found by trying radii 1, 2, ...).
+
+    >>> smallest_closing_radius(5.0)
+    3
+    """
+    from .. import preprocess as pp
+
+    d = float(diameter_px)
+    if not (0 < d <= 2 * max_radius):
+        raise ValueError(f"diameter_px must be in (0, {2 * max_radius}] pixels, got {diameter_px!r}")
+    mask = _hole_mask(d)
+    for r in range(1, max_radius + 1):
+        if pp.binary_close(mask, r).all():
+            return r
+    raise ValueError(f"no radius up to {max_radius} fills a hole of {d} px")  # pragma: no cover - d is bounded
+
+
+def check_closing_radius(answer: Any) -> Feedback:
+    """04 §5: the smallest closing radius in *pixels* that fills :data:`VESSEL_TASK`'s vessel hole."""
+    t = VESSEL_TASK
+    task = (f"A vessel leaves a round hole {t['diameter_mm']:g} mm across in the lung mask; pixels are "
+            f"{t['pixel_mm']:.3f} mm. What is the smallest radius r (in pixels) for which "
+            "pp.binary_close(mask, r) fills it?")
+    if answer is None:
+        return Feedback.unanswered(task)
+    value = _number(answer, "answer")
+    d_px = t["diameter_mm"] / t["pixel_mm"]
+    right = smallest_closing_radius(d_px)
+    if value == right:
+        return Feedback(True, f"{t['diameter_mm']:g} mm = {d_px:.1f} px; a disk of radius {right} px no longer fits "
+                              f"inside the hole, so dilation covers it and erosion cannot open it again.")
+    if abs(value - t["diameter_mm"] / 2) < 0.01 or abs(value - t["diameter_mm"]) < 0.01:
+        hint = "That is in millimetres: convert to pixels first (divide by the pixel size)."
+    elif abs(value - d_px) < 1.0:
+        hint = f"{d_px:.1f} px is the hole's diameter; the structuring element is described by its radius."
+    elif value < right:
+        hint = (f"Too small: a disk of radius {value:g} px still fits inside a hole of {d_px:.1f} px, and erosion "
+                "re-opens what dilation closed. Try it: pp.binary_close on a small mask with a hole.")
+    else:
+        hint = "That works but is not the smallest: a bigger disk also erases real details (e.g. narrow airways)."
+    return Feedback(False, f"r = {value:g} px is not the smallest radius that fills it.", hint=hint)
 
 
 #: Two masks (e.g. a grown region and a reference) for the Dice exercise.
