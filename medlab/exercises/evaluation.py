@@ -321,7 +321,9 @@ def check_net_benefit(answer: Any) -> Feedback:
     if _close(a, right):
         return Feedback(True, f"NB = {t['tp']}/{n} − {t['fp']}/{n} · {pt}/{1 - pt:g} = {right:.4f}: like finding "
                               f"{right * n:.1f} ill patients per {n} with no false alarm. Treat all: "
-                              f"{treat_all:.4f}, treat none: 0 — the model is worth using at this p_t.")
+                              f"{treat_all:.4f}, treat none: 0 — "
+                              + ("the model beats both at this p_t." if right > max(treat_all, 0.0) else
+                                 "at this p_t the model does not beat both references."))
     mistakes = [
         (t["tp"] / n - t["fp"] / n * pt, "Weight the false positives by the odds p_t / (1 − p_t), not by p_t."),
         (t["tp"] / n - t["fp"] / n * (1 - pt) / pt,
