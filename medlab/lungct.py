@@ -359,7 +359,7 @@ def _scores(model: Any, patches: np.ndarray) -> np.ndarray:
     return p
 
 
-def keras_scorer(model: Any, batch: int = 1024, hu_range: tuple[float, float] = LUNG_WINDOW
+def keras_scorer(model: Any, batch: int = 256, hu_range: tuple[float, float] = LUNG_WINDOW
                  ) -> Callable[[np.ndarray], np.ndarray]:
     """A fast scorer for :func:`heatmap`: HU patches -> the CNN's tumour probabilities (float64 ``(N,)``).
 
@@ -496,6 +496,17 @@ def _max_feret_mm(mask2d: np.ndarray, spacing_xy: tuple[float, float]) -> float:
     return float(np.sqrt(d2.max()))
 
 
+def _voxels(ct: Any) -> np.ndarray:
+    """The (z, y, x) voxels of a LungCT without a second copy: its cached ``.array`` if it was already made,
+    else a read-only view of ``ct.image`` (valid while the caller holds ``ct``; nothing returned keeps it)."""
+    cached = getattr(ct, "__dict__", {}).get("array")
+    if cached is not None:
+        return cached
+    if isinstance(getattr(ct, "image", None), sitk.Image):
+        return sitk.GetArrayViewFromImage(ct.image)
+    return np.asarray(ct.array)
+
+
 def findings_card(ct: Any, lower: float = -300.0, upper: float = 200.0, roi_margin: int | None = 4) -> dict:
     """A findings card computed from the data (not typed): side, region, extent, diameter, volume, HU.
 
@@ -512,7 +523,7 @@ def findings_card(ct: Any, lower: float = -300.0, upper: float = 200.0, roi_marg
         raise TypeError(f"ct must be a LungCT (medlab.datasets.load_lung_ct), got {type(ct).__name__}")
     if not ct.boxes:
         raise ValueError("ct has no tumour boxes: nothing to describe")
-    hu = ct.array
+    hu = _voxels(ct)
     sx, sy, sz = ct.spacing
     if roi_margin is None:  # free growth (04 shows it leaks into the mediastinum): the whole volume
         growth = grow_from_box(hu, ct.mask().astype(bool), lower=lower, upper=upper, roi_margin=None)

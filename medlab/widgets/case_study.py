@@ -57,7 +57,7 @@ def heatmap_explorer(case: L.CTCase, scorer: Callable[[np.ndarray], np.ndarray] 
 
     Heat maps of ``slices`` (default: every other boxed slice and three tumour-free slices) are computed at
     build time for each stride in ``strides_mm`` with ``scorer`` (patches in HU -> probabilities; default
-    :func:`density_baseline`). The side chart is the FROC-style curve over those slices. Used in 09 §6.
+    :func:`density_baseline`). The side chart is the FROC-style curve over those slices. Used in 09 §7.
     """
     if not isinstance(case, L.CTCase):
         raise TypeError(f"case must be a CTCase (medlab.lungct.prepare), got {type(case).__name__}")
@@ -162,7 +162,9 @@ def patch_inspector(case: L.CTCase, models: Mapping[str, Callable[[np.ndarray], 
     nz, ny, nx = case.hu.shape
     size = int(round(size_mm / case.pixel_mm))
     half = size // 2
-    box_mask = case.box_mask()
+    boxes_by_slice: dict[int, list[tuple[int, int, int, int]]] = {}
+    for z, br0, bc0, br1, bc1 in case.boxes:  # the boxes, not a whole-volume mask (memory)
+        boxes_by_slice.setdefault(z, []).append((br0, bc0, br1, bc1))
     z0, r0, c0, r1, c1 = case.boxes[len(case.boxes) // 2]
     excluded = {k + d for k in case.tumour_slices for d in (-1, 0, 1)}
 
@@ -178,7 +180,8 @@ def patch_inspector(case: L.CTCase, models: Mapping[str, Callable[[np.ndarray], 
         image = hstack([titled(overview, "slice (yellow: box, blue: patch)"), titled(big, "the patch")])
         feats = _patch_features(patch)
         scores = {n: float(np.asarray(m(patch[None])).reshape(-1)[0]) for n, m in models.items()}
-        in_box, in_lung = bool(box_mask[slice, r, c]), bool(case.lung[slice, r, c])
+        in_box = any(br0 <= r <= br1 and bc0 <= c <= bc1 for br0, bc0, br1, bc1 in boxes_by_slice.get(slice, ()))
+        in_lung = bool(case.lung[slice, r, c])
         if in_box:
             label = "tumour (label 1)"
         elif slice in excluded:
@@ -207,7 +210,7 @@ def _card_picture(ct: Any, card: dict) -> np.ndarray:
 
     k = card["diameter_slice"]
     lo, hi = L.LUNG_WINDOW
-    rgb = to_rgb(to_uint8(ct.array[k], lo, hi))
+    rgb = to_rgb(to_uint8(L._voxels(ct)[k], lo, hi))
     m = card["region_mask"][k]
     edge = m & ~ndimage.binary_erosion(m)
     rgb[edge] = (255, 60, 60)
@@ -219,19 +222,23 @@ def _card_picture(ct: Any, card: dict) -> np.ndarray:
 def findings_card_viewer(cts: Mapping[str, Any] | None = None) -> Any:
     """The findings card of each patient, computed from the data (04's region growing inside the boxes).
 
-    ``cts``: patient id -> LungCT (default: both embedded patients). The picture shows the slice of the
-    largest axial diameter with the grown region (red) and the box (yellow). Used in 09 §7.
+    ``cts``: patient id -> LungCT (default: both embedded patients, loaded one at a time and released after
+    their card is computed). The picture shows the slice of the
+    largest axial diameter with the grown region (red) and the box (yellow). Used in 09 §8.
     """
     if cts is None:
         from ..datasets import load_lung_ct
 
-        cts = {p: load_lung_ct(p) for p in L.PATIENTS}
+        patients, get = list(L.PATIENTS), load_lung_ct  # loaded one at a time below (memory)
+    else:
+        patients, get = list(cts), cts.__getitem__
     cards, pictures = {}, {}
-    for p, ct in cts.items():  # one patient at a time; only the numbers and the picture are kept
+    for p in patients:  # one patient at a time; only the numbers and the picture are kept
+        ct = get(p)
         card = L.findings_card(ct)
         pictures[p] = _card_picture(ct, card)
         cards[p] = {k: v for k, v in card.items() if k != "region_mask"}
-        del card
+        del card, ct
 
     def frame(patient: str) -> Frame:
         c = cards[patient]
