@@ -65,8 +65,9 @@ __all__ = ["logit", "saliency", "smoothgrad", "gradient_x_input", "grad_cam", "o
 #: Upper limits (checked before any work starts).
 MAX_SAMPLES = 1000          # SmoothGrad noisy copies, IG steps
 MAX_WINDOWS = 65_536        # occlusion patches
-MAX_CHUNK_ELEMENTS = 2**17  # pixels per forward/backward batch: 167 images of 28 x 28, 2 of 256 x 256; keeps
-                            # the activations of one batch to ~15 MB (08 peaks at ~100 MB more with 2**22)
+MAX_CHUNK_ELEMENTS = 2**15  # pixels per forward/backward batch: 41 images of 28 x 28, 1 of 256 x 256; keeps
+                            # one batch's activations to a few MB (08's explorers peaked ~100 MiB higher with
+                            # 2**22, measured with benchmarks/bench_memory.py; no slower on 2 cores)
 MAX_CURVE_ELEMENTS = 2**26  # pixels in all deletion / insertion curve images of one call
 MAX_CURVE_STEPS = 1000      # deletion / insertion points
 MAX_TRAIN_IMAGES = 50_000   # label randomisation
