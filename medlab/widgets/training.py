@@ -473,7 +473,8 @@ def _dashboard_view(state: dict) -> Frame:
                ("<br><b>Runs of this session</b>" + html_table(
                    cmp_rows, header=["#", "run", "model", "status", "epochs", "val loss", "val acc", "val AUC",
                                      "images/s"]) if cmp_rows else ""))
-    progress = done / total if status in ("training", "stopped", "completed", "early_stopped") else 0.0
+    progress = done / total if status in ("training", "stopped", "completed", "early_stopped") or \
+        status.startswith("stopping") else 0.0
     return Frame(image=curves, panes=panes, readout=readout, progress=progress, warning=error)
 
 
@@ -513,7 +514,12 @@ def _start_training(state: dict, values: dict) -> None:
                         live.batch_loss.append(float(logs.get("loss", np.nan)))
                         live.batch_acc.append(float(logs.get("accuracy", np.nan)))
                     now = time.perf_counter()
-                    if now - state["last_draw"] >= state["redraw_s"]:
+                    if getattr(self.model, "_medlab_stop_requested", False) and live.status == "training":
+                        with live.lock:                  # show at once that Stop was taken (then: validate, save)
+                            live.status = "stopping (validating and saving the partial run)"
+                        state["last_draw"] = now
+                        _push(state)
+                    elif now - state["last_draw"] >= state["redraw_s"]:
                         state["last_draw"] = now
                         _push(state)
 
