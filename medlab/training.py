@@ -949,8 +949,10 @@ def fit(model, train: Any, val: Any = None, *, epochs: int | None = None, batch_
     optional; labels 0/1), or ``tf.data.Dataset`` s of ``(image, label)`` (batched or not; used as given, so
     they must already be scaled like :func:`prepare_images`). ``None`` for ``epochs``, ``batch_size``,
     ``class_weight`` and ``augment`` means the model's own defaults (:data:`RECIPES` by ``model.name``: the
-    article's 10 epochs / batch 32 for ``seed_cnn``; the documented recipe for ``medlab_cnn``, whose early
-    stopping on ``val`` restores the best weights). ``class_weight``: ``None``, ``"balanced"`` or
+    article's 10 epochs / batch 32 for ``seed_cnn``; the documented recipe for ``medlab_cnn``: 12 epochs, batch
+    64, augmentation, balanced class weights, and the best validation epoch restored). A recipe's
+    ``"schedule": "cosine"`` (``medlab_cnn``) decays the learning rate from the compiled value to 0 over the
+    run, whatever ``epochs`` is. ``class_weight``: ``None``, ``"balanced"`` or
     ``{0: w0, 1: w1}``; ``augment``: ``True``/``False`` or a Keras layer (e.g. :func:`augmentation`).
 
     The run is saved into ``runs_dir(run_dir) / <name>`` (``model.keras`` written atomically, ``run.json`` with
