@@ -25,29 +25,42 @@ import numpy as np
 
 from ._validate import check_array, check_binary_labels, check_float, check_int, check_seed
 
-__all__ = ["embedding", "early_fusion", "late_fusion", "late_fusion_weight", "stacking", "joint_model",
+__all__ = ["embedding", "embedding_layer", "early_fusion", "late_fusion", "late_fusion_weight", "stacking", "joint_model",
            "leaky_clinical_feature", "screen_features", "FusionModel"]
 
 
-def embedding(model: Any, images: np.ndarray, layer: str | None = None, batch_size: int = 256) -> np.ndarray:
+def embedding_layer(model: Any, layer: str | None = None) -> Any:
+    """The layer whose feature maps :func:`embedding` averages: ``layer`` by name, or the last layer with a
+    4-D ``(batch, h, w, channels)`` output. The embedding has one number per channel of that layer, whatever
+    the image size (used in 10 §1 and by its exercise check).
+    """
+    keras = __import__("keras")
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+    if layer is not None:
+        return model.get_layer(layer)
+    conv_layers = [lyr for lyr in model.layers if len(getattr(lyr, "output", None).shape) == 4]
+    if not conv_layers:
+        raise ValueError("the model has no layer with a 4-D (batch, h, w, channels) output to embed")
+    return conv_layers[-1]
+
+
+def embedding(model: Any, images: np.ndarray, layer: str | None = None, batch_size: int = 64) -> np.ndarray:
     """A CNN's embedding of images: the global average of the last convolution block's feature maps.
 
     ``model``: a Keras model built with ``keras.Input`` (06's ``seed_cnn``/``medlab_cnn``); ``layer``: the
-    layer whose output is averaged (default: the last layer with a 4-D output). ``images`` as the loaders
-    return them (uint8 (N, H, W)); preprocessed like 06's ``fit`` (``/ 255``, channel axis).
-    Returns float32 (N, channels).
+    layer whose output is averaged (default: :func:`embedding_layer`, the last layer with a 4-D output).
+    ``images`` as the loaders return them (uint8 (N, H, W)); preprocessed like 06's ``fit`` (``/ 255``,
+    channel axis). Predicted in batches of ``batch_size`` (small batches keep the feature maps, and so the
+    notebook's peak memory, small). Returns float32 (N, channels).
     """
     from .training import prepare_images
 
     keras = __import__("keras")
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
-    conv_layers = [lyr for lyr in model.layers if len(getattr(lyr, "output", None).shape) == 4] \
-        if layer is None else [model.get_layer(layer)]
-    if not conv_layers:
-        raise ValueError("the model has no layer with a 4-D (batch, h, w, channels) output to embed")
-    target = conv_layers[-1]
-    sub = keras.Model(model.inputs, keras.layers.GlobalAveragePooling2D()(target.output))
+    target = embedding_layer(model, layer)
+    if len(model.inputs) != 1:
+        raise ValueError(f"model must have one image input to embed, it has {len(model.inputs)}")
+    sub = keras.Model(model.inputs[0], keras.layers.GlobalAveragePooling2D()(target.output))
     x = prepare_images(images, tuple(model.input_shape[1:]), "images")
     return np.asarray(sub.predict(x, batch_size=check_int(batch_size, "batch_size", 1, 8192), verbose=0),
                       dtype=np.float32)

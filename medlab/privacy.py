@@ -249,32 +249,29 @@ def _is_multi(value: Any) -> bool:
     return isinstance(value, (list, tuple, MultiValue))
 
 
-def _mask(value: Any) -> str:
-    """A masked copy of a value for the report: first character of each part, the rest as '*'."""
+def _render(value: Any, masked: bool) -> str:
+    """A value as text for reports and comparisons: ``masked`` keeps the first character of each part and
+    turns the rest into '*' (40 characters at most); unmasked values are cut at 64 characters."""
     if value is None:
         return ""
     if isinstance(value, (bytes, bytearray)):
         return f"<{len(value)} bytes>"
     if _is_multi(value):
-        return "\\".join(_mask(v) for v in value)
+        return "\\".join(_mask(v) if masked else str(v) for v in value)
     text = str(value)
-    if len(text) > 40:
-        text = text[:40]
-        tail = "…"
-    else:
-        tail = ""
-    return re.sub(r"(?<=[0-9A-Za-z])[0-9A-Za-z]", "*", text) + tail
+    if not masked:
+        return text if len(text) <= 64 else text[:63] + "…"
+    tail = "…" if len(text) > 40 else ""
+    return re.sub(r"(?<=[0-9A-Za-z])[0-9A-Za-z]", "*", text[:40]) + tail
+
+
+def _mask(value: Any) -> str:
+    """A masked copy of a value for the report: first character of each part, the rest as '*'."""
+    return _render(value, masked=True)
 
 
 def _show(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (bytes, bytearray)):
-        return f"<{len(value)} bytes>"
-    if _is_multi(value):
-        return "\\".join(str(v) for v in value)
-    text = str(value)
-    return text if len(text) <= 64 else text[:63] + "…"
+    return _render(value, masked=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1238,9 +1235,13 @@ def _trainer(input_shape: tuple[int, ...], seed: int) -> _Trainer:
     return _TRAINERS[key]
 
 
+_EVAL_BATCH = 64   # eager batches this small keep the activations (and the kernel's peak memory) small
+
+
 def _auc(model, x: np.ndarray, y: np.ndarray) -> float:
     from sklearn.metrics import roc_auc_score
-    p = np.concatenate([np.asarray(model(x[i:i + 1024], training=False)) for i in range(0, len(x), 1024)])
+    p = np.concatenate([np.asarray(model(x[i:i + _EVAL_BATCH], training=False))
+                        for i in range(0, len(x), _EVAL_BATCH)])
     if len(np.unique(y)) < 2:
         return float("nan")
     return float(roc_auc_score(y.reshape(-1), p.reshape(-1)))

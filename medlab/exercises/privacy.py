@@ -21,10 +21,15 @@ from .. import privacy
 from . import Feedback, as_number
 
 __all__ = ["check_profile_action", "check_shifted_interval", "check_fedavg_weights", "check_epsilon_order",
-           "check_unique_fraction", "VISIT_DATES"]
+           "check_unique_fraction", "VISIT_DATES", "CANDIDATES", "check_identifying", "check_tool_gap",
+           "check_uid_runs", "check_dp_factor"]
 
 #: Two visits of one patient (for the date-shift exercise).
 VISIT_DATES = ("20190304", "20190611")
+
+#: Attributes of pydicom's example CT (for the §1 exercise): which of them can identify a person?
+CANDIDATES = ("StationName", "DeviceSerialNumber", "SeriesInstanceUID", "AcquisitionDate", "AdditionalPatientHistory",
+              "PatientWeight", "SliceThickness", "KVP", "ConvolutionKernel", "Modality")
 
 _CODES = {"D", "Z", "X", "K", "C", "U", "Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"}
 
@@ -132,7 +137,135 @@ def check_unique_fraction(records: Sequence[dict], columns: Sequence[str], answe
     v = _number(answer, "answer")
     if abs(v - want) < 0.005:
         return Feedback(True, f"{want:.3f} of the records can be singled out by {', '.join(columns)}.")
-    if abs(v - want * 100) < 0.5:
+    if abs(v - want * 100) < 0.5 and want > 0:
         return Feedback(False, "that looks like a percentage.", hint="Give a fraction between 0 and 1.")
+    if abs(v - (1 - want)) < 0.005:
+        return Feedback(False, "that is the fraction that is *not* unique.",
+                        hint="Count the records whose combination appears exactly once (k = 1).")
     return Feedback(False, f"not {v:g}.", hint="Count the records whose combination of values appears only once "
                     "(privacy.uniqueness).")
+
+
+def _keywords(answer: Any, what: str) -> set[str]:
+    if isinstance(answer, (str, bytes)) or not hasattr(answer, "__iter__"):
+        raise TypeError(f"{what} must be a list (or set) of attribute keywords, got {answer!r}")
+    items = list(answer)
+    if not all(isinstance(k, str) for k in items):
+        raise TypeError(f"{what} must hold attribute keywords as strings, got {answer!r}")
+    return {k.strip() for k in items}
+
+
+def _identifies(keyword: str) -> bool:
+    """In Table E.1-1 with a Basic Profile action other than K (keep)."""
+    try:
+        return privacy.profile_action(keyword)[0] != "K"
+    except ValueError:          # not in the table: the profile keeps it
+        return False
+
+
+def check_identifying(answer: Any, candidates: Sequence[str] = CANDIDATES) -> Feedback:
+    """11 §1: which of ``candidates`` can identify a person? Judged by the standard: the attributes that
+    PS3.15 Table E.1-1 lists with an action other than K (keep)."""
+    right = {k for k in candidates if _identifies(k)}
+    if answer is None:
+        return Feedback.unanswered(f"List the attributes of {list(candidates)} that can identify a patient.")
+    a = _keywords(answer, "answer")
+    unknown = sorted(a - set(candidates))
+    if unknown:
+        return Feedback(False, f"{unknown} are not among the candidates.", hint="Pick keywords from CANDIDATES.")
+    if a == right:
+        return Feedback(True, f"{sorted(right)}: Table E.1-1 lists each of them (device names, UIDs, dates, free "
+                              "text and body measures all narrow down who and where); the others are not in the "
+                              "table — the profile keeps them.")
+    extra, missing = sorted(a - right), sorted(right - a)
+    if extra:
+        return Feedback(False, f"{extra[0]} does not identify anyone.", hint="An acquisition parameter (slice "
+                        "thickness, tube voltage, kernel, modality) is the same for thousands of patients.")
+    hints = {"uid": "UIDs link the file to the hospital's archive (and often embed its root and a timestamp).",
+             "date": "Dates, with age and sex, single people out.",
+             "history": "Free text can contain anything, names included.",
+             "device": "A station name or serial number names the hospital, and with a date the visit.",
+             "body": "Weight and size are patient characteristics: with age and sex they narrow the search."}
+    k = missing[0]
+    topic = ("uid" if k.endswith("UID") else "date" if "Date" in k or "Time" in k else
+             "history" if "History" in k or "Comment" in k or "Description" in k else
+             "device" if "Station" in k or "Device" in k or "Serial" in k else "body")
+    return Feedback(False, f"you left out {len(missing)} that can identify (one is {k}).", hint=hints[topic])
+
+
+def check_tool_gap(answer: Any, differences: Sequence[dict], left_by_tool: Sequence[Any],
+                   ours: str = "medlab", tool: str = "dicognito") -> Feedback:
+    """11 §3: name an attribute that ``tool`` *kept* unchanged where ``ours`` removed or emptied it, and that
+    the audit still flags in the tool's output. ``differences``: :func:`medlab.privacy.compare_outputs` rows
+    (names ``(ours, tool)``); ``left_by_tool``: :func:`medlab.privacy.audit` findings of the tool's output."""
+    if not isinstance(answer, (str, type(None))):
+        raise TypeError(f"answer must be an attribute keyword (str), got {answer!r}")
+    kept = {r["keyword"] for r in differences if r.get(tool) == "kept" and r.get(ours) in ("removed", "emptied")}
+    flagged = {f.keyword for f in left_by_tool}
+    right = kept & flagged
+    if answer is None:
+        return Feedback.unanswered(f"Find a row where {tool} says 'kept' and {ours} 'removed' or 'emptied', "
+                                   "then check whether the audit flags it.")
+    a = answer.strip()
+    rows = {r["keyword"]: r for r in differences}
+    if a in right:
+        kind = next(f.kind for f in left_by_tool if f.keyword == a)
+        return Feedback(True, f"{a} [{kind}] is still in {tool}'s output: a second tool is a cross-check, "
+                              "not a guarantee — run the audit on whatever you release.")
+    if a not in rows:
+        return Feedback(False, f"{a!r} is not a row of the comparison.", hint="Pick a keyword from tool_diff.")
+    if rows[a].get(tool) != "kept":
+        return Feedback(False, f"{tool} {rows[a].get(tool)} {a}, it did not keep it.",
+                        hint=f"Look for rows where {tool} says 'kept'.")
+    if a in kept:
+        return Feedback(False, f"{tool} kept {a}, but the audit does not flag it.",
+                        hint="List the keywords of the audit's findings on the tool's output and compare.")
+    return Feedback(False, f"{ours} did not remove or empty {a}.", hint=f"Look for rows where {ours} says "
+                    "'removed' or 'emptied'.")
+
+
+def check_uid_runs(answer: Any, uid: str, keys: Sequence[str]) -> Feedback:
+    """11 §4: how many different UIDs does ``uid`` become when de-identified once with each of ``keys``?"""
+    if not isinstance(uid, str) or not keys:
+        raise TypeError("uid must be a UID string and keys a non-empty list of keys")
+    outs = {privacy.keyed_uid(uid, k) for k in keys}
+    right = len(outs)
+    if answer is None:
+        return Feedback.unanswered(f"De-identify with the keys {list(keys)}: how many different UIDs come out?")
+    a = as_number(answer, "answer")
+    if a == right:
+        return Feedback(True, f"{right}: the keyed hash is deterministic — the same key gives the same UID in "
+                              "every run (a series stays a series, runs can be merged) — and another key gives "
+                              "an unlinkable one.")
+    if a == len(keys) and len(keys) != right:
+        return Feedback(False, "the UIDs are not drawn at random.", hint="The same UID and the same key always "
+                        "give the same output UID.")
+    if a == 1 and right != 1:
+        return Feedback(False, "the key matters.", hint="A different key gives a different, unlinkable UID.")
+    return Feedback(False, f"{a:g} is not it.", hint="Count the different keys: each gives one output UID.")
+
+
+def check_dp_factor(answer: Any, epsilon: float) -> Feedback:
+    """11 §9: with (ε, δ ≈ 0)-DP, by what factor at most can one patient make any outcome more likely?
+    Accepts e^ε for ε rounded to two decimals."""
+    import math
+    from .._validate import check_float
+
+    eps = check_float(epsilon, "epsilon", 0, 700)
+    right = math.exp(eps)
+    if answer is None:
+        return Feedback.unanswered(f"ε = {eps:.3f}: compute the factor e^ε (ignore δ).")
+    a = as_number(answer, "answer")
+    if a > 0 and abs(math.log(a) - eps) <= 0.006:
+        return Feedback(True, f"e^{eps:.2f} ≈ {right:.3g}: any outcome of training (including 'this patient "
+                              "was in the data') may become up to that many times more likely — "
+                              + ("a strong guarantee." if eps <= 1 else "a weak one, though still a bound."))
+    if abs(a - eps) < 0.01:
+        return Feedback(False, "that is ε itself.", hint="The bound is P[M(D) ∈ S] ≤ e^ε · P[M(D') ∈ S].")
+    if a > 0 and abs(math.log(a) + eps) <= 0.006:
+        return Feedback(False, "that is e^−ε.", hint="The bound says at most e^ε times *more* likely.")
+    if a > 0 and abs(math.log10(a) - eps) <= 0.006:
+        return Feedback(False, "that is 10^ε.", hint="The exponent is the natural one: e^ε (math.exp).")
+    if abs(a - (1 + eps)) < 0.01:
+        return Feedback(False, "1 + ε is only the small-ε approximation of e^ε.", hint="Use math.exp(ε).")
+    return Feedback(False, f"{a:g} is not it.", hint="The factor is e^ε (math.exp).")
