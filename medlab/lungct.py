@@ -370,6 +370,11 @@ def keras_scorer(model: Any, batch: int = 256, hu_range: tuple[float, float] = L
     once per ``batch`` patches, ``model(x, training=False)`` inside one ``tf.function`` traced for a variable
     batch size (no retracing). Same probabilities as ``run.predict(to_window_uint8(p))`` to float32 rounding.
     Used in 09 §7.
+
+    >>> from medlab import training
+    >>> score = keras_scorer(training.seed_cnn((32, 32, 1), seed=0))
+    >>> p = score(np.full((3, 32, 32), -800.0)); p.shape, bool(np.all((p > 0) & (p < 1)))
+    ((3,), True)
     """
     tf = __import__("tensorflow")
     keras_model = getattr(model, "model", model)

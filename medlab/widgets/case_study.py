@@ -89,6 +89,7 @@ def heatmap_explorer(case: L.CTCase, scorer: Callable[[np.ndarray], np.ndarray] 
     (curve_line,) = ax.plot([], [], "-o", ms=3, color="tab:blue")
     (point,) = ax.plot([], [], "o", ms=9, color="tab:red")
     chart.animate(curve_line, point)
+    froc_png: dict[tuple[float, int], bytes] = {}
 
     def frame(slice: int, stride: float, threshold: float, opacity: float, show_boxes: bool) -> Frame:
         k = slices[slice]
@@ -110,9 +111,11 @@ def heatmap_explorer(case: L.CTCase, scorer: Callable[[np.ndarray], np.ndarray] 
         if show_boxes:
             draw_boxes(rgb, [(r0, c0, r1, c1) for z, r0, c0, r1, c1 in case.boxes if z == k], thickness=2)
         c = curves[stride]
-        curve_line.set_data(c["fp_per_slice"], c["sensitivity"])
         j = int(np.argmin(np.abs(c["thresholds"] - threshold)))
-        point.set_data([c["fp_per_slice"][j]], [c["sensitivity"][j]])
+        if (stride, j) not in froc_png:  # the chart depends on stride and threshold only: drawn once per pair
+            curve_line.set_data(c["fp_per_slice"], c["sensitivity"])
+            point.set_data([c["fp_per_slice"][j]], [c["sensitivity"][j]])
+            froc_png[(stride, j)] = chart.png()
         boxed = k in case.boxed_slices
         shows = "shows the tumour (boxed)" if boxed else (
             "shows the tumour (NO box)" if k in case.tumour_slices else "is tumour-free")
@@ -122,7 +125,7 @@ def heatmap_explorer(case: L.CTCase, scorer: Callable[[np.ndarray], np.ndarray] 
                 ("boxes missed (FN)", d["fn"]), ("false-positive regions", d["fp"]),
                 (f"over the {len(slices)} slices: sensitivity", f"{c['sensitivity'][j]:.2f}"),
                 ("FP per slice", f"{c['fp_per_slice'][j]:.2f}")]
-        return Frame(image=rgb, panes={"froc": chart.png()}, readout=html_table(rows))
+        return Frame(image=rgb, panes={"froc": froc_png[(stride, j)]}, readout=html_table(rows))
 
     boxed_in_list = [j for j, k in enumerate(slices) if k in case.boxed_slices] or [0]
     controls = {
