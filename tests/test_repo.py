@@ -162,14 +162,35 @@ def test_notebooks_import_only_registered_builders_from_widgets():
 def test_every_public_widget_builder_is_registered():
     import inspect
 
-    import medlab.widgets as mw
+    import importlib
 
+    import medlab.widgets as mw
+    from medlab.widgets._explorer import REGISTRY
+
+    mw.load_all()
     builder = re.compile(r"_(explorer|viewer|stepper|browser|inspector|dashboard|lab|comparison|histograms|"
                          r"by_hand)$")
-    names = [n for n, f in vars(mw).items() if inspect.isfunction(f) and builder.search(n)]
+    names = []
+    for mod in mw._MODULES:
+        m = importlib.import_module(f"medlab.widgets.{mod}")
+        names += [n for n, f in vars(m).items() if inspect.isfunction(f) and builder.search(n)
+                  and not n.startswith(("_", "render_")) and f.__module__ == m.__name__]
     assert names, "no builders found"
     missing = sorted(n for n in names if n not in mw.WIDGETS)
     assert not missing, f"widget builders not in medlab.widgets.WIDGETS: {missing}"
+    # the lazy index (read from the sources, no import) names exactly the registered builders
+    assert set(mw.INDEX) == {n for n, (_b, _d, module) in REGISTRY.items() if module.startswith("medlab.widgets.")}
+
+
+def test_importing_one_builder_loads_only_its_module():
+    import subprocess
+    import sys
+    code = ("import sys; from medlab.widgets import gd_stepper; "
+            "loaded = sorted(m for m in sys.modules if m.startswith('medlab.widgets.')); "
+            "assert loaded == ['medlab.widgets._explorer', 'medlab.widgets.training'], loaded; "
+            "import medlab.widgets as mw; assert len(mw.WIDGETS) == len(mw.INDEX)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
 
 
 def test_core_modules_import_no_ipywidgets():

@@ -7,36 +7,108 @@ contract test (``tests/test_widget_contract.py``) and the widget benchmark (``be
 cover every entry automatically. Modules are discovered here, so adding ``widgets/<unit>.py`` needs no
 edit of this file.
 
+Modules load on first use: ``from medlab.widgets import gd_stepper`` imports only ``widgets/training.py``
+(the builders are found by reading the sources), so a notebook does not pay for the other units' imports
+(about 70 MiB of SciPy, scikit-image, pydicom... in a classroom kernel with 1 GiB). ``WIDGETS`` imports them all.
+
 >>> "slice_viewer" in WIDGETS
 True
 """
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
-from typing import Any, Callable
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 from ._explorer import REGISTRY
 
-__all__ = ["WIDGETS"]
+_MODULES = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
-for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    if not _info.name.startswith("_"):
-        importlib.import_module(f"{__name__}.{_info.name}")
+
+def _registered_names(module: str) -> list[str]:
+    """The builders ``widgets/<module>.py`` registers, read from its source (``@register(...)``)."""
+    tree = ast.parse((Path(__file__).parent / f"{module}.py").read_text(encoding="utf-8"))
+    names = []
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for dec in node.decorator_list:
+            call = dec if isinstance(dec, ast.Call) else None
+            func = call.func if call is not None else dec
+            if (isinstance(func, ast.Name) and func.id == "register") or \
+                    (isinstance(func, ast.Attribute) and func.attr == "register"):
+                alias = next((k.value.value for k in (call.keywords if call else ())
+                              if k.arg == "name" and isinstance(k.value, ast.Constant)), None)
+                names.append(alias or node.name)
+    return names
+
+
+#: builder name -> module name, without importing anything
+INDEX: dict[str, str] = {name: mod for mod in _MODULES for name in _registered_names(mod)}
+
+__all__ = ["WIDGETS", "INDEX", "load_all", *sorted(INDEX)]
+
+
+def __getattr__(name: str) -> Any:
+    module = INDEX.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    importlib.import_module(f"{__name__}.{module}")
+    builder = REGISTRY[name][0]
+    globals()[name] = builder
+    return builder
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(INDEX))
+
+
+def load_all() -> None:
+    """Import every widget module (what ``WIDGETS`` needs); idempotent."""
+    for mod in _MODULES:
+        importlib.import_module(f"{__name__}.{mod}")
 
 
 def _factory(builder: Callable[..., Any], demo: Callable[[], dict]) -> Callable[[], Any]:
     def build() -> Any:
         return builder(**demo())
 
-    build.__name__ = f"build_{builder.__name__}"
-    build.__doc__ = f"Build ``{builder.__name__}`` on embedded data."
+    build.__name__ = f"build_{getattr(builder, '__name__', 'widget')}"
+    build.__doc__ = f"Build ``{getattr(builder, '__name__', 'widget')}`` on embedded data."
     return build
 
 
+class _Widgets(Mapping):
+    """builder name -> zero-argument factory (builds the widget on embedded data); loads every module."""
+
+    def _all(self) -> dict[str, Callable[[], Any]]:
+        load_all()
+        return {name: _factory(b, demo) for name, (b, demo, _m) in sorted(REGISTRY.items())}
+
+    def __getitem__(self, name: str) -> Callable[[], Any]:
+        if name not in REGISTRY and name in INDEX:
+            getattr(__import__(__name__, fromlist=[name]), name)
+        if name not in REGISTRY:
+            load_all()
+        builder, demo, _m = REGISTRY[name]
+        return _factory(builder, demo)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        load_all()
+        return len(REGISTRY)
+
+    def __contains__(self, name: object) -> bool:
+        return name in INDEX or (load_all() or name in REGISTRY)
+
+    def __repr__(self) -> str:
+        return f"<medlab.widgets.WIDGETS: {len(self)} widgets>"
+
+
 #: builder name -> zero-argument factory (builds the widget on embedded data).
-WIDGETS: dict[str, Callable[[], Any]] = {}
-for _name, (_builder, _demo, _module) in sorted(REGISTRY.items()):
-    WIDGETS[_name] = _factory(_builder, _demo)
-    globals()[_name] = _builder
-    __all__.append(_name)
+WIDGETS: Mapping[str, Callable[[], Any]] = _Widgets()
