@@ -22,7 +22,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import SimpleITK as sitk
+
+
+class _LazySimpleITK:
+    """SimpleITK, imported on first use: notebooks that load only X-rays (06-08, 10, 11) never pay its
+    ~90 MiB (issue 13's memory budget); the CT loaders import it when called."""
+
+    def __getattr__(self, name: str) -> Any:
+        import SimpleITK
+
+        globals()["sitk"] = SimpleITK
+        return getattr(SimpleITK, name)
+
+
+sitk: Any = _LazySimpleITK()
 
 __all__ = [
     "DatasetError", "DATA_DIR", "data_dir", "list_datasets", "verify", "verify_all",
