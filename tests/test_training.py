@@ -382,6 +382,29 @@ def test_cosine_schedule_equals_keras_cosine_decay(subset, tmp_path, monkeypatch
     assert run.config["schedule"].startswith("cosine") and run.config["learning_rate"] == pytest.approx(4e-3)
 
 
+def test_medlab_recipe_defaults_cosine_label_smoothing_best_epoch(subset, tmp_path):
+    import keras
+
+    train, val = subset
+    m = T.medlab_cnn()
+    assert isinstance(m.loss, keras.losses.BinaryCrossentropy) and m.loss.get_config()["label_smoothing"] == 0.1
+    assert float(np.asarray(m.optimizer.learning_rate)) == pytest.approx(3e-3)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        T.medlab_cnn(label_smoothing=0.7)
+    best = {}
+
+    class Keep(keras.callbacks.Callback):                 # the weights after every epoch
+        def on_epoch_end(self, epoch, logs=None):
+            best[epoch] = [w.copy() for w in self.model.get_weights()]
+
+    run = T.fit(m, train, val, epochs=3, run_dir=tmp_path, callbacks=[Keep()])
+    assert run.status == "completed" and run.epochs_run == 3          # restores, never stops early
+    assert run.config["restore_best_epoch"] and run.config["early_stopping_patience"] is None
+    assert run.config["schedule"].startswith("cosine") and run.config["batch_size"] == 64
+    assert run.best_epoch == int(np.argmin(run.history["val_loss"]))
+    assert all(np.array_equal(u, v) for u, v in zip(m.get_weights(), best[run.best_epoch]))
+
+
 def test_fit_accepts_tf_datasets(subset, tmp_path):
     import tensorflow as tf
 
