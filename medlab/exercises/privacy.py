@@ -254,7 +254,8 @@ def check_dp_factor(answer: Any, epsilon: float) -> Feedback:
     eps = check_float(epsilon, "epsilon", 0, 700)
     right = math.exp(eps)
     if answer is None:
-        return Feedback.unanswered(f"ε = {eps:.3f}: compute the factor e^ε (ignore δ).")
+        return Feedback.unanswered(f"ε = {eps:.3f}: by what factor at most may one patient make an outcome "
+                                   "more likely (ignore δ)?")
     a = as_number(answer, "answer")
     if a > 0 and abs(math.log(a) - eps) <= 0.006:
         return Feedback(True, f"e^{eps:.2f} ≈ {right:.3g}: any outcome of training (including 'this patient "
