@@ -5,7 +5,7 @@ recognises the typical mistakes to give a specific hint.
 
 >>> bool(check_occlusion_windows(None))
 False
->>> bool(check_occlusion_windows(169))
+>>> bool(check_occlusion_windows(144))
 True
 """
 from __future__ import annotations
