@@ -1235,7 +1235,8 @@ def transfer_model(source, *, freeze: bool = True, dropout: float = 0.3, learnin
 
     The backbone is cloned with its trained weights; ``freeze=True`` makes it non-trainable (only the new head
     learns); unfreeze later with :func:`set_backbone_trainable` (then re-compile with a smaller learning
-    rate). Named ``"transfer_cnn"`` so :func:`fit` uses the medlab recipe defaults. Used in 06 §8.
+    rate). Named ``"transfer_cnn"``; it has no entry in ``RECIPES``, so :func:`fit` falls back to the
+    article's defaults (10 epochs, batch 32) unless you pass them, as 06 §8 does. Used in 06 §8.
     """
     keras = _keras()
     dropout = check_float(dropout, "dropout", low=0.0, high=0.9)
