@@ -116,6 +116,8 @@ def prepare(ct: Any, pixel_mm: float = 1.0, lung_pixel_mm: float = 2.0) -> CTCas
 
     fine = resample(pixel_mm, sitk.sitkLinear, img)
     hu = sitk.GetArrayFromImage(fine)
+    ox, oy = fine.GetOrigin()[0], fine.GetOrigin()[1]
+    del fine  # the numpy copy is all that is kept: the float32 SimpleITK image would double the peak
     coarse = sitk.GetArrayFromImage(resample(lung_pixel_mm, sitk.sitkLinear, img))
     seg = lung_mask(coarse, (lung_pixel_mm, lung_pixel_mm, sz))
     rows = np.minimum((np.arange(hu.shape[1]) * pixel_mm / lung_pixel_mm).astype(int), coarse.shape[1] - 1)
@@ -128,7 +130,6 @@ def prepare(ct: Any, pixel_mm: float = 1.0, lung_pixel_mm: float = 2.0) -> CTCas
         if lung[k].any():
             thorax[k] = convex_hull_image(lung[k])
 
-    ox, oy = fine.GetOrigin()[0], fine.GetOrigin()[1]
     boxes = []
     for b in ct.boxes:
         (x0, y0, _), (x1, y1, _) = b.min_mm, b.max_mm
