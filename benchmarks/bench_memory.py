@@ -10,6 +10,19 @@ kernel CPU time, and the cells that raised the peak most. Budget (issue 13): ≤
     python benchmarks/bench_memory.py                      # every notebook
     python benchmarks/bench_memory.py 04 00 --cells 5      # some notebooks, top 5 cells each
     python benchmarks/bench_memory.py --edition student    # build/student/ instead of notebooks/
+    sudo python benchmarks/bench_memory.py 09 --hard-limit 1024   # also inside a 1 GiB memory cgroup
+
+``--hard-limit MIB`` (root, cgroup v1 memory controller) runs each kernel inside a memory cgroup capped at MIB,
+as a JupyterHub/Kubernetes per-user limit does, after dropping the page cache so the kernel is charged for the
+library pages it reads. It reports the cgroup's peak charge (anonymous memory plus the page cache the kernel
+pulled in), how often the cap was hit (the kernel then reclaims clean file pages, e.g. TensorFlow's 350 MiB of
+mapped library code) and whether the kernel was OOM-killed. VmHWM counts those file pages as resident even
+though they can be dropped under a cap, so the two figures answer different questions: VmHWM is the issue's
+budget; the cgroup run shows whether a class server with that per-user cap would kill the notebook. Under the
+cap the kernel's file pages are reclaimed, so VmHWM measured *inside* it comes out lower: take the budget
+figure from a run without ``--hard-limit``. The peak charge reaches the cap whenever a notebook reads files
+(the page cache is charged too, and reclaimed when the cap is hit): the columns that matter are the OOM kills
+and whether the notebook finished.
 
 Timings on the shared 2-core machine are under load; memory is not.
 """
@@ -41,7 +54,54 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(path: Path, timeout: int = 600) -> dict:
+CGROUP_V1 = Path("/sys/fs/cgroup/memory")
+
+
+class HardLimit:
+    """A cgroup-v1 memory cgroup capped at ``mib``. The benchmark moves itself into it, so every kernel it
+    starts is born inside (its whole life is charged); the benchmark's own ~70 MiB (nbclient, zmq) is charged
+    too, which makes the test stricter than a per-user limit on the kernel alone."""
+
+    def __init__(self, mib: int):
+        if not (CGROUP_V1 / "cgroup.procs").exists() or os.geteuid() != 0:
+            raise SystemExit("--hard-limit needs root and the cgroup v1 memory controller at /sys/fs/cgroup/memory")
+        self.dir = CGROUP_V1 / f"medlab_bench_{os.getpid()}"
+        self.dir.mkdir(exist_ok=True)
+        (self.dir / "memory.limit_in_bytes").write_text(str(int(mib) * 2**20))
+        line = next(x for x in Path("/proc/self/cgroup").read_text().splitlines() if ":memory:" in x)
+        self.parent = CGROUP_V1 / line.split(":memory:", 1)[1].lstrip("/")
+        (self.dir / "cgroup.procs").write_text(str(os.getpid()))
+
+    def reset(self) -> None:
+        try:  # the page cache is charged to whoever reads a page first: start each notebook from an empty cache
+            os.sync()
+            Path("/proc/sys/vm/drop_caches").write_text("1")
+        except OSError:
+            pass
+        for name in ("memory.max_usage_in_bytes", "memory.failcnt"):
+            (self.dir / name).write_text("0")
+        self.oom0 = self._oom()
+
+    def _oom(self) -> int:
+        oom = dict(line.split() for line in (self.dir / "memory.oom_control").read_text().splitlines())
+        return int(oom.get("oom_kill", 0))
+
+    def close(self) -> None:
+        """Move the benchmark back to its own cgroup and remove the capped one."""
+        (self.parent / "cgroup.procs").write_text(str(os.getpid()))
+        for _ in range(50):
+            try:
+                self.dir.rmdir()
+                return
+            except OSError:  # the last kernel may still be exiting
+                time.sleep(0.2)
+
+    def read(self) -> dict:
+        return {"cg_peak": int((self.dir / "memory.max_usage_in_bytes").read_text()),
+                "cg_hits": int((self.dir / "memory.failcnt").read_text()), "oom_kill": self._oom() - self.oom0}
+
+
+def measure(path: Path, timeout: int = 600, cg: HardLimit | None = None) -> dict:
     """Run ``path`` in a fresh kernel; return peak memory, per-cell peaks, TF import, wall and CPU time."""
     import nbformat
     from nbclient import NotebookClient
@@ -53,6 +113,9 @@ def measure(path: Path, timeout: int = 600) -> dict:
     env.pop("MEDLAB_HEADLESS", None)
     cells, errors = [], []
     t0 = time.monotonic()
+    killed = False
+    if cg is not None:
+        cg.reset()
     with client.setup_kernel(env=env):
         pid = client.km.provisioner.process.pid
         base = _status(pid)["VmHWM"]
@@ -60,7 +123,17 @@ def measure(path: Path, timeout: int = 600) -> dict:
         for k, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
-            client.execute_cell(cell, k)
+            try:
+                client.execute_cell(cell, k)
+            except Exception as exc:  # noqa: BLE001 - a dead kernel (OOM kill) ends the run, reported
+                if not client.km.is_alive():
+                    killed = True
+                    errors.append(k)
+                    break
+                raise
+            if not Path(f"/proc/{pid}").exists():
+                killed = True
+                break
             if any(o.get("output_type") == "error" for o in cell.outputs) and \
                     "raises-exception" not in cell.metadata.get("tags", []):
                 errors.append(k)
@@ -68,13 +141,16 @@ def measure(path: Path, timeout: int = 600) -> dict:
             cells.append({"cell": k, "hwm": st["VmHWM"], "rss": st["VmRSS"], "rise": st["VmHWM"] - prev,
                           "first_line": cell.source.strip().splitlines()[0][:70] if cell.source.strip() else ""})
             prev = st["VmHWM"]
-        probe = nbformat.v4.new_code_cell(PROBE)
-        nb.cells.append(probe)
-        client.execute_cell(probe, len(nb.cells) - 1)
-        tf = any("__tf__" in o.get("text", "") for o in probe.outputs)
-        cpu = _cpu_s(pid)
+        tf, cpu = False, float("nan")
+        if not killed:
+            probe = nbformat.v4.new_code_cell(PROBE)
+            nb.cells.append(probe)
+            client.execute_cell(probe, len(nb.cells) - 1)
+            tf = any("__tf__" in o.get("text", "") for o in probe.outputs)
+            cpu = _cpu_s(pid)
+        limit = cg.read() if cg is not None else {}
     return {"notebook": path.name, "peak": prev, "start": base, "tf": tf, "wall": time.monotonic() - t0,
-            "cpu": cpu, "cells": cells, "errors": errors}
+            "cpu": cpu, "cells": cells, "errors": errors, "killed": killed, **limit}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,9 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--edition", choices=("source", "student"), default="source")
     ap.add_argument("--cells", type=int, default=3, help="top cells by rise to list per notebook (0..20)")
     ap.add_argument("--json", default=None, help="also write the results here")
+    ap.add_argument("--hard-limit", type=int, default=None, metavar="MIB",
+                    help="also run each kernel in a memory cgroup capped at MIB (root, cgroup v1)")
     args = ap.parse_args(argv)
     if not 0 <= args.cells <= 20:
         ap.error("--cells must be in 0..20")
+    if args.hard_limit is not None and not 256 <= args.hard_limit <= 16384:
+        ap.error("--hard-limit must be in 256..16384 MiB")
     folder = ROOT / ("notebooks" if args.edition == "source" else "build/student")
     every = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     if not every:
@@ -96,18 +176,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.notebooks and not chosen:
         ap.error(f"no notebook matches {args.notebooks}")
     results = []
-    print(f"{'notebook':<34}{'peak MiB':>9}{'TF':>4}{'budget':>8}{'wall s':>8}{'CPU s':>7}  ok")
+    print(f"{'notebook':<34}{'peak MiB':>9}{'TF':>4}{'budget':>8}{'wall s':>8}{'CPU s':>7}  ok"
+          + (f"   in a {args.hard_limit} MiB cgroup: peak charge MiB, cap hits, OOM kills "
+             "(VmHWM is lowered by the cap's reclaim here: budget figures come from a run without --hard-limit)"
+             if args.hard_limit else ""))
+    cg = HardLimit(args.hard_limit) if args.hard_limit else None
     for p in chosen:
-        r = measure(p)
+        r = measure(p, cg=cg)
         results.append(r)
         budget = LIMIT_MIB if r["tf"] else LIMIT_NO_TF_MIB
         ok = r["peak"] / 2**20 <= budget and not r["errors"]
         print(f"{p.name:<34}{r['peak'] / 2**20:9.0f}{'yes' if r['tf'] else 'no':>4}{budget:8d}"
               f"{r['wall']:8.1f}{r['cpu']:7.1f}  {'ok' if ok else 'OVER' if not r['errors'] else 'ERR'}"
-              + (f"  errors in cells {r['errors']}" if r["errors"] else ""))
+              + (f"  errors in cells {r['errors']}" if r["errors"] else "")
+              + (f"   {r['cg_peak'] / 2**20:.0f}, {r['cg_hits']}, {r['oom_kill']}"
+                 + ("  KILLED" if r["killed"] else "") if args.hard_limit else ""))
         for c in sorted(r["cells"], key=lambda c: -c["rise"])[:args.cells]:
             print(f"    cell {c['cell']:>3}: +{c['rise'] / 2**20:6.0f} MiB -> {c['hwm'] / 2**20:5.0f}  {c['first_line']}")
         sys.stdout.flush()
+    if cg is not None:
+        cg.close()
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0
