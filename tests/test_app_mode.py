@@ -179,7 +179,7 @@ def test_notebook_in_app_mode_offline(voila, browser, nb):
         shot = ROOT / ("docs/widget_zh.png" if os.environ.get("MEDLAB_UPDATE_DOCS") == "1"
                        else "screenshots/app_02_convolution_zh.png")
     r = _app_run(browser, base, nb, lang, shot)
-    print(f"\n{nb.name} ({lang}) in Voilà: rendered in {r['run_s']:.1f} s (under load); "
+    print(f"\n{nb.name} ({lang}) in Voilà: rendered in {r['run_s']:.1f} s; "
           f"requests outside 127.0.0.1: {len(r['outside'])}; local Font Awesome CSS: {r['fa_css']}")
     assert r["outside"] == [], f"{nb.name}: requests outside 127.0.0.1 (blocked): {r['outside']}"
     assert r["fa_css"] == [200], f"{nb.name}: the template's local Font Awesome CSS was not served: {r['fa_css']}"

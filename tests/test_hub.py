@@ -152,7 +152,7 @@ def sessions(hub):
                 break
             assert time.monotonic() < deadline, f"{user}: server not ready: {r.status_code} {r.url}"
             time.sleep(2)
-    print(f"\n5 servers started in {time.monotonic() - t0:.1f} s (under load)")
+    print(f"\n5 servers started in {time.monotonic() - t0:.1f} s")
     return out
 
 
