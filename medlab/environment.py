@@ -49,7 +49,7 @@ def _version_tuple(v: str) -> tuple[int, ...]:
 HEAVY = frozenset({"tensorflow", "keras"})
 
 
-def _installed_version(module: str, dist: str) -> str:
+def _installed_version(dist: str) -> str:
     from importlib import metadata
     try:
         return metadata.version(dist)
@@ -78,7 +78,7 @@ def package_versions() -> list[dict]:
             if module in HEAVY and module not in sys.modules:
                 if importlib.util.find_spec(module) is None:
                     raise ModuleNotFoundError(f"No module named {module!r}")
-                version = _installed_version(module, dist)
+                version = _installed_version(dist)
             else:
                 mod = importlib.import_module(module)
                 version = getattr(mod, "__version__", None) or getattr(mod, "Version", lambda: "?")()

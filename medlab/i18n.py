@@ -26,6 +26,7 @@ that have no Chinese translation, and ``tests/test_i18n.py`` fails when a regist
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -73,10 +74,11 @@ def _matplotlib_font(lang: str) -> None:
     Matplotlib's default DejaVu Sans has no Chinese glyphs (they come out as empty boxes); the CJK font goes
     first in ``font.sans-serif`` and DejaVu stays as the fallback. English restores the previous list.
     """
-    import sys
-    if lang != "zh" and not _MPL_DEFAULT:
-        return
-    if lang == "zh" and "matplotlib" not in sys.modules and cjk_font_path() is None:
+    if lang == "zh":
+        path = cjk_font_path()
+        if path is None:
+            return
+    elif not _MPL_DEFAULT:  # English and never switched: nothing to restore
         return
     import matplotlib
     from matplotlib import font_manager
@@ -84,9 +86,6 @@ def _matplotlib_font(lang: str) -> None:
     if not _MPL_DEFAULT:
         _MPL_DEFAULT.append(list(rc["font.sans-serif"]))
     if lang == "zh":
-        path = cjk_font_path()
-        if path is None:
-            return
         font_manager.fontManager.addfont(path)
         name = font_manager.FontProperties(fname=path).get_name()
         rc["font.sans-serif"] = [name] + [f for f in _MPL_DEFAULT[0] if f != name]
@@ -448,8 +447,13 @@ def cjk_font_path() -> str | None:
 
     ``MEDLAB_CJK_FONT`` overrides the search; the Makefile / ``.ci/run`` install Debian's ``fonts-noto-cjk``.
     """
-    env = os.environ.get("MEDLAB_CJK_FONT")
-    for cand in ((env,) if env else ()) + _CJK_CANDIDATES:
+    return _find_cjk_font(os.environ.get("MEDLAB_CJK_FONT") or "")
+
+
+@functools.lru_cache(maxsize=8)
+def _find_cjk_font(override: str) -> str | None:
+    # cached: render.font asks on every text it draws in a widget update (no file-system checks each time)
+    for cand in ((override,) if override else ()) + _CJK_CANDIDATES:
         if cand and Path(cand).is_file():
             return cand
     return None

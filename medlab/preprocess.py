@@ -873,9 +873,8 @@ def largest_components(mask: np.ndarray, n: int = 1, connectivity: str | int = "
 def _label_sizes(labels: np.ndarray, count: int | None = None) -> np.ndarray:
     """Voxels per label, 0 for the background: counted over the labelled voxels only (``np.bincount`` of a
     whole int32 volume first copies it to int64, 63 MiB for 04's CT)."""
-    fg = labels[labels > 0]
-    n = int(fg.max()) + 1 if count is None and fg.size else int(count or 0) + 1
-    return np.bincount(fg, minlength=n)
+    n = (int(labels.max()) if count is None else int(count)) + 1
+    return np.bincount(labels[labels > 0], minlength=n)
 
 
 def _select_labels(labels: np.ndarray, keep: np.ndarray, count: int) -> np.ndarray:

@@ -26,3 +26,16 @@ def data_copy(tmp_path, monkeypatch):
     shutil.copytree(ROOT / "datasets", dst)
     monkeypatch.setenv("MEDLAB_DATA", str(dst))
     return dst
+
+
+@pytest.fixture
+def fresh_python():
+    """Run ``code`` in a new interpreter (what a fresh kernel has imported); fail with its stderr if it fails."""
+    import subprocess
+    import sys
+
+    def run(code: str, timeout: float = 120) -> None:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+        assert out.returncode == 0, out.stderr[-2000:]
+
+    return run

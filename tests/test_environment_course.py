@@ -46,16 +46,13 @@ def test_window_exercise():
     assert "✅" in str(Feedback(True, "ok")) and "Hint" in str(Feedback(False, "no", "try"))
 
 
-def test_environment_check_does_not_import_tensorflow_in_the_kernel():
+def test_environment_check_does_not_import_tensorflow_in_the_kernel(fresh_python):
     """00's check pays TensorFlow's ~630 MiB in a child process, not in the learner's kernel (issue 13)."""
-    import subprocess
-    import sys
     code = ("import sys; from medlab import environment as e; rows = e.check_environment(); "
             "d = e.tensorflow_devices(); assert any(x.startswith('CPU') for x in d), d; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules; "
             "assert {r['package'] for r in rows} >= {'tensorflow', 'keras'}")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
+    fresh_python(code, timeout=300)
 
 
 def test_tensorflow_devices_explains_a_broken_tensorflow(monkeypatch):

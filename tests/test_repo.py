@@ -182,15 +182,12 @@ def test_every_public_widget_builder_is_registered():
     assert set(mw.INDEX) == {n for n, (_b, _d, module) in REGISTRY.items() if module.startswith("medlab.widgets.")}
 
 
-def test_importing_one_builder_loads_only_its_module():
-    import subprocess
-    import sys
+def test_importing_one_builder_loads_only_its_module(fresh_python):
     code = ("import sys; from medlab.widgets import gd_stepper; "
             "loaded = sorted(m for m in sys.modules if m.startswith('medlab.widgets.')); "
             "assert loaded == ['medlab.widgets._explorer', 'medlab.widgets.training'], loaded; "
             "import medlab.widgets as mw; assert len(mw.WIDGETS) == len(mw.INDEX)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
+    fresh_python(code)
 
 
 def test_core_modules_import_no_ipywidgets():

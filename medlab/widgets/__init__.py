@@ -82,29 +82,30 @@ def _factory(builder: Callable[..., Any], demo: Callable[[], dict]) -> Callable[
 
 
 class _Widgets(Mapping):
-    """builder name -> zero-argument factory (builds the widget on embedded data); loads every module."""
-
-    def _all(self) -> dict[str, Callable[[], Any]]:
-        load_all()
-        return {name: _factory(b, demo) for name, (b, demo, _m) in sorted(REGISTRY.items())}
+    """builder name -> zero-argument factory (builds the widget on embedded data); loads modules as needed."""
 
     def __getitem__(self, name: str) -> Callable[[], Any]:
-        if name not in REGISTRY and name in INDEX:
-            getattr(__import__(__name__, fromlist=[name]), name)
         if name not in REGISTRY:
-            load_all()
-        builder, demo, _m = REGISTRY[name]
+            if name in INDEX:
+                __getattr__(name)  # imports just that builder's module
+            else:
+                load_all()
+        builder, demo, _module = REGISTRY[name]
         return _factory(builder, demo)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._all())
+        load_all()
+        return iter(sorted(REGISTRY))
 
     def __len__(self) -> int:
         load_all()
         return len(REGISTRY)
 
     def __contains__(self, name: object) -> bool:
-        return name in INDEX or (load_all() or name in REGISTRY)
+        if name in INDEX:
+            return True
+        load_all()
+        return name in REGISTRY
 
     def __repr__(self) -> str:
         return f"<medlab.widgets.WIDGETS: {len(self)} widgets>"
