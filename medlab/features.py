@@ -956,7 +956,9 @@ def extract_features(images, masks=None, levels: int = 16, distances: Sequence[f
         raise ValueError(f"masks must have one mask per image: got {len(masks)} masks for {n} images")
 
     cols: dict[str, list] = {}
-    bar = tqdm(total=n, desc="features", unit="img", disable=not progress, leave=False)
+    # leave=True: a bar that closes itself closes its widget, and a dashboard that renders the output later
+    # (Voilà) then shows "Error displaying widget: model not found" in its place
+    bar = tqdm(total=n, desc="features", unit="img", disable=not progress, leave=True)
     try:
         if batch:
             x = images

@@ -178,15 +178,7 @@ def test_notebook_in_app_mode_offline(voila, browser, nb):
     if lang == "zh":
         shot = ROOT / ("docs/widget_zh.png" if os.environ.get("MEDLAB_UPDATE_DOCS") == "1"
                        else "screenshots/app_02_convolution_zh.png")
-    try:
-        r = _app_run(browser, base, nb, lang, shot)
-    except AssertionError as first:
-        # Voilà's progressive renderer intermittently shows "Error displaying widget: model not found" (seen on
-        # 05 in 1 of 24 runs, never in JupyterLab, never when re-run): one retry in a fresh kernel, said aloud.
-        if "failed to render in Voilà" not in str(first):
-            raise
-        print(f"\n{nb.name}: {first}; retrying once in a fresh kernel")
-        r = _app_run(browser, base, nb, lang, shot)
+    r = _app_run(browser, base, nb, lang, shot)
     print(f"\n{nb.name} ({lang}) in Voilà: rendered in {r['run_s']:.1f} s; "
           f"requests outside 127.0.0.1: {len(r['outside'])}; local Font Awesome CSS: {r['fa_css']}")
     assert r["outside"] == [], f"{nb.name}: requests outside 127.0.0.1 (blocked): {r['outside']}"

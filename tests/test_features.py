@@ -551,3 +551,20 @@ def test_ct_texture_regions_sample():
     r0, c0, r1, c1 = big.lung
     assert np.mean(big.hu[r0:r1 + 1, c0:c1 + 1] < -600) > 0.7            # the box is mostly aerated lung
     assert datasets.ct_largest_tumour is ct_largest_tumour               # re-exported by medlab.datasets
+
+
+def test_progress_bar_widget_stays_open_after_extraction(monkeypatch):
+    """A notebook progress bar that closes itself closes its widget model; Voilà renders outputs after the cell
+    ran and then shows "Error displaying widget: model not found" where the bar was (05 §6 in app mode)."""
+    import tqdm.auto
+    import tqdm.notebook
+    from ipywidgets import Widget
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", tqdm.notebook.tqdm)      # what tqdm.auto picks inside a kernel
+    created: list = []
+    monkeypatch.setattr(Widget, "_widget_construction_callback", created.append)
+    x = np.random.default_rng(0).integers(0, 256, (3, 16, 16), dtype=np.uint8)
+    F.extract_features(x, progress=True)
+    assert created, "the progress bar made no widget"
+    closed = [type(w).__name__ for w in created if w.comm is None]
+    assert not closed, f"widgets closed after use: {closed}"
