@@ -28,7 +28,7 @@ import SimpleITK as sitk
 from ._validate import check_float, check_int, check_seed
 
 __all__ = ["CTCase", "PatchSet", "prepare", "patch_dataset", "patient_split", "random_split",
-           "patch_features", "to_window_uint8", "keras_scorer", "heatmap", "Heatmap", "detections", "froc", "findings_card",
+           "patch_features", "to_window_uint8", "keras_scorer", "PatchCNN", "train_patch_cnn", "train_patch_cnns", "heatmap", "Heatmap", "detections", "froc", "findings_card",
            "PATIENTS", "LUNG_WINDOW"]
 
 PATIENTS = ("A0002", "A0001")
@@ -401,6 +401,114 @@ def keras_scorer(model: Any, batch: int = 256, hu_range: tuple[float, float] = L
         return out
 
     return score
+
+
+#: Weight shapes of 06's ``seed_cnn((32, 32, 1))`` in Keras order (``model.get_weights()``): the patch CNN of 09.
+PATCH_CNN_SHAPES = ((3, 3, 1, 32), (32,), (3, 3, 32, 64), (64,), (6 * 6 * 64, 1), (1,))
+
+
+@dataclass
+class PatchCNN:
+    """The article's CNN at the patch size (06's ``seed_cnn((32, 32, 1))``) after training, as numpy weights.
+
+    ``weights``: the six arrays of ``model.get_weights()`` (conv1 kernel and bias, conv2 kernel and bias,
+    dense kernel and bias; shapes :data:`PATCH_CNN_SHAPES`). :meth:`predict` is the forward pass of 03 written
+    with :mod:`medlab.ops` (``conv2d``, ``pool2d``, ``dense``) in float32: no TensorFlow in the process that
+    scores. ``keras_probs``: Keras' own probabilities, computed where the model was trained, for the images
+    passed as ``check`` to :func:`train_patch_cnn`, so the numpy pass can be compared with Keras.
+    ``history``/``run_name``/``wall_time_s`` are those of 06's :class:`~medlab.training.TrainingRun`.
+    """
+    weights: list
+    history: dict = field(default_factory=dict)
+    run_name: str = ""
+    wall_time_s: float = 0.0
+    keras_probs: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.weights, (list, tuple)) or len(self.weights) != len(PATCH_CNN_SHAPES):
+            raise ValueError(f"weights must be the {len(PATCH_CNN_SHAPES)} arrays of seed_cnn((32, 32, 1))"
+                             ".get_weights()")
+        ws = [np.asarray(w, dtype=np.float32) for w in self.weights]
+        for i, (w, want) in enumerate(zip(ws, PATCH_CNN_SHAPES)):
+            if w.shape != want:
+                raise ValueError(f"weights[{i}] has shape {w.shape}, expected {want} (seed_cnn((32, 32, 1)))")
+            if not np.all(np.isfinite(w)):
+                raise ValueError(f"weights[{i}] contains NaN or infinite values: the training diverged")
+        self.weights = ws
+
+    def predict(self, images: Any, batch: int = 256) -> np.ndarray:
+        """Tumour probabilities, float64 ``(N,)``, for uint8 patches ``(N, 32, 32)`` (:func:`to_window_uint8`).
+
+        The input step of 06's ``fit`` (uint8 / 255), then Conv2D(32, 3, relu) -> MaxPool 2 -> Conv2D(64, 3,
+        relu) -> MaxPool 2 -> Flatten -> Dense(1, sigmoid), in batches of ``batch`` patches.
+        """
+        from . import ops
+
+        x = np.asarray(images)
+        if x.ndim == 4 and x.shape[-1] == 1:
+            x = x[..., 0]
+        if x.ndim != 3 or x.shape[1:] != (32, 32):
+            raise ValueError(f"images must be uint8 patches (N, 32, 32), got shape {x.shape}")
+        if x.dtype != np.uint8:
+            raise TypeError(f"images must be uint8 (lung window, to_window_uint8), got dtype {x.dtype}")
+        if len(x) == 0:
+            raise ValueError("images is empty: nothing to score")
+        batch = check_int(batch, "batch", 1, 4096)
+        k1, b1, k2, b2, wd, bd = self.weights
+        out = np.empty(len(x), np.float64)
+        for s in range(0, len(x), batch):
+            h = x[s:s + batch, :, :, None].astype(np.float32) / np.float32(255.0)
+            h = ops.pool2d(ops.relu(ops.conv2d(h, k1, b1)), 2)
+            h = ops.pool2d(ops.relu(ops.conv2d(h, k2, b2)), 2)
+            z = h.reshape(len(h), -1) @ wd + bd                 # Flatten (row, col, channel order) -> Dense
+            out[s:s + batch] = 1.0 / (1.0 + np.exp(-z[:, 0].astype(np.float64)))
+        return out
+
+
+def train_patch_cnns(folds: dict, *, epochs: int = 4, batch_size: int = 32, seed: int = 0,
+                     class_weight: Any = "balanced", worker: bool = True, run_dir: Any = None) -> dict:
+    """Train 06's ``seed_cnn((32, 32, 1))`` with 06's ``fit`` once per fold; returns ``{fold: PatchCNN}``.
+
+    ``folds``: ``{name: {"train": (patches uint8 (N, 32, 32), labels 0/1), "val": (...) or None,
+    "check": {name: uint8 patches} (optional)}}``. ``epochs``, ``batch_size``, ``seed``, ``class_weight``,
+    ``run_dir``: passed to ``fit`` (each run is saved as any 06 run). ``check`` patches are scored by Keras
+    after training (``PatchCNN.keras_probs``), to compare with the numpy :meth:`PatchCNN.predict`.
+    ``worker=True`` (default) trains every fold in one worker process (:func:`medlab.runtime.run_in_worker`):
+    TensorFlow is imported there and its ~440 MiB are freed when the worker exits, so a notebook that holds
+    two CT series stays well inside a 1 GiB kernel (09 peaked at ~1.18 GiB with TensorFlow in the kernel).
+    Same seed -> the same weights either way (06's op determinism). Used in 09 §6.
+    """
+    from .runtime import run_in_worker
+    from .workers import fit_and_export_many
+
+    if not isinstance(folds, dict) or not folds:
+        raise ValueError("folds must be a non-empty dict {name: {'train': (x, y), 'val': (x, y) or None}}")
+    if not isinstance(worker, bool):
+        raise TypeError(f"worker must be True or False, got {type(worker).__name__}")
+    jobs = []
+    for name, fold in folds.items():
+        if not isinstance(fold, dict) or "train" not in fold or set(fold) - {"train", "val", "check"}:
+            raise ValueError(f"folds[{name!r}] must be a dict with 'train' and optionally 'val' and 'check'")
+        check = dict(fold.get("check") or {})
+        for key, v in check.items():
+            if not (isinstance(v, np.ndarray) and v.dtype == np.uint8 and v.ndim == 3 and v.shape[1:] == (32, 32)):
+                raise ValueError(f"folds[{name!r}]['check'][{key!r}] must be uint8 patches (N, 32, 32)")
+        jobs.append((fold["train"], fold.get("val"),
+                     dict(model="seed_cnn", input_shape=(32, 32, 1), epochs=epochs, batch_size=batch_size,
+                          seed=seed, class_weight=class_weight, check=check, run_dir=run_dir)))
+    out = run_in_worker(fit_and_export_many, jobs) if worker else fit_and_export_many(jobs)
+    return {name: PatchCNN(**o) for name, o in zip(folds, out)}
+
+
+def train_patch_cnn(train: tuple, val: tuple | None = None, *, check: dict | None = None, **kwargs: Any) -> PatchCNN:
+    """One fold of :func:`train_patch_cnns`: ``train``/``val`` as for ``fit``; ``kwargs`` as there.
+
+    >>> x = np.random.default_rng(0).integers(0, 256, (40, 32, 32), dtype=np.uint8)
+    >>> cnn = train_patch_cnn((x, np.arange(40) % 2), epochs=1, run_dir=__import__("tempfile").mkdtemp())
+    >>> cnn.predict(x[:3]).shape
+    (3,)
+    """
+    return train_patch_cnns({"fold": {"train": train, "val": val, "check": check}}, **kwargs)["fold"]
 
 
 def heatmap(model: Any, ct: CTCase, slice: int, stride_mm: float = 4.0, size_mm: float = 32.0,

@@ -202,3 +202,64 @@ def test_keras_scorer_gives_run_predicts_probabilities(cases):
         score(np.zeros((2, 16, 16)))
     with pytest.raises(TypeError, match="Keras model or a TrainingRun"):
         L.keras_scorer("cnn")
+
+
+def test_patch_cnn_numpy_forward_pass_equals_keras():
+    """PatchCNN.predict (03's forward pass in numpy, float32) gives Keras' probabilities for seed_cnn((32, 32, 1))."""
+    pytest.importorskip("tensorflow")
+    from medlab import training
+
+    model = training.seed_cnn((32, 32, 1), seed=3)
+    rng = np.random.default_rng(1)
+    # trained-looking weights: random but larger than the initial ones, so the sigmoid is far from 0.5
+    model.set_weights([w + rng.normal(0, 0.05, w.shape).astype(np.float32) for w in model.get_weights()])
+    x = rng.integers(0, 256, (300, 32, 32), dtype=np.uint8)
+    keras_p = model.predict(training.prepare_images(x), verbose=0).reshape(-1)
+    cnn = L.PatchCNN(model.get_weights())
+    got = cnn.predict(x, batch=64)
+    assert got.shape == (300,) and got.dtype == np.float64
+    assert np.allclose(got, keras_p, atol=1e-5) and keras_p.std() > 0.01
+    # batching changes nothing beyond float32 rounding (BLAS blocks a matrix product by its size)
+    assert np.allclose(cnn.predict(x, batch=7), cnn.predict(x, batch=300), rtol=0, atol=1e-6)
+
+
+def test_patch_cnn_rejects_bad_weights_and_inputs():
+    good = [np.zeros(s, np.float32) for s in L.PATCH_CNN_SHAPES]
+    with pytest.raises(ValueError, match="weights must be the 6 arrays"):
+        L.PatchCNN(good[:4])
+    bad = list(good); bad[2] = np.zeros((3, 3, 1, 64), np.float32)
+    with pytest.raises(ValueError, match=r"weights\[2\] has shape"):
+        L.PatchCNN(bad)
+    bad = list(good); bad[0] = np.full((3, 3, 1, 32), np.nan, np.float32)
+    with pytest.raises(ValueError, match="NaN"):
+        L.PatchCNN(bad)
+    cnn = L.PatchCNN(good)
+    with pytest.raises(ValueError, match=r"\(N, 32, 32\)"):
+        cnn.predict(np.zeros((2, 28, 28), np.uint8))
+    with pytest.raises(TypeError, match="uint8"):
+        cnn.predict(np.zeros((2, 32, 32), np.float32))
+    with pytest.raises(ValueError, match="empty"):
+        cnn.predict(np.zeros((0, 32, 32), np.uint8))
+    with pytest.raises(ValueError, match="check"):
+        L.train_patch_cnn((np.zeros((4, 32, 32), np.uint8), np.array([0, 1, 0, 1])), worker=False,
+                          check={"x": np.zeros((2, 28, 28), np.uint8)})
+
+
+def test_train_patch_cnn_in_a_worker_matches_the_kernel(patches, tmp_path):
+    """The worker trains exactly what the kernel would (same seed -> same weights), TensorFlow stays out of
+    this process's part of the work, and the numpy predictions equal the worker's Keras ones."""
+    pytest.importorskip("tensorflow")
+    from medlab import runtime
+
+    u8 = L.to_window_uint8(patches.patches)
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(u8))[:400]
+    train, val, check = (u8[idx[:300]], patches.labels[idx[:300]]), (u8[idx[300:]], patches.labels[idx[300:]]), u8[:50]
+    n_log = len(runtime.WORKER_LOG)
+    a = L.train_patch_cnn(train, val, epochs=1, seed=0, check={"c": check}, run_dir=tmp_path)
+    b = L.train_patch_cnn(train, val, epochs=1, seed=0, check={"c": check}, run_dir=tmp_path, worker=False)
+    assert all(np.array_equal(u, v) for u, v in zip(a.weights, b.weights))
+    assert np.allclose(a.predict(check), a.keras_probs["c"], atol=1e-5)
+    assert a.history["loss"] == b.history["loss"] and a.run_name
+    log = runtime.WORKER_LOG[n_log:]
+    assert len(log) == 1 and log[0]["tensorflow"] and log[0]["peak_mib"] > 100
