@@ -438,8 +438,9 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Padding = "v
     (H', W', C_out) or (N, H', W', C_out). float32 when inputs are float32, else float64.
 
     Implementation: for few channels, a loop over the kh*kw kernel taps adding shifted,
-    scaled copies of the image (each a fast whole-array operation); for many channels,
-    im2col (a strided window view) and one matrix product.
+    scaled copies of the image (each a fast whole-array operation; all-zero taps are skipped, so a
+    sparse kernel costs only its non-zero taps); for many channels, im2col (a strided window view)
+    and one matrix product.
 
     >>> conv2d(np.eye(3), np.array([[1.0, 0.0], [0.0, 1.0]])).tolist()
     [[2.0, 0.0], [0.0, 2.0]]
@@ -456,6 +457,8 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Padding = "v
         y = np.zeros((n, oh, ow, c_out), dtype=x4.dtype)
         for m in range(kh):
             for q in range(kw):
+                if not w4[m, q].any():  # a zero tap adds exactly nothing (inputs are finite): skip it
+                    continue
                 r0, c0 = m * dh, q * dw
                 tap = x4[:, r0: r0 + (oh - 1) * sh + 1: sh, c0: c0 + (ow - 1) * sw + 1: sw, :]
                 if c_in == 1 and c_out == 1:

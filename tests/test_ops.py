@@ -519,3 +519,23 @@ def test_nodule_erasure_avg_only_dilutes_and_max_keeps_longer():
             ops.nodule_erasure(img, **args)
     with pytest.raises(ValueError, match="too small"):
         ops.nodule_erasure(np.zeros((16, 16)), 2.0, 5, centre=(8, 8))
+
+
+def test_conv2d_sparse_kernels_skip_zero_taps_exactly():
+    """Zero taps are skipped (02's off-centre kernel: one non-zero of 625): the result still equals scipy's,
+    for single- and multi-channel kernels, and an all-zero kernel gives zeros (plus the bias)."""
+    import scipy.signal
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(40, 37))
+    w = rng.normal(size=(7, 9)) * (rng.random((7, 9)) < 0.2)
+    w[0, 0] = 1.0
+    assert np.allclose(ops.conv2d(x, w), scipy.signal.correlate2d(x, w, "valid"), atol=1e-12)
+    k = np.zeros((25, 25)); k[0, 0] = 1.0
+    assert np.allclose(ops.correlate2d(x[:30, :30], k, "same"), scipy.signal.correlate2d(x[:30, :30], k, "same"))
+    xc = rng.normal(size=(2, 12, 12, 3))
+    wc = rng.normal(size=(3, 3, 3, 2)); wc[1, 2] = 0.0; wc[0, 0] = 0.0
+    ref = sum(scipy.signal.correlate(xc[..., ci], wc[None, :, :, ci, co], "valid")[..., None] * (np.arange(2) == co)
+              for ci in range(3) for co in range(2))
+    assert np.allclose(ops.conv2d(xc, wc), ref, atol=1e-12)
+    assert np.array_equal(ops.conv2d(x, np.zeros((3, 3)), b=0.5), np.full((38, 35), 0.5))
