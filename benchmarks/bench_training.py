@@ -1,6 +1,6 @@
 """Benchmark for 06_training_cnn: the article's model and the MedLab recipe over three seeds, the dashboard.
 
-Run: .venv/bin/python benchmarks/bench_training.py [--quick] [--only svm,seed,medlab,dashboard,256,notebook]
+Run: .venv/bin/python benchmarks/bench_training.py [--quick] [--only svm,seed,medlab,dashboard,256,notebook,select]
 (older flags: --skip-models, --skip-notebook, --notebook-only, --dashboard-only). The lead's idle re-measure of the
 recipe goal: ``--only medlab`` (three seeds, ~3-4 min on 2 idle cores); ``--only dashboard`` (~3 min).
 
@@ -19,7 +19,10 @@ recipe goal: ``--only medlab`` (three seeds, ~3-4 min on 2 idle cores); ``--only
    of the last batch, and to the saved run), five times;
 4. ``seed_cnn`` at 256x256 on ``chestxray256``: training images/s (2 epochs on the 400 training images) and
    inference images/s (the 180 test images);
-5. peak RSS of the notebook's kernel (the notebook run top to bottom by nbclient in a fresh kernel).
+5. peak RSS of the notebook's kernel (the notebook run top to bottom by nbclient in a fresh kernel);
+6. only with ``--only select``: the validation-only selection of the ``medlab_cnn`` recipe (weight averaging,
+   mixup, batch/epoch trade-off, test-time augmentation; test never loaded), the rows of the table in
+   ``help(medlab.training.medlab_cnn)``.
 
 Runs are saved into a temporary folder (never datasets/ nor notebooks/runs/). The machine is shared: wall
 times include waiting for a core; CPU time (all threads of this process) is reported next to them, and the
@@ -268,6 +271,80 @@ def bench_notebook_rss() -> None:
 
 
 SECTIONS = ("svm", "seed", "medlab", "dashboard", "256", "notebook")
+EXTRA = ("select",)      # only with --only: the validation-only recipe selection (~25 min)
+
+#: The variants behind the table in ``help(medlab.training.medlab_cnn)`` (issue 9 follow-up), each against the
+#: documented defaults: "ema<m>" = Adam with use_ema (momentum m per step; validated and restored on the averaged
+#: weights), "mix<a>" = the recipe key "mixup" (Beta(a, a)), "bs<n>"/"ep<n>" = batch size / epochs.
+SELECT_VARIANTS = ("base", "ema0.99", "ema0.98", "ema0.995", "mix0.2", "ema0.99+mix0.2", "bs32+ep8",
+                   "ema0.99+bs32+ep8")
+SELECT_SEEDS = {"base": (0, 1, 2, 3, 4), "ema0.99": (0, 1, 2, 3, 4), "bs32+ep8": (0, 1, 2, 3, 4)}
+
+
+def _shift(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    a = np.pad(images, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    return a[:, 1 + dy:1 + dy + images.shape[1], 1 + dx:1 + dx + images.shape[2]]
+
+
+def _val_metrics(yv: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """Validation AUC, plain binary cross-entropy of the probabilities, balanced accuracy and accuracy at 0.5."""
+    pc = np.clip(p, 1e-7, 1 - 1e-7)
+    pred = p >= 0.5
+    return {"auc": T.evaluate(yv, p)["auc"], "bce": float(-np.mean(yv * np.log(pc) + (1 - yv) * np.log(1 - pc))),
+            "bal": float((np.mean(pred[yv == 1]) + np.mean(~pred[yv == 0])) / 2), "acc": float(np.mean(pred == yv))}
+
+
+def bench_select(tmp: Path) -> None:
+    """The recipe selection on the validation split only (the test split is never loaded here): every variant of
+    ``SELECT_VARIANTS`` with seeds 0, 1, 2 (3, 4 as well where the differences were small), plus test-time
+    augmentation (mean of the 5 views: identity and +-1 px shifts) of each trained model, scored on validation."""
+    import keras
+
+    x, y = load_pneumoniamnist("train")
+    xv, yv = load_pneumoniamnist("val")
+    base = dict(T.RECIPES["medlab_cnn"])
+    rows = []
+    try:
+        for variant in SELECT_VARIANTS[:2] if QUICK else SELECT_VARIANTS:
+            for seed in (0,) if QUICK else SELECT_SEEDS.get(variant, (0, 1, 2)):
+                rec, ema = dict(base), None
+                for part in variant.split("+"):
+                    if part.startswith("ema"):
+                        ema = float(part[3:])
+                    elif part.startswith("mix"):
+                        rec["mixup"] = float(part[3:])
+                    elif part.startswith("ep"):
+                        rec["epochs"] = int(part[2:])
+                    elif part.startswith("bs"):
+                        rec["batch_size"] = int(part[2:])
+                T.RECIPES["medlab_cnn"] = rec
+                m = T.medlab_cnn(seed=seed)
+                if ema is not None:
+                    lr = float(np.asarray(m.optimizer.learning_rate))
+                    m.compile(optimizer=keras.optimizers.Adam(lr, use_ema=True, ema_momentum=ema), loss=m.loss,
+                              metrics=["accuracy", keras.metrics.AUC(name="auc")])
+                run, cpu = timed_fit(m, (x, y), (xv, yv), seed=seed, run_dir=tmp)
+                p = run.predict(xv)
+                ptta = np.mean([run.predict(_shift(xv, dy, dx))
+                                for dy, dx in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))], axis=0)
+                rows.append({"variant": variant, "seed": seed, "cpu_s": cpu, "wall_s": run.wall_time_s,
+                             "best": run.best_epoch, **_val_metrics(yv, p),
+                             **{"tta_" + k: v for k, v in _val_metrics(yv, ptta).items()}})
+                print("  " + "  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                                       for k, v in rows[-1].items()) + f"  ({load()})", flush=True)
+    finally:
+        T.RECIPES["medlab_cnn"] = base
+    print("\nselection on validation (mean +- SD over the seeds; bce: plain cross-entropy of the probabilities; "
+          "bal/acc at 0.5)")
+    for variant in dict.fromkeys(r["variant"] for r in rows):
+        for label, keep in (("seeds 0-2", lambda r: r["seed"] < 3), ("seeds 0-4", lambda r: True)):
+            rr = [r for r in rows if r["variant"] == variant and keep(r)]
+            if label == "seeds 0-4" and len(rr) <= 3:
+                continue
+            f = {k: f"{np.mean([r[k] for r in rr]):.4f}+-{np.std([r[k] for r in rr]):.4f}"
+                 for k in ("auc", "bce", "bal", "tta_auc", "tta_bce", "tta_bal", "cpu_s")}
+            print(f"  {variant:18s} {label}  AUC {f['auc']}  bce {f['bce']}  bal {f['bal']}  | TTA AUC "
+                  f"{f['tta_auc']}  bce {f['tta_bce']}  bal {f['tta_bal']}  | CPU s {f['cpu_s']}")
 
 
 def _sections() -> list[str]:
@@ -279,9 +356,9 @@ def _sections() -> list[str]:
             want = arg.split("=", 1)[1].split(",")
         else:
             continue
-        bad = [w for w in want if w not in SECTIONS]
+        bad = [w for w in want if w not in SECTIONS + EXTRA]
         if bad:
-            raise SystemExit(f"--only: unknown section(s) {bad}; choose from {', '.join(SECTIONS)}")
+            raise SystemExit(f"--only: unknown section(s) {bad}; choose from {', '.join(SECTIONS + EXTRA)}")
         return want
     if "--notebook-only" in sys.argv:
         return ["notebook"]
@@ -304,6 +381,8 @@ def main() -> None:
           f"{'; --quick: one seed, fewer repeats' if QUICK else ''})", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        if "select" in want:
+            bench_select(tmp)
         if "svm" in want:
             bench_svm()
         kinds = [k for k, sec in (("seed_cnn", "seed"), ("medlab_cnn", "medlab")) if sec in want]

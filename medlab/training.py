@@ -517,7 +517,50 @@ def medlab_cnn(input_shape: Any = (28, 28, 1), *, learning_rate: float = 3e-3, o
     77 CPU s (the fallback if 12 epochs exceed 60 s on an idle 2-core machine). (*) label smoothing raises the
     loss floor, so its val loss is not comparable.
     Validation is saturated (AUC ~0.99) while test (a different source; prevalence 62.5 % against 74 %) is
-    not: see benchmarks/bench_training.py for the test figures. Used in 06 §5 and §7.
+    not: see benchmarks/bench_training.py for the test figures.
+
+    Second selection round (issue 9: test AUC 0.957 and accuracy 0.87-0.89 were short of the goal 0.965 /
+    0.90). Candidates written down *before* measuring, each with its reason to generalise better to a shifted
+    test source at the same CPU cost: (1) a moving average (EMA) of the weights, validated and restored on the
+    averaged weights -- averaged iterates sit in flatter minima (Polyak averaging, SWA); (2) mixup, which makes
+    the network behave linearly between training images and less over-confident; (3) test-time augmentation
+    (mean over the identity and +-1 px shifts) in ``TrainingRun.predict`` -- averages out position sensitivity,
+    inference only; (4) batch 32 for 8 epochs instead of 64 for 12 (more, noisier updates at about the same
+    cost). Excluded a priori: per-image intensity standardisation (inside the model the output becomes invariant
+    to scaling the image, so integrated gradients from the black baseline lose completeness -- 08 and
+    tests/test_explain.py; in ``prepare_images`` it would disagree with every place that feeds ``x / 255`` to
+    the model) and wider or separable-conv architectures (the 23,697 parameters are part of the dashboard's
+    plan; the wider plain variant above was already 1.6x over budget). Measured on **validation only**
+    (``benchmarks/bench_training.py --only select``; test never loaded), mean +- SD over seeds 0-2 (0-4 where
+    the differences were small); val loss = plain cross-entropy of the predicted probabilities (every row uses
+    label smoothing 0.1, so the rows are comparable); balanced accuracy at 0.5; CPU s of the whole fit on the
+    shared 2-core machine (load 2-4 from other jobs, so +-3 s is noise; this round's host ran the defaults in
+    ~40 CPU s against ~82 in the first round, so compare CPU s within one table only):
+
+    ===================================  ==============  =============  =============  =====
+    variant (each against the defaults)  val AUC         val loss       val bal.acc    CPU s
+    ===================================  ==============  =============  =============  =====
+    defaults, seeds 0-4 (**kept**)       0.9918 +-.0008  0.167 +-.006   0.939 +-.005   36
+    EMA momentum 0.99/step, seeds 0-4    0.9922 +-.0012  0.179 +-.011   0.941 +-.016   39
+    EMA 0.98                             0.9921 +-.0011  0.177 +-.013   0.948 +-.007   41
+    EMA 0.995                            0.9865 +-.0095  0.213 +-.044   0.934 +-.017   41
+    mixup alpha 0.2                      0.9905 +-.0009  0.179 +-.007   0.935 +-.003   42
+    EMA 0.99 + mixup 0.2                 0.9909 +-.0018  0.200 +-.023   0.945 +-.002   42
+    batch 32, 8 epochs, seeds 0-4        0.9916 +-.0021  0.176 +-.014   0.948 +-.004   36
+    EMA 0.99 + batch 32, 8 epochs        0.9919 +-.0014  0.174 +-.013   0.946 +-.009   33
+    defaults + TTA (5 views), seeds 0-4  0.9921 +-.0011  0.168 +-.005   0.933 +-.012   (+inference)
+    ===================================  ==============  =============  =============  =====
+
+    Rule: adopt a change only if it raises val AUC by more than the seed-to-seed SD (~0.001) without a worse val
+    loss or balanced accuracy. None does: the AUC gains are 0.0007 at most (defaults over seeds 0-2: 0.9914 +-
+    .0005, val loss 0.170, bal.acc 0.941) against SDs of 0.001-0.002,
+    every weight-averaging and mixup variant has a higher val loss, TTA lowers balanced accuracy; batch 32 /
+    8 epochs raises balanced accuracy at 0.5 in all five seeds but not AUC or loss (and the test uses thresholds
+    chosen on validation, not 0.5). So the recipe stays as it was. Its single test evaluation
+    (``--only medlab``, seeds 0-2, this session): test AUC 0.958 +- 0.005, accuracy 0.861 at 0.5, 0.855 at the
+    validation-accuracy threshold, 0.888 +- 0.010 at the validation balanced-accuracy threshold: **the goal
+    (AUC >= 0.965, accuracy >= 0.90) is not reached**; validation (AUC 0.99) cannot tell the candidates apart,
+    and picking by test would overfit test. Used in 06 §5 and §7.
 
     >>> medlab_cnn().count_params()
     23697
@@ -905,6 +948,89 @@ def _cosine_class():
     return _Cosine
 
 
+def _averaged_class():
+    keras = _keras()
+
+    class _Averaged(keras.callbacks.Callback):
+        """Validate (and, with ``restore_best``, restore) the optimizer's moving average of the weights (EMA).
+
+        A Keras optimizer built with ``use_ema=True`` keeps an exponential moving average of the trainable
+        weights and writes it into the model at the end of ``fit``. Keras validates the raw weights, though, and
+        ``EarlyStopping(restore_best_weights=True)`` would then put the best epoch's *raw* weights back, silently
+        discarding the average. This callback swaps the average in for every validation pass (so ``val_*``
+        measure the weights that are kept), and restores the averaged weights (with the BatchNorm statistics of
+        that moment) of the epoch with the lowest validation loss at the end.
+        """
+
+        def __init__(self, restore_best: bool):
+            super().__init__()
+            self.restore_best = restore_best
+            self.best = math.inf
+            self.best_weights = None
+            self._raw = None
+
+        def _pairs(self):
+            opt = self.model.optimizer
+            return [(v, a) for v, a in zip(opt._trainable_variables, opt._model_variables_moving_average)
+                    if a is not None]
+
+        def on_test_begin(self, logs=None):
+            pairs = self._pairs()
+            self._raw = [v.numpy() for v, _ in pairs]
+            for v, a in pairs:
+                v.assign(a)
+
+        def on_test_end(self, logs=None):
+            if self._raw is not None:
+                for (v, _), raw in zip(self._pairs(), self._raw):
+                    v.assign(raw)
+                self._raw = None
+
+        def on_epoch_end(self, epoch, logs=None):
+            val = (logs or {}).get("val_loss")
+            if self.restore_best and val is not None and math.isfinite(val) and val < self.best:
+                self.best = float(val)
+                self.best_weights = ([a.numpy() for _, a in self._pairs()],
+                                     [w.numpy() for w in self.model.non_trainable_variables])
+
+        def on_train_end(self, logs=None):       # Keras has just written the final average into the model
+            if self.best_weights is not None:
+                for (v, _), w in zip(self._pairs(), self.best_weights[0]):
+                    v.assign(w)
+                for v, w in zip(self.model.non_trainable_variables, self.best_weights[1]):
+                    v.assign(w)
+
+    return _Averaged
+
+
+def _mixup(train_ds, alpha: float, seed: int, cw: dict[int, float] | None):
+    """Mixup (Zhang et al. 2018) on a batched ``(x, y)`` dataset: each image is blended with its neighbour in the
+    (shuffled) batch, ``x = lam x_i + (1 - lam) x_j``, ``y`` likewise, ``lam ~ Beta(alpha, alpha)`` per image from
+    stateless seeds ``(seed, batch index)`` (deterministic). Class weights become per-image sample weights
+    ``lam w[y_i] + (1 - lam) w[y_j]`` (Keras' ``class_weight`` needs hard labels)."""
+    tf = _tf()
+    cw_t = None if cw is None else tf.constant([cw[0], cw[1]], tf.float32)
+
+    def mix(i, batch):
+        x, y = batch
+        y = tf.cast(y, tf.float32)
+        n = tf.shape(x)[0]
+        base = tf.cast(seed, tf.int64) * 1_000_003
+        g1 = tf.random.stateless_gamma([n], tf.stack([base, 2 * i]), alpha)
+        g2 = tf.random.stateless_gamma([n], tf.stack([base, 2 * i + 1]), alpha)
+        lam = g1 / (g1 + g2 + 1e-12)
+        x2, y2 = tf.roll(x, 1, 0), tf.roll(y, 1, 0)
+        lx = tf.reshape(lam, [-1] + [1] * (len(x.shape) - 1))
+        xm = lx * x + (1.0 - lx) * x2
+        ym = lam * y + (1.0 - lam) * y2
+        if cw_t is None:
+            return xm, ym
+        sw = lam * tf.gather(cw_t, tf.cast(y, tf.int32)) + (1.0 - lam) * tf.gather(cw_t, tf.cast(y2, tf.int32))
+        return xm, ym, sw
+
+    return train_ds.enumerate().map(mix)
+
+
 def class_weights(labels: Any) -> dict[int, float]:
     """Balanced class weights ``{c: N / (2 N_c)}``: both classes then weigh equally in the loss. Used in 06 §5.
 
@@ -954,7 +1080,11 @@ def fit(model, train: Any, val: Any = None, *, epochs: int | None = None, batch_
     article's 10 epochs / batch 32 for ``seed_cnn``; the documented recipe for ``medlab_cnn``: 12 epochs, batch
     64, augmentation, balanced class weights, and the best validation epoch restored). A recipe's
     ``"schedule": "cosine"`` (``medlab_cnn``) decays the learning rate from the compiled value to 0 over the
-    run, whatever ``epochs`` is. ``class_weight``: ``None``, ``"balanced"`` or
+    run, whatever ``epochs`` is. A recipe's ``"mixup": alpha`` blends each training image with its neighbour in
+    the batch (:func:`_mixup`; class weights then travel as sample weights). A model compiled with an optimizer
+    built with ``use_ema=True`` is validated on the moving average of its weights, and with ``restore_best`` the
+    best epoch's *averaged* weights are restored (Keras' ``EarlyStopping`` would restore the raw ones and
+    silently discard the average). ``class_weight``: ``None``, ``"balanced"`` or
     ``{0: w0, 1: w1}``; ``augment``: ``True``/``False`` or a Keras layer (e.g. :func:`augmentation`).
 
     The run is saved into ``runs_dir(run_dir) / <name>`` (``model.keras`` written atomically, ``run.json`` with
@@ -1021,11 +1151,22 @@ def fit(model, train: Any, val: Any = None, *, epochs: int | None = None, batch_
         train_ds = train_ds.shuffle(n_train, seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     if aug_layer is not None:
         train_ds = train_ds.map(lambda x, y: (aug_layer(x, training=True), y))
+    mixup = float(recipe.get("mixup") or 0.0)
+    fit_cw = cw
+    if mixup > 0:
+        train_ds = _mixup(train_ds, mixup, seed, cw)
+        fit_cw = None                             # carried by the mixed sample weights
     train_ds = train_ds.prefetch(1)
 
     patience = recipe.get("patience")
-    if recipe.get("restore_best") and not patience:
+    restore_best = bool(recipe.get("restore_best") and not patience)
+    if restore_best:
         patience = MAX_EPOCHS + 1                 # never stops early; restores the epoch with the best val_loss
+    ema = bool(getattr(model.optimizer, "use_ema", False))
+    if ema and val_data is not None:
+        callbacks.append(_averaged_class()(restore_best))
+        if restore_best:
+            patience = None                       # the averaged-weights callback restores the best epoch itself
     if patience and val_data is not None and not any(isinstance(c, keras.callbacks.EarlyStopping)
                                                      for c in callbacks):
         callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True))
@@ -1055,7 +1196,9 @@ def fit(model, train: Any, val: Any = None, *, epochs: int | None = None, batch_
         "augment": None if aug_layer is None else aug_layer.get_config().get("name", "augmentation"),
         "early_stopping_patience": (patience if (patience and patience <= MAX_EPOCHS and val_data is not None)
                                     else None),
-        "restore_best_epoch": bool(patience and val_data is not None),
+        "restore_best_epoch": bool((patience or (ema and restore_best)) and val_data is not None),
+        "weight_average": (f"EMA, momentum {float(model.optimizer.ema_momentum)} per step" if ema else None),
+        "mixup": mixup if mixup > 0 else None,
         "schedule": (None if schedule is None else f"{schedule}: learning rate from learning_rate to 0 over "
                      f"{epochs} epoch(s)" + (f" x {steps_per_epoch} steps" if steps_per_epoch else " (per epoch)")),
         "n_train": n_train, "n_val": None if val_data is None or isinstance(val_data, tf.data.Dataset)
@@ -1069,7 +1212,7 @@ def fit(model, train: Any, val: Any = None, *, epochs: int | None = None, batch_
     (folder / name).mkdir()
 
     t0 = time.perf_counter()
-    hist = model.fit(train_ds, validation_data=val_data, epochs=epochs, class_weight=cw, verbose=0, shuffle=False,
+    hist = model.fit(train_ds, validation_data=val_data, epochs=epochs, class_weight=fit_cw, verbose=0, shuffle=False,
                      callbacks=[recorder, *callbacks], validation_batch_size=None if val_data is None or
                      isinstance(val_data, tf.data.Dataset) else 256)
     wall = time.perf_counter() - t0

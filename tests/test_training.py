@@ -405,6 +405,40 @@ def test_medlab_recipe_defaults_cosine_label_smoothing_best_epoch(subset, tmp_pa
     assert all(np.array_equal(u, v) for u, v in zip(m.get_weights(), best[run.best_epoch]))
 
 
+def test_weight_average_is_validated_and_restored_and_mixup_is_deterministic(subset, tmp_path, monkeypatch):
+    """An optimizer with use_ema: val_* measure the averaged weights, and the best epoch's *averaged* weights are
+    restored (Keras' EarlyStopping would restore the raw ones); the recipe key "mixup" is seeded."""
+    import keras
+
+    train, val = subset
+    monkeypatch.setitem(T.RECIPES, "tiny_cnn", {**T.RECIPES["tiny_cnn"], "restore_best": True, "mixup": 0.2,
+                                                "class_weight": "balanced"})
+    seen = {}
+
+    class Keep(keras.callbacks.Callback):               # the moving average after every epoch
+        def on_epoch_end(self, epoch, logs=None):
+            opt = self.model.optimizer
+            seen[epoch] = [a.numpy().copy() for a in opt._model_variables_moving_average]
+
+    runs = []
+    for _ in range(2):
+        m = T.tiny_cnn(seed=1)
+        m.compile(optimizer=keras.optimizers.Adam(3e-3, use_ema=True, ema_momentum=0.9), loss="binary_crossentropy",
+                  metrics=["accuracy", keras.metrics.AUC(name="auc")])
+        runs.append(T.fit(m, train, val, epochs=3, seed=1, run_dir=tmp_path, callbacks=[Keep()]))
+    a, b = runs
+    assert all(np.array_equal(u, v) for u, v in zip(a.model.get_weights(), b.model.get_weights()))
+    assert a.history == b.history
+    assert a.config["restore_best_epoch"] and a.config["weight_average"].startswith("EMA")
+    assert a.config["mixup"] == 0.2 and a.config["early_stopping_patience"] is None
+    assert a.best_epoch == int(np.argmin(a.history["val_loss"]))
+    for w, ref in zip(a.model.trainable_variables, seen[a.best_epoch]):
+        np.testing.assert_array_equal(w.numpy(), ref)
+    # the restored (averaged) weights are the ones that were validated
+    ev = a.model.evaluate(T.prepare_images(val[0]), val[1].astype("float32"), verbose=0, return_dict=True)
+    assert ev["loss"] == pytest.approx(a.history["val_loss"][a.best_epoch], rel=1e-4)
+
+
 def test_fit_accepts_tf_datasets(subset, tmp_path):
     import tensorflow as tf
 
