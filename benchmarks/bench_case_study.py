@@ -77,8 +77,10 @@ def main(argv=None) -> int:
     k = c1.boxed_slices[len(c1.boxed_slices) // 2]
     lung_slices = [z for z in range(c1.hu.shape[0]) if c1.thorax[z].any()]
     print(f"\nheat maps on A0001 (CNN trained on A0002); load average {load_average()}")
+    numpy_cnn = L.PatchCNN(run.model.get_weights())   # what 09 scores with (its CNNs train in a worker)
     scorers = {"keras_scorer": L.keras_scorer(run),
-               "run.predict": lambda p: run.predict(L.to_window_uint8(p))}  # noqa: E731
+               "run.predict": lambda p: run.predict(L.to_window_uint8(p)),  # noqa: E731
+               "PatchCNN": lambda p: numpy_cnn.predict(L.to_window_uint8(p))}  # noqa: E731
     for sname, scorer in scorers.items():
         scorer(np.zeros((8, 32, 32), np.float32))  # warm-up (graph tracing)
         for stride in (4, 8):
