@@ -1,8 +1,9 @@
 """中文 / English: the language of widget labels, buttons, warnings and exercise feedback, and the glossary.
 
 The source article of MedLab is written in Chinese; the notebooks' narrative is English. This module lets a
-class switch every *control* (slider, dropdown, toggle and button labels, option labels) and the words of
-exercise feedback to Chinese, and gives the glossary of the article's terms with the notebook that teaches
+class switch every *control* (slider, dropdown, toggle and button labels, option labels), the headers and
+row names of the widgets' readout tables (``widgets._explorer.html_table``) and the words of exercise
+feedback to Chinese, and gives the glossary of the article's terms with the notebook that teaches
 each one (shown as a table in 00).
 
 ``set_language`` affects what is built or printed *after* the call: run it at the top of a notebook (before
@@ -22,7 +23,8 @@ the widgets are built), or re-run the widget cell after switching.
 ('卷积', 'convolution')
 
 Untranslated text passes through unchanged (a wrong key never raises); :func:`missing` lists the labels
-that have no Chinese translation, and ``tests/test_i18n.py`` fails when a registered widget has one.
+that have no Chinese translation, and ``tests/test_i18n.py`` fails when a registered widget has one (a control
+label, or a header / row name of its default frame's readout table).
 """
 from __future__ import annotations
 
@@ -291,6 +293,68 @@ ZH: dict[str, str] = {
     "true convolution": "真正的卷积", "the patch": "图像块", "slice (yellow: box, blue: patch)": "切片（黄：框，蓝：图像块）",
     "occlusion map": "遮挡图", "map alone": "仅显示热图", "vanilla saliency": "原始显著图", "learned": "学到的",
     "target": "目标", "x * learned": "x * 学到的", "x * target": "x * 目标",
+    # readout tables: header cells and row names of widgets.html_table (tests/test_i18n.py builds every widget)
+    # -- common words
+    "before": "处理前", "after": "处理后", "value": "值", "feature": "特征", "metric": "指标", "model": "模型",
+    "layer": "层", "slice": "切片", "step": "步骤", "steps": "步数", "loss": "损失", "noise": "噪声",
+    "samples": "样本数", "class": "类别", "groups": "特征组", "original": "原始", "map": "归因图",
+    "learning rate": "学习率", "optimizer": "优化器", "epoch": "轮次", "width": "宽度", "interval": "区间",
+    "note": "注",
+    # -- 01 medical images
+    "numpy array[z, y, x]": "numpy 数组[z, y, x]", "ITK index (i, j, k)": "ITK 索引 (i, j, k)",
+    "size (x, y, z)": "尺寸 (x, y, z)", "voxels": "体素数", "memory (int16)": "内存 (int16)",
+    # -- 03 network
+    "RF (px)": "感受野 (像素)", "jump": "累积步长",
+    # -- 04 preprocessing
+    "PSNR (dB)": "PSNR (dB)", "noisy": "含噪图像", "filtered": "滤波后",
+    # -- 05 features: first-order statistics, GLCM, shape
+    "mean": "均值", "std": "标准差", "min": "最小", "skewness": "偏度", "kurtosis": "峰度",
+    "iqr": "四分位距", "uniformity": "均匀度", "entropy": "熵",
+    "contrast": "对比度", "dissimilarity": "相异性", "homogeneity": "同质性", "energy": "能量",
+    "correlation": "相关性", "cluster_shade": "聚类阴影", "cluster_prominence": "聚类显著性",
+    "sum_entropy": "和熵", "difference_entropy": "差熵", "imc1": "信息相关测度 1", "imc2": "信息相关测度 2",
+    "tumour": "肿瘤", "parenchyma": "肺实质",
+    "area (mm²)": "面积 (mm²)", "pixels": "像素数", "perimeter (mm)": "周长 (mm)", "elongation": "伸长度",
+    "roundness": "圆度", "equiv. diameter (mm)": "等效直径 (mm)", "Feret diameter (mm)": "Feret 直径 (mm)",
+    # -- 06 training
+    "steps taken": "已走步数", "loss now": "当前损失", "theta now": "当前 θ",
+    "diverges above lr": "学习率高于此值即发散", "max |w - target|": "|w - 目标| 的最大值",
+    "lr limit (2 / largest curvature)": "学习率上限（2 / 最大曲率）",
+    "steps to loss < 1e-3": "损失降到 1e-3 以下所需步数", "sgd": "SGD", "momentum": "动量法", "adam": "Adam",
+    "acc": "准确率", "val loss": "验证集损失", "val acc": "验证集准确率", "val AUC": "验证集 AUC",
+    # -- 07 evaluation (glossary: 准确率 accuracy, 灵敏度/召回率 sensitivity, 特异度, 精确率 PPV)
+    "accuracy": "准确率", "sensitivity": "灵敏度", "specificity": "特异度", "ppv": "精确率 (PPV)",
+    "npv": "阴性预测值 (NPV)", "balanced_accuracy": "平衡准确率", "mcc": "Matthews 相关系数 (MCC)",
+    "youden_j": "Youden 指数 J", "ROC AUC": "ROC AUC", "ROC AUC (DeLong)": "ROC AUC（DeLong 法）",
+    "counts tp / fp / tn / fn": "计数 TP / FP / TN / FN", "Brier score": "Brier 分数",
+    "bootstrap (percentile)": "Bootstrap（百分位数法）",
+    "strategy": "策略", "net benefit": "净获益", "net true positives per 100": "每 100 人的净真阳性数",
+    "unnecessary treatments avoided per 100": "每 100 人避免的不必要治疗数",
+    "treat all": "全部治疗", "treat none": "全不治疗",
+    # -- 08 explainability
+    "outcomes": "预测结果", "windows": "遮挡窗口数", "largest drop": "最大下降",
+    "vs vanilla": "与原始显著图相比", "sum of attributions": "归因之和", "completeness error": "完备性误差",
+    "p(class 1)": "p(类别 1)", "below each map": "每张图下方", "deletion AUC": "删除曲线 AUC",
+    "insertion AUC": "插入曲线 AUC",
+    # -- 09 case study
+    "patches scored": "已评分图块数", "regions ≥ threshold": "≥ 阈值的区域数", "boxes found (TP)": "检出的框 (TP)",
+    "boxes missed (FN)": "漏检的框 (FN)", "false-positive regions": "假阳性区域数",
+    "FP per slice": "每张切片假阳性数", "centre": "中心", "as a training patch": "作为训练图块",
+    "mean HU": "HU 均值", "sd HU": "HU 标准差", "p90 HU": "HU 第 90 百分位数", "GLCM contrast": "GLCM 对比度",
+    "GLCM homogeneity": "GLCM 同质性", "density baseline (not learned)": "密度基线（非学习所得）",
+    "patient": "患者", "side": "侧别", "position": "位置", "slices (grown region)": "切片（生长区域）",
+    "z range": "z 范围", "largest axial diameter": "最大轴位直径",
+    "volume (region grown in the boxes)": "体积（框内区域生长所得）", "HU mean ± sd": "HU 均值 ± 标准差",
+    "Dice of the region vs its boxes": "区域与其标注框的 Dice",
+    # -- 10 fusion
+    "weight w": "权重 w", "validation AUC": "验证集 AUC", "threshold (chosen on validation)": "阈值（在验证集上选定）",
+    "test AUC": "测试集 AUC", "test accuracy": "测试集准确率", "test sensitivity": "测试集灵敏度",
+    "test specificity": "测试集特异度", "test accuracy (threshold 0.5)": "测试集准确率（阈值 0.5）",
+    "sensitivity / specificity": "灵敏度 / 特异度",
+    # -- 11 privacy (the DICOM keywords stay: is_neutral)
+    "tag": "标签", "attribute": "属性", "action (table code)": "操作（表中代码）", "before (masked)": "处理前（已遮蔽）",
+    # -- datasets
+    "normal": "正常", "pneumonia": "肺炎",
 }
 
 #: Labels made at build time from data: (pattern, Chinese template using the groups).
@@ -299,18 +363,31 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Weight (.+)$"), "{0} 权重"),
     (re.compile(r"^Run (\d+)$"), "运行 {0} 次"),
     (re.compile(r"^w (\S.*)$"), "w {0}"),                   # a channel weight: "w lung" -> "w 肺窗"
+    # readout tables (html_table) whose row names or headers carry a number or a name
+    (re.compile(r"^images in (.+)$"), "{0}图像数"),           # "images in train" -> "训练集图像数"
+    (re.compile(r"^loss after (\d+)$"), "{0} 步后的损失"),
+    (re.compile(r"^over the (\d+) slices: (.+)$"), "{0} 张切片合计：{1}"),
+    (re.compile(r"^score: (.+)$"), "评分：{0}"),
+    (re.compile(r"^([\d.]+) mm iso$"), "{0} mm 各向同性"),
+    (re.compile(r"^wavelet_A(\d+)$"), "小波 A{0}（近似）"),
+    (re.compile(r"^wavelet_L(\d+)_H$"), "小波 L{0}_H（水平细节）"),
+    (re.compile(r"^wavelet_L(\d+)_V$"), "小波 L{0}_V（垂直细节）"),
+    (re.compile(r"^wavelet_L(\d+)_D$"), "小波 L{0}_D（对角细节）"),
 ]
 
 def is_neutral(text: str) -> bool:
-    """True for labels that are notation, not words (``"w 3"``, ``"w[0, 1]"``, ``"C"``, ``"sobel_x"``).
+    """True for labels that are notation, not words (``"w 3"``, ``"w[0, 1]"``, ``"C"``, ``"sobel_x"``, and
+    DICOM keywords or attribute paths, one CamelCase token: ``"PatientName"``, ``"file_meta.SOPClassUID"``).
 
-    >>> is_neutral("w[0, 1]"), is_neutral("Slice")
-    (True, False)
+    >>> is_neutral("w[0, 1]"), is_neutral("Slice"), is_neutral("SliceThickness"), is_neutral("slice thickness")
+    (True, False, True, False)
     """
     if not isinstance(text, str):
         return True
     s = text.strip()
     if not s or not re.search(r"[A-Za-z]{2,}", s.replace("sobel", "").replace("prewitt", "")):
+        return True
+    if re.fullmatch(r"\S*[a-z][A-Z]\S*", s):  # a CamelCase identifier (a DICOM keyword), not a word to translate
         return True
     return bool(re.fullmatch(r"[A-Z]{2,6}|(?:sobel|prewitt)_[xy]|w ?\[?[\d, ]*\]?", s))
 

@@ -1,8 +1,9 @@
 """中文 / English: every widget label has a translation; set_language switches labels and feedback.
 
 Fast path: the labels written as literals in the control specs (``Int("Slice", ...)``) of every widget module
-are read from the source (no widget built). Slow path: every registered widget is built in Chinese and each
-control's ``.description`` (and a button's label) must be Chinese or pure notation.
+are read from the source (no widget built). Slow path: every registered widget is built in Chinese once; each
+control's ``.description`` (and a button's label) and every header / row name of its default frame's readout
+tables (``html_table``) must be Chinese or pure notation.
 """
 from __future__ import annotations
 
@@ -120,20 +121,75 @@ def test_a_cjk_font_is_installed_for_pngs():
     assert np.asarray(img).sum() > 0 and not np.array_equal(np.asarray(img), np.asarray(tofu))
 
 
-def test_every_registered_widget_built_in_chinese_has_translated_controls(zh):
-    """Builds every entry of medlab.widgets.WIDGETS (2-3 min on 2 cores) and reads each control."""
+@pytest.fixture(scope="module")
+def built_in_chinese():
+    """Builds every entry of medlab.widgets.WIDGETS once in 中文 (about 70 s on 2 cores) for the two tests below.
+
+    Per widget: its controls' (key, description) and the header / row-name cells its default frame's readout
+    tables (``html_table``) asked to translate, caught by wrapping ``_explorer._table_word``.
+    """
     from medlab.widgets import WIDGETS
+    from medlab.widgets import _explorer
+    before = i18n.get_language()
+    medlab.set_language("zh")
+    translate = _explorer._table_word
+    words: list[str] = []
+
+    def recording(value):
+        if _explorer._is_word(value):
+            words.append(value)
+        return translate(value)
+
+    _explorer._table_word = recording
+    out: dict[str, dict] = {}
+    try:
+        for name, build in sorted(WIDGETS.items()):
+            words.clear()
+            ex = build()
+            controls = getattr(ex, "controls", None)
+            out[name] = {"controls": ({k: getattr(c, "description", "") for k, c in controls.items()}
+                                      if isinstance(controls, dict) else None),
+                         "table_words": sorted(set(words)),
+                         "readout": getattr(getattr(ex, "readout", None), "value", "")}
+    finally:
+        _explorer._table_word = translate
+        medlab.set_language(before)
+    return out
+
+
+def test_every_registered_widget_built_in_chinese_has_translated_controls(built_in_chinese):
+    """Every control's ``.description`` (and a button's label) is Chinese or pure notation."""
     gaps: dict[str, list[str]] = {}
-    for name, build in sorted(WIDGETS.items()):
-        ex = build()
-        controls = getattr(ex, "controls", None)
-        if not isinstance(controls, dict):      # builders not on explorer() yet (viewer)
+    for name, built in built_in_chinese.items():
+        if built["controls"] is None:      # builders not on explorer() yet (viewer)
             continue
-        for key, control in controls.items():
-            desc = getattr(control, "description", "")
+        for key, desc in built["controls"].items():
             if desc and not HAN.search(desc) and not i18n.is_neutral(desc) and desc not in i18n.ZH:
                 gaps.setdefault(name, []).append(f"{key}: {desc!r}")
     assert not gaps, f"controls still in English after set_language('zh'): {gaps}"
+
+
+def test_every_registered_widget_readout_table_is_translated(built_in_chinese):
+    """The header cells and row names of every default frame's readout tables have a Chinese entry."""
+    seen = sum(len(b["table_words"]) for b in built_in_chinese.values())
+    assert seen > 100, f"only {seen} table words recorded: is html_table still calling _table_word?"
+    gaps = {name: i18n.missing(b["table_words"]) for name, b in built_in_chinese.items()}
+    gaps = {name: words for name, words in gaps.items() if words}
+    assert not gaps, ("readout table headers / row names without a Chinese translation "
+                      f"(add them to medlab/i18n.py ZH or _PATTERNS): {gaps}")
+    assert "<td>患者</td>" in built_in_chinese["findings_card_viewer"]["readout"]
+
+
+def test_html_table_translates_headers_and_row_names_only(zh):
+    from medlab.widgets._explorer import RawHTML, html_table
+    table = html_table([("patient", "patient", "12.5 mm"), ("Modality", "CT", 3), (RawHTML("<b>side</b>"), "", "")],
+                       header=["", "value", "95%"], align_right_from=2)
+    assert "<td>患者</td><td>patient</td>" in table          # the value column is data: untouched
+    assert "<th>值</th>" in table and ">95%</th>" in table and ">12.5 mm</td>" in table and ">3</td>" in table
+    assert "<td>模态</td>" in table and "<td><b>side</b></td>" in table   # RawHTML is passed as is
+    assert "SliceThickness" == i18n.t("SliceThickness") and i18n.is_neutral("PatientName")
+    medlab.set_language("en")
+    assert "<td>patient</td><td>patient</td>" in html_table([("patient", "patient")], align_right_from=2)
 
 
 def test_widget_pngs_draw_chinese_with_a_cjk_font(zh, tmp_path):

@@ -53,6 +53,7 @@ from __future__ import annotations
 import functools
 import html
 import inspect
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -193,10 +194,51 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
+_NUMBER_LIKE = re.compile(r"[-+−±~≈<>≤≥]?\s*\d[\d.,]*(?:e[-+]?\d+)?\s*(?:%|[A-Za-zµ°²³/]{0,4})")
+
+
+def _is_word(value: Any) -> bool:
+    """True for a table cell that is text to translate: a plain ``str`` that is not a number (with or without
+    a unit, ``"12.5 mm"``) and not notation (:func:`medlab.i18n.is_neutral`: ``"AUC"``, ``"w[0]"``,
+    DICOM keywords such as ``"PatientName"``). ``RawHTML`` and numbers are not words.
+
+    >>> _is_word("patient"), _is_word("12.5 mm"), _is_word("AUC"), _is_word(3), _is_word(RawHTML("<b>x</b>"))
+    (True, False, False, False, False)
+    """
+    from .. import i18n
+    return type(value) is str and not i18n.is_neutral(value) and not _NUMBER_LIKE.fullmatch(value.strip())
+
+
+def _table_word(value: Any) -> Any:
+    """A header or row-name cell of :func:`html_table` in the current language (``medlab.set_language``).
+
+    Words go through :func:`medlab.i18n.t` (text without an entry comes back unchanged); anything else stays.
+
+    >>> from medlab import i18n
+    >>> _ = i18n.set_language("zh"); _table_word("patient"), _table_word("12.5 mm"), _table_word(3)
+    ('患者', '12.5 mm', 3)
+    >>> _ = i18n.set_language("en"); _table_word("patient")
+    'patient'
+    """
+    from .. import i18n
+    return i18n.t(value) if _is_word(value) else value
+
+
 def html_table(rows: Sequence[Sequence[Any]], header: Sequence[Any] | None = None,
                align_right_from: int = 1) -> str:
-    """A small HTML table; cells are escaped (pass ``Markup`` strings via :class:`RawHTML`)."""
+    """A small HTML table; cells are escaped (pass ``Markup`` strings via :class:`RawHTML`).
+
+    Columns from ``align_right_from`` on are right-aligned. In 中文 (``medlab.set_language("zh")``) the
+    header cells and the row names (the first column) are translated by :func:`_table_word`; the other
+    cells are data (numbers, units, DICOM values, file names) and are shown as given.
+
+    >>> html_table([("patient", "A0001", 3)], header=["", "id", "n"], align_right_from=2)
+    "<table style='border-collapse:collapse'><tr><th></th><th>id</th><th style='text-align:right'>n</th></tr>\
+<tr><td>patient</td><td>A0001</td><td style='text-align:right'>3</td></tr></table>"
+    """
     def cell(v: Any, k: int, tag: str) -> str:
+        if tag == "th" or k == 0:
+            v = _table_word(v)
         text = v.html if isinstance(v, RawHTML) else esc(v)
         style = " style='text-align:right'" if k >= align_right_from else ""
         return f"<{tag}{style}>{text}</{tag}>"
