@@ -87,13 +87,18 @@ def _matplotlib_font(lang: str) -> None:
     rc = matplotlib.rcParams
     if not _MPL_DEFAULT:
         _MPL_DEFAULT.append(list(rc["font.sans-serif"]))
+        _MPL_DEFAULT.append(list(rc["font.family"]))
     if lang == "zh":
         font_manager.fontManager.addfont(path)
         name = font_manager.FontProperties(fname=path).get_name()
         rc["font.sans-serif"] = [name] + [f for f in _MPL_DEFAULT[0] if f != name]
+        # glyph by glyph fallback works across font.family's list, not inside "sans-serif": name the CJK face
+        # first and DejaVu Sans after it, which has what the CJK face lacks (log₁₀'s subscripts)
+        rc["font.family"] = [name, "DejaVu Sans"]
         rc["axes.unicode_minus"] = False  # the CJK font's minus sign is not in every face
     else:
         rc["font.sans-serif"] = list(_MPL_DEFAULT[0])
+        rc["font.family"] = list(_MPL_DEFAULT[1])
         rc["axes.unicode_minus"] = True
 
 

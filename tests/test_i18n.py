@@ -216,3 +216,29 @@ def test_widget_pngs_draw_chinese_with_a_cjk_font(zh, tmp_path):
     assert img.shape[0] > 100
     if os.environ.get("MEDLAB_UPDATE_DOCS") == "1":  # the committed example of a widget image in Chinese
         (ROOT / "docs" / "widget_zh_image.png").write_bytes(png)
+
+
+def test_zh_charts_fall_back_to_dejavu_for_glyphs_the_cjk_face_lacks():
+    """log₁₀ on a 中文 chart: the subscripts are not in Noto Sans CJK; matplotlib must find them in DejaVu Sans
+    (font.family lists both) instead of drawing empty boxes with a 'Glyph missing' warning."""
+    import warnings
+
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from medlab import i18n
+
+    if i18n.cjk_font_path() is None:
+        pytest.skip("no CJK font installed (make system-classroom)")
+    before = list(matplotlib.rcParams["font.family"])
+    try:
+        i18n.set_language("zh")
+        fig = Figure()
+        fig.add_subplot().set_ylabel("log₁₀(1 + 像素)")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fig.canvas.draw()
+        assert not [w for w in caught if "missing from font" in str(w.message)]
+    finally:
+        i18n.set_language("en")
+    assert list(matplotlib.rcParams["font.family"]) == before
