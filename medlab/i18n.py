@@ -373,6 +373,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^loss after (\d+)$"), "{0} 步后的损失"),
     (re.compile(r"^over the (\d+) slices: (.+)$"), "{0} 张切片合计：{1}"),
     (re.compile(r"^score: (.+)$"), "评分：{0}"),
+    (re.compile(r"^Output pixel \((\d+), (\d+)\) — step (\d+) of (\d+)$"), "输出像素 ({0}, {1}) — 第 {2} 步，共 {3} 步"),
     (re.compile(r"^([\d.]+) mm iso$"), "{0} mm 各向同性"),
     (re.compile(r"^wavelet_A(\d+)$"), "小波 A{0}（近似）"),
     (re.compile(r"^wavelet_L(\d+)_H$"), "小波 L{0}_H（水平细节）"),

@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .. import ops
+from ..i18n import t
 from ..render import Chart, font, hstack, titled, to_rgb, to_uint8, zoom
 from ..samples import CHANNEL_WINDOWS, ct_channels, lung_slice, stepper_patch
 from ._explorer import Button, Choice, Float, Frame, Int, esc, explorer, register, result
@@ -298,7 +299,7 @@ def conv_stepper(patch: Any = None, kernel: str = "sobel_y", width: int = 900) -
             return Frame(image=img, warning=r["message"], readout=_code(r["formula"]))
         e = r["explanation"]
         terms = " + ".join(f"({wv:g})·{xv:.2f}" for wv, xv in zip(e.kernel.ravel(), e.patch.ravel()))
-        return Frame(image=img, readout=(f"<b>{esc(r['message'])}</b><br>{_code(r['formula'])}<br>"
+        return Frame(image=img, readout=(f"<b>{esc(t(r['message']))}</b><br>{_code(r['formula'])}<br>"
                                          f"<code>y[{e.i},{e.j}] = {esc(terms)} = <b>{e.total:.4f}</b></code>"))
 
     controls = {"kernel": Choice("Kernel", list(ops.KERNELS), value=kernel),
