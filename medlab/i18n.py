@@ -194,6 +194,8 @@ ZH: dict[str, str] = {
     "Optimizer": "优化器",
     "Outcome": "结果类别",
     "Output pixel": "输出像素",
+    "Runs of this session": "本次会话的训练运行",
+    "hover a run for its folder name": "鼠标悬停可见运行文件夹名",
     "Overlay opacity": "叠加不透明度",
     "Padding": "填充",
     "Padding p": "填充 p",

@@ -42,6 +42,7 @@ import numpy as np
 from .. import ops, render
 from .. import training as T
 from .._validate import check_array, check_choice, check_float, check_int
+from ..i18n import t
 from ._explorer import Button, Check, Choice, Float, Frame, Int, RawHTML, esc, explorer, html_table, register
 
 __all__ = ["gd_stepper", "kernel_learner", "optimizer_race", "training_dashboard", "kernel_quadratic",
@@ -474,13 +475,21 @@ def _dashboard_view(state: dict) -> Frame:
     cmp_rows = []
     for k, r in enumerate(runs):
         s = r.summary()
-        cmp_rows.append([k + 1, r.name, s["model"], r.status, s["epochs"], f"{s['val_loss']:.3f}" if s["val_loss"]
+        # the run's folder name is long (date-time-model-seed): its time of day is shown, the whole name on hover
+        hms = r.name.split("-")[1] if r.name.count("-") >= 2 else ""
+        when = f"{hms[:2]}:{hms[2:4]}:{hms[4:]}" if len(hms) == 6 and hms.isdigit() else r.name
+        short = RawHTML(f"<span title='{esc(r.name)}'>{esc(when)}</span>")
+        cmp_rows.append([k + 1, short, s["model"], r.status, s["epochs"], f"{s['val_loss']:.3f}" if s["val_loss"]
                          is not None else "-", f"{(s['val_accuracy'] or float('nan')):.3f}",
-                         f"{(s['val_auc'] or float('nan')):.3f}", f"{r.images_per_s:,.0f}"])
-    readout = (f"<b>{esc(head)}</b>" + table +
-               ("<br><b>Runs of this session</b>" + html_table(
+                         f"{(s['val_auc'] or float('nan')):.3f}",
+                         f"{r.images_per_s:,.0f}" if np.isfinite(r.images_per_s or np.nan) else "-"])
+    # the tables live in the control column: small type, no wrapping, and a scroll bar rather than a cut edge
+    box = "<div style='font-size:11px;white-space:nowrap;overflow-x:auto;max-width:100%'>{}</div>"
+    readout = (f"<b>{esc(head)}</b>" + box.format(table) +
+               (f"<b>{esc(t('Runs of this session'))}</b> ({esc(t('hover a run for its folder name'))})"
+                + box.format(html_table(
                    cmp_rows, header=["#", "run", "model", "status", "epochs", "val loss", "val acc", "val AUC",
-                                     "images/s"]) if cmp_rows else ""))
+                                     "images/s"])) if cmp_rows else ""))
     progress = done / total if status in ("training", "stopped", "completed", "early_stopped") or \
         status.startswith("stopping") else 0.0
     return Frame(image=curves, panes=panes, readout=readout, progress=progress, warning=error)
@@ -659,6 +668,14 @@ def training_dashboard(model: str = "seed_cnn", lr: float = 1e-3, batch: int = 3
         "train": Button("Train", style="success"), "stop": Button("Stop", style="danger"),
         "load": Button("Load saved runs")},
         state=state, progress=True, title="Live training dashboard (PneumoniaMNIST 28x28)")
+    box = getattr(ex, "widget", None)
+    if box is not None and hasattr(box, "children") and len(box.children) == 2:
+        # the control column holds the per-epoch and run tables: it keeps its width (a flex row squeezed it,
+        # cutting the tables and the labels, next to the wide curves); the curves wrap below when they do not fit
+        import ipywidgets as w
+
+        box.children[0].layout = w.Layout(flex="0 0 auto")
+        box.layout.flex_flow = "row wrap"
     if autostart:
         ex.click("train")
         if wait and state["thread"] is not None:
