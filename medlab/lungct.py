@@ -453,7 +453,8 @@ class PatchCNN:
             raise TypeError(f"images must be uint8 (lung window, to_window_uint8), got dtype {x.dtype}")
         if len(x) == 0:
             raise ValueError("images is empty: nothing to score")
-        batch = check_int(batch, "batch", 1, 4096)
+        # <= 256: ops.conv2d's cost limit (MAX_MACS) allows ~340 patches of conv2 per call
+        batch = check_int(batch, "batch", 1, 256, why_high="patches per numpy batch (ops.MAX_MACS)")
         k1, b1, k2, b2, wd, bd = self.weights
         out = np.empty(len(x), np.float64)
         for s in range(0, len(x), batch):

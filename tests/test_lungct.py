@@ -220,7 +220,7 @@ def test_patch_cnn_numpy_forward_pass_equals_keras():
     assert got.shape == (300,) and got.dtype == np.float64
     assert np.allclose(got, keras_p, atol=1e-5) and keras_p.std() > 0.01
     # batching changes nothing beyond float32 rounding (BLAS blocks a matrix product by its size)
-    assert np.allclose(cnn.predict(x, batch=7), cnn.predict(x, batch=300), rtol=0, atol=1e-6)
+    assert np.allclose(cnn.predict(x, batch=7), cnn.predict(x, batch=256), rtol=0, atol=1e-6)
 
 
 def test_patch_cnn_rejects_bad_weights_and_inputs():
@@ -263,3 +263,10 @@ def test_train_patch_cnn_in_a_worker_matches_the_kernel(patches, tmp_path):
     assert a.history["loss"] == b.history["loss"] and a.run_name
     log = runtime.WORKER_LOG[n_log:]
     assert len(log) == 1 and log[0]["tensorflow"] and log[0]["peak_mib"] > 100
+
+
+def test_patch_cnn_batch_is_limited():
+    cnn = L.PatchCNN([np.zeros(s, np.float32) for s in L.PATCH_CNN_SHAPES])
+    assert cnn.predict(np.zeros((600, 32, 32), np.uint8)).shape == (600,)      # any N, in batches
+    with pytest.raises(ValueError, match="batch must be <= 256"):
+        cnn.predict(np.zeros((3, 32, 32), np.uint8), batch=1000)
