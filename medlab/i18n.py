@@ -194,8 +194,6 @@ ZH: dict[str, str] = {
     "Optimizer": "优化器",
     "Outcome": "结果类别",
     "Output pixel": "输出像素",
-    "Runs of this session": "本次会话的训练运行",
-    "hover a run for its folder name": "鼠标悬停可见运行文件夹名",
     "Overlay opacity": "叠加不透明度",
     "Padding": "填充",
     "Padding p": "填充 p",
@@ -329,6 +327,7 @@ ZH: dict[str, str] = {
     "lr limit (2 / largest curvature)": "学习率上限（2 / 最大曲率）",
     "steps to loss < 1e-3": "损失降到 1e-3 以下所需步数", "sgd": "SGD", "momentum": "动量法", "adam": "Adam",
     "acc": "准确率", "val loss": "验证集损失", "val acc": "验证集准确率", "val AUC": "验证集 AUC",
+    "Runs of this session": "本次会话的训练运行", "hover a run for its folder name": "鼠标悬停可见运行文件夹名",
     # -- 07 evaluation (glossary: 准确率 accuracy, 灵敏度/召回率 sensitivity, 特异度, 精确率 PPV)
     "accuracy": "准确率", "sensitivity": "灵敏度", "specificity": "特异度", "ppv": "精确率 (PPV)",
     "npv": "阴性预测值 (NPV)", "balanced_accuracy": "平衡准确率", "mcc": "Matthews 相关系数 (MCC)",

@@ -221,6 +221,8 @@ def _table_word(value: Any) -> Any:
     'patient'
     """
     from .. import i18n
+    if i18n.get_language() == "en":  # every table cell of every update passes here: no regex work in English
+        return value
     return i18n.t(value) if _is_word(value) else value
 
 
