@@ -490,7 +490,7 @@ def medlab_cnn(input_shape: Any = (28, 28, 1), *, learning_rate: float = 3e-3, o
     :func:`fit`, :data:`RECIPES` ``["medlab_cnn"]["schedule"]``), binary cross-entropy with label smoothing 0.1.
     BatchNorm momentum 0.9: with ~75 steps per epoch Keras' default 0.99 leaves the inference statistics far
     behind the training ones (measured: a validation loss of 1.75 after 5 epochs). Global average pooling keeps
-    the head at 65 parameters at any input size. Training defaults (:data:`RECIPES`): 12 epochs, batch 64,
+    the head at 65 parameters at any input size. Training defaults (:data:`RECIPES`): 10 epochs, batch 64,
     the plausible augmentation of :func:`augmentation`, balanced class weights, and the weights of the epoch
     with the lowest validation loss restored at the end (no early stop: with the cosine schedule the last
     epochs are the good ones, and a patience of 4 stopped runs inside the noisy high-learning-rate phase).
@@ -560,7 +560,21 @@ def medlab_cnn(input_shape: Any = (28, 28, 1), *, learning_rate: float = 3e-3, o
     (``--only medlab``, seeds 0-2, this session): test AUC 0.958 +- 0.005, accuracy 0.861 at 0.5, 0.855 at the
     validation-accuracy threshold, 0.888 +- 0.010 at the validation balanced-accuracy threshold: **the goal
     (AUC >= 0.965, accuracy >= 0.90) is not reached**; validation (AUC 0.99) cannot tell the candidates apart,
-    and picking by test would overfit test. Used in 06 §5 and §7.
+    and picking by test would overfit test.
+
+    Training budget (2026-12-03): on that day's 2-core host the 12-epoch defaults took 53.7, 56.7 and 66.7 s
+    wall for seeds 0-2 (only this process running), over the 60 s goal in one seed of three. The first round
+    named the fallback for that case *before* any test figure was seen: the same recipe with 10 epochs (its
+    validation row above equals the 12-epoch one in AUC). So the default is now **10 epochs** (the cosine decay
+    spans the 10). ``--only medlab`` on the same host, seeds 0-2: 45.4-50.0 s wall (~61 CPU s), validation AUC
+    0.992, test AUC 0.957 +- 0.005 (12 epochs on that host: 0.957 too), accuracy 0.861 +- 0.013 at 0.5,
+    0.843 at the validation-accuracy threshold, 0.883 +- 0.008 at the validation balanced-accuracy threshold.
+    Two diagnostics computed on test, never used for a choice: the best threshold chosen *on test* would give
+    0.886-0.917 (mean 0.901: the accuracy goal only just, and not in one seed of three), and the three seeds'
+    models averaged -- an ensemble at 3x the budget -- reach test AUC 0.962 and accuracy 0.896. The AUC gap is
+    in the ranking of the shifted test source, which no threshold changes; of the accuracy gap, about 0.02 is the
+    threshold's transfer from validation to test and the rest the ranking. Tripling the budget closes neither.
+    Used in 06 §5 and §7.
 
     >>> medlab_cnn().count_params()
     23697
@@ -587,7 +601,7 @@ MODELS: dict[str, Callable[..., Any]] = {"seed_cnn": seed_cnn, "medlab_cnn": med
 #: Training defaults by model name (``fit(..., epochs=None, ...)`` uses them). ``seed_cnn`` = the article.
 RECIPES: dict[str, dict[str, Any]] = {
     "seed_cnn": {"epochs": 10, "batch_size": 32, "augment": False, "class_weight": None, "patience": None},
-    "medlab_cnn": {"epochs": 12, "batch_size": 64, "augment": True, "class_weight": "balanced", "patience": None,
+    "medlab_cnn": {"epochs": 10, "batch_size": 64, "augment": True, "class_weight": "balanced", "patience": None,
                    "restore_best": True, "schedule": "cosine"},
     "tiny_cnn": {"epochs": 10, "batch_size": 64, "augment": False, "class_weight": None, "patience": None},
 }
@@ -1077,7 +1091,7 @@ def fit(model, train: Any, val: Any = None, *, epochs: int | None = None, batch_
     optional; labels 0/1), or ``tf.data.Dataset`` s of ``(image, label)`` (batched or not; used as given, so
     they must already be scaled like :func:`prepare_images`). ``None`` for ``epochs``, ``batch_size``,
     ``class_weight`` and ``augment`` means the model's own defaults (:data:`RECIPES` by ``model.name``: the
-    article's 10 epochs / batch 32 for ``seed_cnn``; the documented recipe for ``medlab_cnn``: 12 epochs, batch
+    article's 10 epochs / batch 32 for ``seed_cnn``; the documented recipe for ``medlab_cnn``: 10 epochs, batch
     64, augmentation, balanced class weights, and the best validation epoch restored). A recipe's
     ``"schedule": "cosine"`` (``medlab_cnn``) decays the learning rate from the compiled value to 0 over the
     run, whatever ``epochs`` is. A recipe's ``"mixup": alpha`` blends each training image with its neighbour in
