@@ -45,8 +45,19 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
 	    $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# Two pytest processes side by side: the notebooks driven in a browser (JupyterLab, Voila: much of their time is
+# spent waiting for one kernel or for rendering) and everything else. The browser half's log is printed after the
+# other half; make fails if either does. Every test still runs once.
+BROWSER_TESTS := tests/test_browser.py tests/test_app_mode.py
+PYTEST        := $(BIN)/python -m pytest --nbval-lax --nbval-current-env -m "not slow"
 test: $(STAMP) classroom
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -m "not slow"
+	@log=$$(mktemp); \
+	$(PYTEST) -p no:cacheprovider $(BROWSER_TESTS) >$$log 2>&1 & pid=$$!; \
+	$(PYTEST) $(addprefix --ignore=,$(BROWSER_TESTS)); rc=$$?; \
+	wait $$pid; rc_browser=$$?; \
+	echo "======== browser tests (run alongside the above): $(BROWSER_TESTS) ========"; cat $$log; rm -f $$log; \
+	echo "make test: other tests exit $$rc, browser tests exit $$rc_browser"; \
+	[ $$rc -eq 0 ] && [ $$rc_browser -eq 0 ]
 
 # Everything, including the tests marked slow: each student edition once more through nbclient (the browser
 # test already runs every student edition in JupyterLab).

@@ -1074,12 +1074,19 @@ def _class_weight(spec: Any, y: np.ndarray | None) -> dict[int, float] | None:
     raise TypeError(f"class_weight must be None, 'balanced' or a dict {{0: w0, 1: w1}}, got {spec!r}")
 
 
-def _unique_name(folder: Path, base: str) -> str:
-    name, k = base, 1
-    while (folder / name).exists():
-        k += 1
-        name = f"{base}-{k}"
-    return name
+def _claim_run_folder(folder: Path, base: str) -> str:
+    """Create ``folder / base`` (or ``base-2``, ``base-3``, ...) and return its name.
+
+    ``mkdir`` is the claim, so two kernels starting a run in the same second (a student with two notebooks open,
+    the tests) never get the same folder; a check-then-create would race."""
+    for k in range(1, 10_000):
+        name = base if k == 1 else f"{base}-{k}"
+        try:
+            (folder / name).mkdir()
+        except FileExistsError:
+            continue
+        return name
+    raise RuntimeError(f"run_dir {folder}: 10,000 runs named {base}*; delete old runs or choose another run_dir")
 
 
 def fit(model, train: Any, val: Any = None, *, epochs: int | None = None, batch_size: int | None = None,
@@ -1222,8 +1229,7 @@ def fit(model, train: Any, val: Any = None, *, epochs: int | None = None, batch_
     }
     base = f"{time.strftime('%Y%m%d-%H%M%S')}-{model.name}-s{seed}"
     folder.mkdir(parents=True, exist_ok=True)
-    name = _unique_name(folder, base)
-    (folder / name).mkdir()
+    name = _claim_run_folder(folder, base)
 
     t0 = time.perf_counter()
     hist = model.fit(train_ds, validation_data=val_data, epochs=epochs, class_weight=fit_cw, verbose=0, shuffle=False,

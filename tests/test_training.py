@@ -251,6 +251,16 @@ def test_fit_same_seed_identical_weights_and_history(subset, tmp_path):
     assert not np.array_equal(c.model.get_weights()[0], a.model.get_weights()[0])
 
 
+def test_run_folder_claim_is_race_free(tmp_path):
+    # many threads claiming the same base name at once (two kernels starting a run in the same second)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        names = list(pool.map(lambda _: T._claim_run_folder(tmp_path, "20261203-101500-seed_cnn-s0"), range(40)))
+    assert len(set(names)) == 40 and names.count("20261203-101500-seed_cnn-s0") == 1
+    assert all((tmp_path / n).is_dir() for n in names)
+
+
 def test_run_saved_listed_reloaded_and_predict_uses_fit_preprocessing(subset, tmp_path):
     train, val = subset
     run = T.fit(T.tiny_cnn(), train, val, epochs=1, run_dir=tmp_path)
