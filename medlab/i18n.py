@@ -359,6 +359,66 @@ ZH: dict[str, str] = {
     "sensitivity / specificity": "灵敏度 / 特异度",
     # -- 11 privacy (the DICOM keywords stay: is_neutral)
     "tag": "标签", "attribute": "属性", "action (table code)": "操作（表中代码）", "before (masked)": "处理前（已遮蔽）",
+    # chart text: axis labels, titles and legend labels drawn by matplotlib in the widgets (tests/test_i18n.py
+    # scans medlab/widgets/*.py: every such literal goes through t() and has an entry here)
+    # -- common chart words
+    "validation": "验证集", "trained": "训练后", "histogram": "直方图", "density": "密度", "level": "置信水平",
+    "grey value": "灰度值", "fraction of pixels": "像素比例", "log₁₀(1 + pixels)": "log₁₀(1 + 像素数)",
+    "mean ± std": "均值 ± 标准差", "this image": "当前图像", "only": "仅", "skipped": "已跳过",
+    # -- 01 medical images
+    "file, in file-name order": "文件（按文件名排序）", "z position (mm)": "z 位置 (mm)",
+    "ImagePositionPatient z of each file": "各文件 ImagePositionPatient 的 z 值",
+    "position along the row (mm)": "沿该行的位置 (mm)", "tissue (HU)": "组织 (HU)",
+    "HU histogram of the slice": "该切片的 HU 直方图", "grey level (0 black, 1 white)": "灰度（0 黑，1 白）",
+    # -- 02 convolution
+    "parameters (log scale)": "参数量（对数坐标）", "parameters of one layer (float32: ×4 bytes)": "单层参数量（float32：×4 字节）",
+    "ms (log scale)": "毫秒（对数坐标）", "one convolution, measured here (dotted: 100 ms)": "一次卷积，在本机实测（虚线：100 ms）",
+    "measured for": "已测量的设置", "press Measure": "请按“度量”",
+    # -- 03 network
+    "max pooling": "最大池化", "average pooling": "平均池化", "pooling depth (2×2 each)": "池化深度（每次 2×2）",
+    "retained contrast": "保留的对比度", "nodule contrast left after pooling": "池化后保留的结节对比度",
+    "all test images: histogram of z": "全部测试图像：z 的直方图",
+    # -- 04 preprocessing
+    "grey level (0..1)": "灰度 (0..1)", "after (method as chosen)": "处理后（所选方法）",
+    "histogram, threshold and Otsu": "直方图、阈值与 Otsu 阈值", "threshold": "阈值", "Otsu": "Otsu 阈值",
+    # -- 05 features
+    "feature value, standardised: (value − mean) / sd of the images shown": "特征值（标准化）：(值 − 均值) / 所示图像的标准差",
+    "bins over": "个分箱，范围", "ROC AUC alone": "单独使用的 ROC AUC", "higher in": "较高的类别：",
+    "SVM decision value f(x)": "SVM 决策值 f(x)", "test images": "测试图像数",
+    "test scores; called positive right of the line": "测试集得分；线右侧判为阳性",
+    "1 − specificity (false-positive rate)": "1 − 特异度（假阳性率）", "ROC curve": "ROC 曲线",
+    "confusion at threshold": "混淆矩阵，阈值",
+    # -- 06 training
+    "parabola": "抛物线", "bowl": "碗形曲面", "rosenbrock": "Rosenbrock 函数",
+    "the nine weights (dashed: target)": "九个权重（虚线：目标）",
+    "train (per batch, smoothed)": "训练集（每批次，平滑后）", "validation (per epoch)": "验证集（每轮次）",
+    "validation loss of every run of this session": "本次会话每次运行的验证集损失",
+    # -- 07 evaluation
+    "1 - specificity": "1 - 特异度", "recall (sensitivity)": "召回率（灵敏度）", "precision (PPV)": "精确率 (PPV)",
+    "precision-recall": "精确率-召回率", "prevalence": "患病率", "predictive value": "预测值",
+    "of 1,000 patients": "每 1,000 名患者中", "perfect calibration": "完美校准", "model (test)": "模型（测试集）",
+    "mean predicted P(label 1) in bin": "箱内平均预测 P(标签 1)", "observed fraction of label 1": "标签 1 的实际比例",
+    "predicted P(label 1)": "预测 P(标签 1)", "fraction of test images (20 bins)": "测试图像比例（20 个分箱）",
+    "true positive": "真阳性", "false negative": "假阴性", "false positive": "假阳性", "true negative": "真阴性",
+    "DeLong interval": "DeLong 区间", "ROC AUC of a resample": "一次重采样的 ROC AUC",
+    "fraction of resamples": "重采样比例", "number of resamples": "重采样次数",
+    "interval width (dotted: DeLong)": "区间宽度（点线：DeLong）",
+    "threshold probability $p_t$": "阈值概率 $p_t$",
+    # -- 08 explainability
+    "deletion": "删除", "insertion": "插入",
+    "random del.": "随机删除", "random ins.": "随机插入", "black": "全黑", "blurred image": "模糊图像",
+    "Saliency |dz/dx|": "显著图 |dz/dx|", "Gradient x input": "梯度 × 输入", "Occlusion": "遮挡",
+    "Integrated gradients": "积分梯度", "Edge detector": "边缘检测器",
+    "Spearman rank corr. of |map|": "|图| 的 Spearman 秩相关", "Spearman rank corr.": "Spearman 秩相关",
+    # -- 09 case study
+    "false positives per slice": "每张切片的假阳性数", "sensitivity (boxed slices)": "灵敏度（有标注框的切片）",
+    "FROC-style curve": "FROC 式曲线",
+    # -- 10 fusion
+    "weight w of": "权重 w，作用于", "chosen on validation": "在验证集上选定", "test ROC AUC": "测试集 ROC AUC",
+    # -- 11 privacy
+    "round (= local epochs x round for local/central)": "轮次（本地/集中式：本地训练轮数 × 轮次）",
+    "federated (FedAvg)": "联邦学习 (FedAvg)", "central (pooled)": "集中式（数据汇总）",
+    "hospital": "医院", "alone": "单独训练", "epsilon (log; no noise = right edge)": "epsilon（对数；无噪声 = 右边缘）",
     # -- datasets
     "normal": "正常", "pneumonia": "肺炎",
 }

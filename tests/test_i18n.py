@@ -242,3 +242,93 @@ def test_zh_charts_fall_back_to_dejavu_for_glyphs_the_cjk_face_lacks():
     finally:
         i18n.set_language("en")
     assert list(matplotlib.rcParams["font.family"]) == before
+
+
+# ------------------------------------------------------------------ chart text (matplotlib) in the widgets
+#: methods whose first argument is chart text; keywords whose value is chart text.
+CHART_METHODS = {"set_xlabel", "set_ylabel", "set_title", "suptitle", "set_text", "annotate"}
+CHART_KEYWORDS = {"label", "xlabel", "ylabel", "title", "curve_label"}
+#: notation tokens that are not words to translate (function names and units drawn on the charts)
+NOTATION_TOKENS = {"sigmoid", "log", "sum", "ms", "mm", "px", "dB", "AP", "Otsu"}
+
+
+def _chart_wordy(node: ast.AST) -> bool:
+    """True for a string literal / f-string whose literal text holds words (not notation, not in t(...))."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        text = node.value
+    elif isinstance(node, ast.JoinedStr):
+        text = " ".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+    elif isinstance(node, ast.IfExp):
+        return _chart_wordy(node.body) or _chart_wordy(node.orelse)
+    elif isinstance(node, ast.BinOp):
+        return _chart_wordy(node.left) or _chart_wordy(node.right)
+    else:
+        return False
+    text = re.sub(r"\$[^$]*\$", " ", text)          # LaTeX
+    if i18n.is_neutral(text):
+        return False
+    words = [w for w in re.findall(r"[A-Za-z]{2,}", text) if not w.isupper() and w not in NOTATION_TOKENS]
+    return bool(words)
+
+
+def _chart_calls():
+    """(module path, line, node) for every chart-text argument in medlab/widgets/*.py."""
+    for path in sorted(WIDGET_DIR.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            attr = node.func.attr if isinstance(node.func, ast.Attribute) else None
+            if attr in CHART_METHODS and node.args:
+                yield path, node.lineno, node.args[0]
+            if attr == "text" and len(node.args) >= 3:        # Axes.text(x, y, s); PIL's draw.text(xy, s) is not a chart
+                yield path, node.lineno, node.args[2]
+            if attr in {"set_xticklabels", "set_yticklabels"} and node.args:
+                arg = node.args[0]
+                for part in (arg.left, arg.right) if isinstance(arg, ast.BinOp) else (arg,):
+                    for elt in getattr(part, "elts", []):
+                        yield path, node.lineno, elt
+            if isinstance(node.func, ast.Name) and node.func.id == "explorer":
+                continue                                      # the widget's header (HTML), not a chart
+            for kw in node.keywords:
+                if kw.arg in CHART_KEYWORDS:
+                    yield path, node.lineno, kw.value
+
+
+def _t_literals(paths) -> dict[str, list[str]]:
+    """literal -> ["file:line"] for every t("literal") call in ``paths``."""
+    out: dict[str, list[str]] = {}
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "t"
+                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                out.setdefault(node.args[0].value, []).append(f"{path.name}:{node.lineno}")
+    return out
+
+
+def test_the_chart_scan_sees_the_chart_calls():
+    n = sum(1 for _ in _chart_calls())
+    assert n > 80, f"found only {n} chart-text arguments in {WIDGET_DIR}: is the scan broken?"
+
+
+def test_every_chart_label_title_and_legend_goes_through_t():
+    """Axis labels, titles, legend labels and texts drawn on the widgets' matplotlib charts are words passed
+    through ``i18n.t`` (so they are 中文 after ``set_language('zh')``), or notation (``r"$\\theta$"``, "ROC AUC")."""
+    raw = [f"{p.name}:{line}: {ast.unparse(node)}" for p, line, node in _chart_calls() if _chart_wordy(node)]
+    assert not raw, "chart text not wrapped in t(...) (wrap it and add a ZH entry):\n" + "\n".join(raw)
+
+
+def test_every_literal_the_widgets_translate_has_a_chinese_entry():
+    literals = _t_literals(sorted(WIDGET_DIR.glob("*.py")))
+    assert len(literals) > 50, f"only {len(literals)} t('...') literals found in the widgets"
+    gaps = {k: literals[k] for k in i18n.missing(literals)}
+    assert not gaps, ("t('...') literals without a Chinese entry (add them to medlab/i18n.py ZH or _PATTERNS): "
+                      + "; ".join(f"{k!r} at {v}" for k, v in sorted(gaps.items())))
+
+
+def test_the_chart_scan_flags_english_and_passes_t_and_notation():
+    def wordy(src):
+        return _chart_wordy(ast.parse(src, mode="eval").body)
+    assert wordy('"validation loss"') and wordy('f"loss after {n} steps"') and wordy('"a" if x else "the loss"')
+    assert not wordy('t("validation loss")') and not wordy('f"{t(\'loss after\')} {n}"')
+    assert not wordy(r'r"$\theta_1$"') and not wordy('"ROC AUC"') and not wordy('f"{x:.2f} ms"') and not wordy('"HU"')

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import lungct as L
 from ..render import Chart, draw_boxes, heatmap_rgb, hstack, titled, to_rgb, to_uint8, zoom
+from ..i18n import t
 from ._explorer import Check, Choice, Float, Frame, Int, explorer, html_table, register
 
 __all__ = ["density_baseline", "heatmap_explorer", "patch_inspector", "findings_card_viewer"]
@@ -83,9 +84,9 @@ def heatmap_explorer(case: L.CTCase, scorer: Callable[[np.ndarray], np.ndarray] 
     fp_max = max(float(np.nanmax(c["fp_per_slice"])) for c in curves.values())
     ax.set_xlim(0, max(1.0, fp_max * 1.05))
     ax.set_ylim(-0.02, 1.05)
-    ax.set_xlabel("false positives per slice")
-    ax.set_ylabel("sensitivity (boxed slices)")
-    ax.set_title("FROC-style curve", fontsize=10)
+    ax.set_xlabel(t("false positives per slice"))
+    ax.set_ylabel(t("sensitivity (boxed slices)"))
+    ax.set_title(t("FROC-style curve"), fontsize=10)
     (curve_line,) = ax.plot([], [], "-o", ms=3, color="tab:blue")
     (point,) = ax.plot([], [], "o", ms=9, color="tab:red")
     chart.animate(curve_line, point)

@@ -165,7 +165,7 @@ def param_count_explorer(width: int = 560) -> Any:
     chart.fig.subplots_adjust(left=0.11, right=0.98, bottom=0.2, top=0.9)
     ax = chart.fig.add_subplot()
     ax.set_yscale("log")
-    ax.set(ylim=(1, 1e19), ylabel="parameters (log scale)", title="parameters of one layer (float32: ×4 bytes)")
+    ax.set(ylim=(1, 1e19), ylabel=t("parameters (log scale)"), title=t("parameters of one layer (float32: ×4 bytes)"))
     bars = ax.bar([0, 1, 2], [1, 1, 1], color=["#d95f02", "#7570b3", "#1b9e77"])
     ax.set_xticks([0, 1, 2], ["Dense(U)", "Dense, conv-sized output", "Conv2D"])
     for ref, label in ((1e9, "1 billion"), (2e12 / 4, "2 TB of float32")):
@@ -178,10 +178,10 @@ def param_count_explorer(width: int = 560) -> Any:
         r = param_count_compute(size, kernel, c_in, c_out, units)
         if not r["ok"]:
             return Frame(warning=r["message"])
-        for bar, t, p, b in zip(bars, texts, r["params"], r["bytes"]):
+        for bar, txt, p, b in zip(bars, texts, r["params"], r["bytes"]):
             bar.set_height(max(p, 1))
-            t.set_position((bar.get_x() + bar.get_width() / 2, max(p, 1) * 1.3))
-            t.set_text(f"{p:.3g}\n{_fmt_bytes(b)}")
+            txt.set_position((bar.get_x() + bar.get_width() / 2, max(p, 1) * 1.3))
+            txt.set_text(f"{p:.3g}\n{_fmt_bytes(b)}")
         return Frame(image=chart.png(), readout=esc(r["message"]))
 
     return explorer(frame, {"size": Int("Image size", 16, 1024, value=256, step=16),
@@ -808,7 +808,7 @@ def speed_explorer(width: int = 520) -> Any:
     chart.fig.subplots_adjust(left=0.13, right=0.98, bottom=0.12, top=0.88)
     ax = chart.fig.add_subplot()
     ax.set_yscale("log")
-    ax.set(ylim=(1e-3, 1e5), ylabel="ms (log scale)", title="one convolution, measured here (dotted: 100 ms)")
+    ax.set(ylim=(1e-3, 1e5), ylabel=t("ms (log scale)"), title=t("one convolution, measured here (dotted: 100 ms)"))
     bars = ax.bar([0, 1, 2], [1e-3] * 3, color=["#d95f02", "#1b9e77", "#7570b3"])
     ax.set_xticks([0, 1, 2], ["conv2d_naive (loops)", "ops.conv2d (numpy)", "tf.nn.conv2d"])
     ax.axhline(100, color="grey", ls=":", lw=1)
@@ -819,11 +819,11 @@ def speed_explorer(width: int = 520) -> Any:
     def run(size: int, kernel: int) -> dict:
         r = speed_compute("lung CT", size, kernel)
         if r["ok"]:
-            for bar, t, ms in zip(bars, texts, r["ms"]):
+            for bar, txt, ms in zip(bars, texts, r["ms"]):
                 h = ms if ms is not None else 1e-3
                 bar.set_height(h)
-                t.set_position((bar.get_x() + bar.get_width() / 2, h * 1.3))
-                t.set_text(f"{ms:.2f} ms" if ms is not None else "skipped")
+                txt.set_position((bar.get_x() + bar.get_width() / 2, h * 1.3))
+                txt.set_text(f"{ms:.2f} ms" if ms is not None else t("skipped"))
         return r
 
     def frame(size: int, kernel: int, measure: bool, state: dict) -> Frame:
@@ -836,7 +836,8 @@ def speed_explorer(width: int = 520) -> Any:
         fresh = (m_size, m_kernel) == (size, kernel)
         for a in bars:
             a.set_alpha(1.0 if fresh else 0.35)
-        note.set_text("" if fresh else f"measured for {m_size}×{m_size}, {m_kernel}×{m_kernel}: press Measure")
+        note.set_text("" if fresh else
+                      f"{t('measured for')} {m_size}×{m_size}, {m_kernel}×{m_kernel}: {t('press Measure')}")
         n_out = size - kernel + 1
         macs = n_out * n_out * kernel ** 2
         readout = esc(m_message) if fresh else (

@@ -17,6 +17,7 @@ from .. import evaluation as E
 from .._validate import (check_binary_labels, check_float, check_int, check_probabilities, check_same_length,
                          check_seed)
 from ..render import Chart
+from ..i18n import t
 from ._explorer import Check, Choice, Float, Frame, Int, RawHTML, esc, explorer, html_table, register
 
 __all__ = ["threshold_lab", "prevalence_explorer", "calibration_explorer", "bootstrap_explorer", "decision_curve"]
@@ -192,16 +193,16 @@ def threshold_lab(y: Any, scores: Mapping[str, Any], positive: int = 1,
         ax_roc.plot(fpr, tpr, color=color, lw=1.5)
         ax_roc.plot([0, 1], [0, 1], color="0.7", lw=0.8, ls="--")
         ax_roc.set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.02))
-        ax_roc.set_xlabel("1 - specificity", fontsize=8); ax_roc.set_ylabel("sensitivity", fontsize=8)
-        ax_roc.set_title(f"{name}: ROC, AUC {ci['auc']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]", fontsize=9)
+        ax_roc.set_xlabel(t("1 - specificity"), fontsize=8); ax_roc.set_ylabel(t("sensitivity"), fontsize=8)
+        ax_roc.set_title(f"{t(name)}: ROC, AUC {ci['auc']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]", fontsize=9)
         prec, rec, _ = E.pr_curve(y, p, positive=pos)
         ap = E.average_precision(y, p, positive=pos)
         prevalence = float(np.mean(y == pos))
         ax_pr.plot(rec, prec, color=color, lw=1.5, drawstyle="steps-post")
         ax_pr.axhline(prevalence, color="0.7", lw=0.8, ls="--")
         ax_pr.set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.02))
-        ax_pr.set_xlabel("recall (sensitivity)", fontsize=8); ax_pr.set_ylabel("precision (PPV)", fontsize=8)
-        ax_pr.set_title(f"{name}: precision-recall, AP {ap:.3f}", fontsize=9)
+        ax_pr.set_xlabel(t("recall (sensitivity)"), fontsize=8); ax_pr.set_ylabel(t("precision (PPV)"), fontsize=8)
+        ax_pr.set_title(f"{t(name)}: {t('precision-recall')}, AP {ap:.3f}", fontsize=9)
         for ax in (ax_cm, ax_roc, ax_pr):
             ax.tick_params(labelsize=7)
         roc_pt, = ax_roc.plot([], [], "o", color="k", ms=7, mfc=color)
@@ -270,14 +271,14 @@ def prevalence_explorer(sensitivity: float = 0.9, specificity: float = 0.8, prev
         ax.text(v, 0.02, label, rotation=90, fontsize=7, color="0.4", ha="right", va="bottom")
     vline = ax.axvline(pi0, color="k", lw=1)
     pts, = ax.plot([], [], "ko", ms=5)
-    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="prevalence", ylabel="predictive value")
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel=t("prevalence"), ylabel=t("predictive value"))
     ax.legend(loc="lower center", fontsize=8)
     labels.add("title", ax, 0.5, 1.06, size=12)
-    cats = ["true positive", "false negative", "false positive", "true negative"]
+    cats = [t(c) for c in ("true positive", "false negative", "false positive", "true negative")]
     bars = ax_b.barh(cats, [0, 0, 0, 0], color=["#2ca02c", "#ff7f0e", "#d62728", "#1f77b4"])
     ax_b.set_xlim(0, 1000)
     ax_b.invert_yaxis()
-    ax_b.set_xlabel("of 1,000 patients", fontsize=8)
+    ax_b.set_xlabel(t("of 1,000 patients"), fontsize=8)
     ax_b.tick_params(labelsize=8)
     chart.animate(ppv_line, npv_line, vline, pts, *bars)
 
@@ -335,14 +336,15 @@ def calibration_explorer(y_val: Any, val: Mapping[str, Any], y_test: Any, test: 
     labels = _Labels(chart)
     ax, ax_h = chart.fig.add_subplot(1, 2, 1), chart.fig.add_subplot(1, 2, 2)
     chart.fig.subplots_adjust(left=0.07, right=0.97, bottom=0.14, top=0.88, wspace=0.3)
-    ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="perfect calibration")
-    curve, = ax.plot([], [], "o-", color=COLORS[0], lw=1.5, ms=5, label="model (test)")
+    ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label=t("perfect calibration"))
+    curve, = ax.plot([], [], "o-", color=COLORS[0], lw=1.5, ms=5, label=t("model (test)"))
     gaps = ax.vlines([], [], [], color=COLORS[1], lw=2, alpha=0.6)
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted P(label 1) in bin", ylabel="observed fraction of label 1")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel=t("mean predicted P(label 1) in bin"),
+           ylabel=t("observed fraction of label 1"))
     ax.legend(loc="upper left", fontsize=8)
     labels.add("title", ax, 0.5, 1.06, size=12)
     hist, = ax_h.plot([], [], drawstyle="steps-mid", color=COLORS[0], lw=1.5)
-    ax_h.set(xlim=(0, 1), ylim=(0, 1), xlabel="predicted P(label 1)", ylabel="fraction of test images (20 bins)")
+    ax_h.set(xlim=(0, 1), ylim=(0, 1), xlabel=t("predicted P(label 1)"), ylabel=t("fraction of test images (20 bins)"))
     labels.add("htitle", ax_h, 0.5, 1.06, size=12)
     chart.animate(curve, gaps, hist)
 
@@ -399,8 +401,8 @@ def bootstrap_explorer(y: Any, score: Any, positive: int = 1, name: str = "model
     hist, = ax.plot([], [], drawstyle="steps-mid", color=COLORS[0], lw=1.5)
     ax.axvline(auc, color="k", lw=1)
     b_lo, b_hi = ax.axvline(0, color=COLORS[0], ls="--"), ax.axvline(0, color=COLORS[0], ls="--")
-    d_span = ax.axvspan(0, 0, color=COLORS[1], alpha=0.15, label="DeLong interval")
-    ax.set(xlim=(lo_x, hi_x), ylim=(0, 0.2), xlabel="ROC AUC of a resample", ylabel="fraction of resamples")
+    d_span = ax.axvspan(0, 0, color=COLORS[1], alpha=0.15, label=t("DeLong interval"))
+    ax.set(xlim=(lo_x, hi_x), ylim=(0, 0.2), xlabel=t("ROC AUC of a resample"), ylabel=t("fraction of resamples"))
     ax.legend(loc="upper left", fontsize=8)
     labels.add("title", ax, 0.5, 1.06, size=12)
     for lv, color in zip(levels, ["0.75", "0.6", "0.4", "0.2"]):
@@ -408,8 +410,8 @@ def bootstrap_explorer(y: Any, score: Any, positive: int = 1, name: str = "model
         ax_w.plot(ladder, widths, color=color, lw=1, label=f"{lv:.0%}")
         ax_w.axhline(delong[lv]["high"] - delong[lv]["low"], color=color, lw=0.8, ls=":")
     ax_w.set_xscale("log")
-    ax_w.set(xlabel="number of resamples", ylabel="interval width (dotted: DeLong)")
-    ax_w.legend(fontsize=7, title="level", title_fontsize=7)
+    ax_w.set(xlabel=t("number of resamples"), ylabel=t("interval width (dotted: DeLong)"))
+    ax_w.legend(fontsize=7, title=t("level"), title_fontsize=7)
     mark, = ax_w.plot([], [], "o", color=COLORS[1], ms=7)
     chart.animate(hist, b_lo, b_hi, d_span, mark)
 
@@ -456,11 +458,11 @@ def decision_curve(y: Any, scores: Mapping[str, Any], positive: int = 1,
     ax = chart.fig.add_subplot(1, 1, 1)
     chart.fig.subplots_adjust(left=0.1, right=0.97, bottom=0.14, top=0.9)
     for (n, nb), color in zip(curves.items(), COLORS):
-        ax.plot(grid, nb["model"], color=color, lw=1.8, label=n)
-    all_line, = ax.plot(grid, first["treat_all"], color="0.4", lw=1, label="treat all")
-    ax.axhline(0, color="0.2", lw=1, label="treat none")
-    ax.set(xlim=(0, tmax), ylim=(-0.05, prevalence + 0.05), xlabel="threshold probability $p_t$",
-           ylabel="net benefit")
+        ax.plot(grid, nb["model"], color=color, lw=1.8, label=t(n))
+    all_line, = ax.plot(grid, first["treat_all"], color="0.4", lw=1, label=t("treat all"))
+    ax.axhline(0, color="0.2", lw=1, label=t("treat none"))
+    ax.set(xlim=(0, tmax), ylim=(-0.05, prevalence + 0.05), xlabel=t("threshold probability $p_t$"),
+           ylabel=t("net benefit"))
     ax.legend(loc="upper right", fontsize=8)
     vline = ax.axvline(0.5, color="k", lw=0.8, ls="--")
     pts, = ax.plot([], [], "ko", ms=5)

@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..render import Chart, blend, diverging, heatmap_rgb, hstack, titled, to_png, to_rgb, vstack, zoom
+from ..i18n import t
 from ._explorer import Check, Choice, Float, Frame, Int, explorer, html_table, register
 
 __all__ = ["attribution_explorer", "occlusion_explorer", "smoothgrad_explorer", "ig_explorer",
@@ -431,11 +432,11 @@ def ig_explorer(model: Any, image: Any, steps: Sequence[int] = IG_STEPS) -> Any:
     ax.set_yscale("log")
     ax.set_xlim(steps[0] / 1.5, steps[-1] * 1.5)
     ax.set_ylim(lo / 3, hi * 3)
-    ax.set_xlabel("steps")
-    ax.set_ylabel("completeness error")
+    ax.set_xlabel(t("steps"))
+    ax.set_ylabel(t("completeness error"))
     ax.set_title("|sum IG - (z(x) - z(x'))|", fontsize=9)
     for b, style in zip(bases, ("-o", "--s")):
-        ax.plot(steps, errs[b], style, ms=3, label=b)
+        ax.plot(steps, errs[b], style, ms=3, label=t(b))
     ax.legend(fontsize=7)
     (point,) = ax.plot([], [], "o", ms=10, color="tab:red", alpha=0.7)
     chart.animate(point)
@@ -496,11 +497,11 @@ def randomization_explorer(model: Any, image: Any, methods: Sequence[str] = ("sa
     ax.set_ylim(-0.45, 1.05)
     ax.set_xlim(-0.3, len(names) - 0.7)
     ax.set_xticks(range(len(names)))
-    ax.set_xticklabels(["trained"] + [f"+{n}" for n in names[1:]], rotation=30, fontsize=7)
+    ax.set_xticklabels([t("trained")] + [f"+{n}" for n in names[1:]], rotation=30, fontsize=7)
     ax.axhline(0, color="0.7", lw=0.8)
     lines = {}
     for m in methods:
-        (lines[m],) = ax.plot([], [], "-o", ms=3, label=METHOD_LABELS[m].split(" (")[0])
+        (lines[m],) = ax.plot([], [], "-o", ms=3, label=t(METHOD_LABELS[m].split(" (")[0]))
     ax.legend(fontsize=6, loc="lower left")
     (marker,) = ax.plot([], [], "|", ms=200, color="tab:red", alpha=0.4)
     chart.animate(*lines.values(), marker)
@@ -523,7 +524,7 @@ def randomization_explorer(model: Any, image: Any, methods: Sequence[str] = ("sa
         for m in methods:
             lines[m].set_data(x, out[metric][m])
         marker.set_data([step], [0.3])
-        title.set_text(titles[metric])
+        title.set_text(t(titles[metric]))
         return to_png(vstack([top, hstack(row, gap=4)], gap=4)), chart.png()
 
     # every (step, metric) picture and chart as PNG now: a control update only swaps bytes
@@ -572,12 +573,12 @@ def faithfulness_explorer(model: Any, image: Any, steps: int = 28, seed: int = 0
     chart.fig.subplots_adjust(left=0.17, right=0.97, bottom=0.18, top=0.88)
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("fraction of pixels")
-    ax.set_ylabel("p(class 1)")
-    (d_line,) = ax.plot([], [], "-", color="tab:blue", label="deletion")
-    (i_line,) = ax.plot([], [], "-", color="tab:orange", label="insertion")
-    (rd_line,) = ax.plot([], [], ":", color="tab:blue", label="random del.")
-    (ri_line,) = ax.plot([], [], ":", color="tab:orange", label="random ins.")
+    ax.set_xlabel(t("fraction of pixels"))
+    ax.set_ylabel(t("p(class 1)"))
+    (d_line,) = ax.plot([], [], "-", color="tab:blue", label=t("deletion"))
+    (i_line,) = ax.plot([], [], "-", color="tab:orange", label=t("insertion"))
+    (rd_line,) = ax.plot([], [], ":", color="tab:blue", label=t("random del."))
+    (ri_line,) = ax.plot([], [], ":", color="tab:orange", label=t("random ins."))
     (vline,) = ax.plot([], [], "-", color="0.5", lw=0.8)
     ax.legend(fontsize=6, loc="center right")
     chart.animate(d_line, i_line, rd_line, ri_line, vline)

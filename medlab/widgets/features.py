@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import features as F
 from ..render import Chart, draw_boxes, font, to_uint8
+from ..i18n import t
 from ._explorer import Check, Choice, Float, Frame, Int, esc, explorer, html_table, register, result
 
 __all__ = ["compute_glcm_view", "glcm_explorer", "compare_textures", "texture_comparison", "render_wavelet",
@@ -512,11 +513,11 @@ def first_order_explorer(image: np.ndarray | None = None, roi: Sequence[int] | N
     chart = Chart(figsize=(5.5, 3.0), dpi=80)
     ax = chart.fig.add_subplot()
     chart.fig.subplots_adjust(left=0.12, right=0.97, bottom=0.17, top=0.9)
-    stairs = ax.stairs(np.zeros(4), np.arange(5.0), fill=True, color="#9ab", label="histogram")
-    mean_l = ax.axvline(0, color="#c22", lw=2, label="mean")
-    sd_l = [ax.axvline(0, color="#c22", lw=1.2, ls="--", label="mean ± std" if k == 0 else None) for k in (0, 1)]
+    stairs = ax.stairs(np.zeros(4), np.arange(5.0), fill=True, color="#9ab", label=t("histogram"))
+    mean_l = ax.axvline(0, color="#c22", lw=2, label=t("mean"))
+    sd_l = [ax.axvline(0, color="#c22", lw=1.2, ls="--", label=t("mean ± std") if k == 0 else None) for k in (0, 1)]
     pct_l = [ax.axvline(0, color="#333", lw=1, ls=":", label="p10 / p50 / p90" if k == 0 else None) for k in range(3)]
-    ax.set_ylabel("fraction of pixels")
+    ax.set_ylabel(t("fraction of pixels"))
     ax.legend(fontsize=8, loc="upper right", framealpha=0.8)
     title = ax.set_title("", fontsize=10)
     chart.animate(stairs, mean_l, *sd_l, *pct_l, title)
@@ -531,14 +532,14 @@ def first_order_explorer(image: np.ndarray | None = None, roi: Sequence[int] | N
         stairs.set_data(frac, res["edges"])
         top = _ylim(float(frac.max()))
         ax.set_xlim(lo, hi)
-        ax.set_xlabel("HU" if source.startswith("CT") else "grey value")
+        ax.set_xlabel("HU" if source.startswith("CT") else t("grey value"))
         ax.set_ylim(0, top)
         mean_l.set_xdata([f["mean"]] * 2)
         for line, x in zip(sd_l, (f["mean"] - f["std"], f["mean"] + f["std"])):
             line.set_xdata([x, x])
         for line, k in zip(pct_l, ("p10", "p50", "p90")):
             line.set_xdata([f[k]] * 2)
-        title.set_text(f"{height}×{width} ROI, {bins} bins over [{lo:g}, {hi:g}]")
+        title.set_text(f"{height}×{width} ROI, {bins} {t('bins over')} [{lo:g}, {hi:g}]")
         table = html_table([(k, f"{f[k]:.4g}") for k in FO_SHOWN])
         legend = ("<small>left: image with the ROI; right: the ROI; chart: its histogram (red: mean and mean ± "
                   "std, dotted: p10, p50, p90)</small>")
@@ -903,11 +904,11 @@ def feature_histograms(X: np.ndarray | None = None, y: np.ndarray | None = None,
     ax = chart.fig.add_subplot()
     chart.fig.subplots_adjust(left=0.1, right=0.97, bottom=0.16, top=0.88)
     e0 = np.linspace(*Z_RANGE, 5)
-    s0 = ax.stairs(np.zeros(4), e0, fill=True, alpha=0.45, color="#2860dc", label=f"{class_names[0]} (train)")
-    s1 = ax.stairs(np.zeros(4), e0, fill=True, alpha=0.45, color="#dc3228", label=f"{class_names[1]} (train)")
+    s0 = ax.stairs(np.zeros(4), e0, fill=True, alpha=0.45, color="#2860dc", label=f"{t(class_names[0])} ({t('train')})")
+    s1 = ax.stairs(np.zeros(4), e0, fill=True, alpha=0.45, color="#dc3228", label=f"{t(class_names[1])} ({t('train')})")
     ax.set_xlim(*Z_RANGE)
-    ax.set_xlabel("feature value, standardised: (value − mean) / sd of the images shown")
-    ax.set_ylabel("density")
+    ax.set_xlabel(t("feature value, standardised: (value − mean) / sd of the images shown"))
+    ax.set_ylabel(t("density"))
     ax.legend(fontsize=9, loc="upper right")
     title = ax.set_title("", fontsize=10)
     chart.animate(s0, s1, title)
@@ -921,7 +922,7 @@ def feature_histograms(X: np.ndarray | None = None, y: np.ndarray | None = None,
         top = _ylim(float(max(res["density0"].max(), res["density1"].max())))
         ax.set_ylim(0, top)
         hi = class_names[1] if res["auc"] >= 0.5 else class_names[0]
-        title.set_text(f"{feature}: ROC AUC alone {res['auc']:.3f} (higher in {hi})")
+        title.set_text(f"{t(feature)}: {t('ROC AUC alone')} {res['auc']:.3f} ({t('higher in')} {t(hi)})")
         info = (f"<code>mean {res['mean']:.4g}, sd {res['sd']:.4g} of the images shown &middot; AUC {res['auc']:.3f}: the chance "
                 f"that a random {esc(class_names[1])} image has a larger value than a random {esc(class_names[0])} "
                 "image</code><br><small>AUC* in the list = max(AUC, 1 − AUC): 0.5 = useless alone, 1 = perfect "
@@ -997,18 +998,18 @@ def baseline_threshold_explorer(y_true: np.ndarray, y_score: np.ndarray,
     for k, (nm, col) in enumerate(((neg_name, "#2860dc"), (pos_name, "#dc3228"))):
         sel = is_pos == k
         ah.hist(np.clip(ys[sel], lo, hi), edges, alpha=0.5, color=col, label=f"{nm} ({int(sel.sum())})")
-    ah.set_xlabel("SVM decision value f(x)")
-    ah.set_ylabel("test images")
+    ah.set_xlabel(t("SVM decision value f(x)"))
+    ah.set_ylabel(t("test images"))
     ah.legend(fontsize=8, loc="upper left")
-    ah.set_title("test scores; called positive right of the line", fontsize=10)
+    ah.set_title(t("test scores; called positive right of the line"), fontsize=10)
     tline = ah.axvline(threshold, color="k", lw=2)
     ar.plot(fpr, tpr, color="#555", lw=1.5)
     ar.plot([0, 1], [0, 1], color="#bbb", lw=1, ls=":")
     ar.set_xlim(-0.02, 1.02)
     ar.set_ylim(-0.02, 1.02)
-    ar.set_xlabel("1 − specificity (false-positive rate)")
-    ar.set_ylabel("sensitivity")
-    ar.set_title(f"ROC curve (AUC {first['metrics']['roc_auc']:.3f})", fontsize=10)
+    ar.set_xlabel(t("1 − specificity (false-positive rate)"))
+    ar.set_ylabel(t("sensitivity"))
+    ar.set_title(f"{t('ROC curve')} (AUC {first['metrics']['roc_auc']:.3f})", fontsize=10)
     (point,) = ar.plot([0], [0], "o", color="#e8a000", ms=10, mec="k")
     cm_im = ac.imshow(np.zeros((2, 2)), cmap="Blues", vmin=0, vmax=len(yt))
     ctxt = [[ac.text(j, i, "", ha="center", va="center", fontsize=13) for j in range(2)] for i in range(2)]
@@ -1030,7 +1031,7 @@ def baseline_threshold_explorer(y_true: np.ndarray, y_score: np.ndarray,
             for j in range(2):
                 ctxt[i][j].set_text(f"{tags[i][j]}\n{cm[i, j]}")
                 ctxt[i][j].set_color("white" if cm[i, j] > 0.5 * len(yt) else "black")
-        ctitle.set_text(f"confusion at threshold {threshold:.2f}")
+        ctitle.set_text(f"{t('confusion at threshold')} {threshold:.2f}")
         info = (f"<code>sensitivity {m['sensitivity']:.3f} &middot; specificity {m['specificity']:.3f} &middot; "
                 f"precision {m['precision']:.3f} &middot; F1 {m['f1']:.3f} &middot; accuracy {m['accuracy']:.3f} "
                 f"&middot; ROC AUC {m['roc_auc']:.3f} (any threshold)</code>")

@@ -17,6 +17,7 @@ import numpy as np
 from .. import evaluation as E
 from .. import fusion as FU
 from ..render import Chart
+from ..i18n import t
 from ._explorer import Check, Float, Frame, explorer, html_table, register
 
 __all__ = ["late_fusion_explorer", "early_fusion_explorer"]
@@ -83,12 +84,12 @@ def late_fusion_explorer(y_val: Any, p_a_val: Any, p_b_val: Any, y_test: Any, p_
     chart = Chart(figsize=(4.2, 2.8))
     ax = chart.fig.add_subplot()
     chart.fig.subplots_adjust(left=0.17, right=0.97, bottom=0.18, top=0.88)
-    ax.plot(grid, [rows[float(w)]["val_auc"] for w in grid], "-", color="tab:blue", label="validation")
-    ax.plot(grid, [rows[float(w)]["auc"] for w in grid], "--", color="tab:orange", label="test")
+    ax.plot(grid, [rows[float(w)]["val_auc"] for w in grid], "-", color="tab:blue", label=t("validation"))
+    ax.plot(grid, [rows[float(w)]["auc"] for w in grid], "--", color="tab:orange", label=t("test"))
     ax.axvline(chosen, color="0.6", lw=0.8)
-    ax.set_xlabel(f"weight w of {names[0]}  (0 = only {names[1]})", fontsize=8)
+    ax.set_xlabel(f"{t('weight w of')} {t(names[0])}  (0 = {t('only')} {t(names[1])})", fontsize=8)
     ax.set_ylabel("ROC AUC")
-    ax.set_title(f"chosen on validation: w = {chosen:.2f}", fontsize=9)
+    ax.set_title(f"{t('chosen on validation')}: w = {chosen:.2f}", fontsize=9)
     ax.legend(fontsize=8, loc="lower center")
     (marker,) = ax.plot([], [], "o", color="tab:red", ms=8)
     chart.animate(marker)
@@ -143,7 +144,7 @@ def early_fusion_explorer(blocks_train: Mapping[str, np.ndarray], y_train: Any,
     bars = ax.barh(range(len(labels)), singles + [0.0], color=colors)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set_xlim(0.5, 1.0)
-    ax.set_xlabel("test ROC AUC", fontsize=8)
+    ax.set_xlabel(t("test ROC AUC"), fontsize=8)
     ax.invert_yaxis()
     chart.animate(*bars)  # all bars: a group's bar is coloured when it is selected
 

@@ -32,6 +32,7 @@ from PIL import ImageDraw
 from .. import io as mio
 from ..display import PRESETS, window_range
 from ..render import Chart, font, grey_window, scale_nearest, to_png, to_uint8
+from ..i18n import t
 from ._explorer import Choice, Float, Frame, Int, esc, explorer, html_table, register, result
 from .viewer import window_preset
 
@@ -254,9 +255,9 @@ def _position_chart(series: mio.DicomSeries) -> tuple[Chart, Any]:
     ax = chart.fig.add_subplot()
     chart.fig.subplots_adjust(left=0.17, right=0.97, bottom=0.2, top=0.87)
     ax.plot(np.arange(1, len(series) + 1), series.z_mm, "o", color="0.5", ms=3.5)
-    ax.set_xlabel("file, in file-name order")
-    ax.set_ylabel("z position (mm)")
-    ax.set_title("ImagePositionPatient z of each file", fontsize=10)
+    ax.set_xlabel(t("file, in file-name order"))
+    ax.set_ylabel(t("z position (mm)"))
+    ax.set_title(t("ImagePositionPatient z of each file"), fontsize=10)
     (marker,) = ax.plot([1], [series.z_mm[0]], "o", color="tab:red", ms=8)
     chart.animate(marker)
     return chart, marker
@@ -362,10 +363,10 @@ def _profile_chart(width_mm: float, figsize: tuple[float, float] = (6.6, 3.4),
     ax.axhline(0, color="#3182bd", lw=0.6)
     ax.set_xlim(0, width_mm)
     ax.set_ylim(*ylim)
-    ax.set_xlabel("position along the row (mm)")
+    ax.set_xlabel(t("position along the row (mm)"))
     ax.set_ylabel("HU")
     ax.set_title("", fontsize=10)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5, title="tissue (HU)",
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5, title=t("tissue (HU)"),
               title_fontsize=8, frameon=False)
     (line,) = ax.plot([], [], color="black", lw=1.0)
     chart.animate(line)
@@ -416,14 +417,14 @@ def _window_chart(centres: np.ndarray, counts: np.ndarray, ymax: float) -> tuple
     ax = fig.add_subplot()
     (hist,) = ax.plot(centres, np.log10(1.0 + counts), drawstyle="steps-mid", color="0.35", lw=1)
     ax.set_xlabel("HU")
-    ax.set_ylabel("log₁₀(1 + pixels)")
-    ax.set_title("HU histogram of the slice", fontsize=10)
+    ax.set_ylabel(t("log₁₀(1 + pixels)"))
+    ax.set_title(t("HU histogram of the slice"), fontsize=10)
     span = Rectangle((0, 0), 0, 1, transform=blended_transform_factory(ax.transData, ax.transAxes),
                      color="tab:orange", alpha=0.25)
     ax.add_patch(span)
     ramp_ax = ax.twinx()
     ramp_ax.set_ylim(-0.02, 1.02)
-    ramp_ax.set_ylabel("grey level (0 black, 1 white)", color="tab:blue")
+    ramp_ax.set_ylabel(t("grey level (0 black, 1 white)"), color="tab:blue")
     (ramp,) = ramp_ax.plot([], [], color="tab:blue", lw=1.5)
     ax.set_xlim(-1100, 1700)
     ax.set_ylim(0.0, ymax)

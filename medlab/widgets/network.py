@@ -28,6 +28,7 @@ from .. import ops
 from ..render import Chart, diverging, draw_boxes, hstack, to_rgb, zoom
 from ..samples import DENSE_TEMPLATES, NODULE_CENTRE, dense_template, dense_template_mean, pixel_spacing
 from ..samples import pneumonia_data
+from ..i18n import t
 from ._explorer import Check, Choice, Float, Frame, Int, esc, explorer, html_table, register, result
 from .convolution import _image, _tf
 
@@ -179,13 +180,13 @@ def nodule_pooling_explorer(image: Any = "lung CT", width: int = 900, centre: Se
     chart.fig.subplots_adjust(left=0.14, right=0.97, bottom=0.15, top=0.9)  # fixed: no layout engine per draw
     ax = chart.fig.add_subplot()
     depths = np.arange(6)
-    (line_max,) = ax.plot(depths, np.zeros(6), "o-", label="max pooling")
-    (line_avg,) = ax.plot(depths, np.zeros(6), "s-", label="average pooling")
+    (line_max,) = ax.plot(depths, np.zeros(6), "o-", label=t("max pooling"))
+    (line_avg,) = ax.plot(depths, np.zeros(6), "s-", label=t("average pooling"))
     (marker,) = ax.plot([0], [0], "o", ms=14, mfc="none", mec="red", mew=2)
     chart.animate(line_max, line_avg, marker)
     ax.axhline(0.25, color="grey", ls=":", lw=1)
-    ax.set(xlabel="pooling depth (2×2 each)", ylabel="retained contrast", ylim=(0, 1.05), xlim=(-0.3, 5.3),
-           title="nodule contrast left after pooling")
+    ax.set(xlabel=t("pooling depth (2×2 each)"), ylabel=t("retained contrast"), ylim=(0, 1.05), xlim=(-0.3, 5.3),
+           title=t("nodule contrast left after pooling"))
     ax.legend(loc="upper right", fontsize=8)
 
     def frame(diameter: float, depth: int, mode: str) -> Frame:
@@ -348,11 +349,11 @@ def dense_neuron_explorer(width: int = 560) -> Any:
     zz = np.linspace(-8, 8, 200)
     ax.plot(zz, ops.sigmoid(zz), color="black", lw=1.5, label="p = sigmoid(z)")
     ax.axvline(0, color="grey", ls=":", lw=1)
-    ax.set(xlim=(-8, 8), ylim=(0, 1.05), xlabel="z = w·x + b", title="all test images: histogram of z")
+    ax.set(xlim=(-8, 8), ylim=(0, 1.05), xlabel="z = w·x + b", title=t("all test images: histogram of z"))
     edges = np.linspace(-8, 8, 41)
-    (h_norm,) = ax.step(edges[:-1], np.zeros(40), where="post", color="#1f77b4", label="normal")
-    (h_pneu,) = ax.step(edges[:-1], np.zeros(40), where="post", color="#d62728", label="pneumonia")
-    (mark,) = ax.plot([0], [0.5], "o", ms=10, mfc="none", mec="orange", mew=2.5, label="this image")
+    (h_norm,) = ax.step(edges[:-1], np.zeros(40), where="post", color="#1f77b4", label=t("normal"))
+    (h_pneu,) = ax.step(edges[:-1], np.zeros(40), where="post", color="#d62728", label=t("pneumonia"))
+    (mark,) = ax.plot([0], [0.5], "o", ms=10, mfc="none", mec="orange", mew=2.5, label=t("this image"))
     chart.animate(h_norm, h_pneu, mark)
     ax.legend(loc="upper left", fontsize=7)
     titles = ("<div style='display:flex;justify-content:space-around;width:%dpx'><b>image x</b><b>weights w "

@@ -34,6 +34,7 @@ from .._validate import check_array, check_int
 from ..display import box_tuple
 from ..io import as_volume, hu_histogram
 from ..render import Chart, grey_window, render_overlay, scale_nearest, to_png, to_uint8
+from ..i18n import t
 from ._explorer import Button, Check, Choice, Float, Frame, Int, esc, explorer, html_table, register, result
 
 __all__ = [
@@ -175,14 +176,14 @@ class HistogramChart:
         self.ax = ax = fig.add_subplot()
         (self.line,) = ax.plot(centres, _log_counts(counts), drawstyle="steps-mid", color="0.35", lw=1,
                                animated=True)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("log₁₀(1 + pixels)")
-        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(t(xlabel))
+        ax.set_ylabel(t("log₁₀(1 + pixels)"))
+        ax.set_title(t(title), fontsize=10)
         trans = blended_transform_factory(ax.transData, ax.transAxes)
         self.span = Rectangle((0, 0), 0, 1, transform=trans, color="tab:orange", alpha=0.25, visible=False,
                               animated=True)
         ax.add_patch(self.span)
-        self.lines: dict[str, Any] = {name: ax.axvline(0, color=color, lw=1.5, label=label, animated=True)
+        self.lines: dict[str, Any] = {name: ax.axvline(0, color=color, lw=1.5, label=t(label), animated=True)
                                       for name, (color, label) in (vlines or {}).items()}
         if self.lines:
             ax.legend(handles=list(self.lines.values()), loc="upper right", fontsize=8, framealpha=0.8)
@@ -190,7 +191,7 @@ class HistogramChart:
         if curve_label:
             curve_ax = ax.twinx()
             curve_ax.set_ylim(-0.02, 1.02)
-            curve_ax.set_ylabel(curve_label, color="tab:blue")
+            curve_ax.set_ylabel(t(curve_label), color="tab:blue")
             (self.curve,) = curve_ax.plot([], [], color="tab:blue", lw=1.5, animated=True)
         ax.set_xlim(*xlim)
         ax.set_ylim(*ylim)
@@ -363,7 +364,7 @@ def threshold_explorer(image: Any, threshold: float | None = None, window: float
     k0 = _start_slice(volume, boxes)
     otsu_of = functools.lru_cache(maxsize=None)(lambda k: pp.otsu_threshold(volume[k]))
     hists = functools.lru_cache(maxsize=None)(lambda k: hu_histogram(volume[k]))
-    chart = HistogramChart(*hists(k0), xlabel="HU", title="histogram, threshold and Otsu",
+    chart = HistogramChart(*hists(k0), xlabel="HU", title=t("histogram, threshold and Otsu"),
                            vlines={"threshold": ("tab:red", "threshold"), "otsu": ("tab:green", "Otsu")},
                            xlim=(-1100, 1700), ylim=(0.0, _log_top(volume[k0])))
     t0 = otsu_of(k0) if threshold is None else float(threshold)

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..render import font, to_uint8
+from ..i18n import t
 from ._explorer import Button, Check, Choice, Float, Frame, Int, esc, explorer, register, result
 
 __all__ = ["tag_browser", "date_shift_explorer", "fedavg_explorer", "dp_explorer", "tag_rows", "action_strip",
@@ -278,12 +279,12 @@ def fedavg_explorer(rounds: int = 4, local_epochs: Sequence[int] = (1, 2), heter
     ax = chart.fig.add_subplot()
     ax.set_xlim(0.8, rounds + 0.2)
     ax.set_ylim(0.3, 1.0)
-    ax.set_xlabel("round (= local epochs x round for local/central)")
-    ax.set_ylabel("test AUC")
+    ax.set_xlabel(t("round (= local epochs x round for local/central)"))
+    ax.set_ylabel(t("test AUC"))
     ax.grid(alpha=0.3)
-    fed_line, = ax.plot([], [], "o-", color="tab:blue", lw=2, label="federated (FedAvg)")
-    cen_line, = ax.plot([], [], "s--", color="black", lw=1.5, label="central (pooled)")
-    loc_lines = [ax.plot([], [], ":", lw=1.2, color=c, label=f"hospital {k + 1} alone")[0]
+    fed_line, = ax.plot([], [], "o-", color="tab:blue", lw=2, label=t("federated (FedAvg)"))
+    cen_line, = ax.plot([], [], "s--", color="black", lw=1.5, label=t("central (pooled)"))
+    loc_lines = [ax.plot([], [], ":", lw=1.2, color=c, label=f"{t('hospital')} {k + 1} {t('alone')}")[0]
                  for k, c in enumerate(("tab:orange", "tab:green", "tab:red"))]
     ax.legend(loc="lower right", fontsize=8)
     chart.fig.tight_layout()
@@ -355,8 +356,8 @@ def dp_explorer(grid: Sequence[dict], config: dict | None = None) -> Any:
     ax.set_xscale("log")
     ax.set_xlim(0.1, 1e4)
     ax.set_ylim(0.3, 1.0)
-    ax.set_xlabel("epsilon (log; no noise = right edge)")
-    ax.set_ylabel("test AUC")
+    ax.set_xlabel(t("epsilon (log; no noise = right edge)"))
+    ax.set_ylabel(t("test AUC"))
     ax.grid(alpha=0.3)
 
     def ex(e: float) -> float:

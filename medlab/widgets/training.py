@@ -70,24 +70,24 @@ class _ContourChart:
             self.ax.set_xlabel(r"$\theta_1$")
             self.ax.set_ylabel(r"$\theta_2$")
         else:
-            t = np.linspace(surface.box[0], surface.box[1], 200)
-            self.ax.plot(t, [surface.f(np.array([v])) for v in t], color="0.5")
+            grid = np.linspace(surface.box[0], surface.box[1], 200)
+            self.ax.plot(grid, [surface.f(np.array([v])) for v in grid], color="0.5")
             self.ax.set_xlim(surface.box[0], surface.box[1])
             self.ax.set_ylim(-0.5, surface.f(np.array([surface.box[0]])) * 1.05)
             self.ax.set_xlabel(r"$\theta$")
-            self.ax.set_ylabel("loss")
-        self.ax.set_title(surface.name, fontsize=10)
+            self.ax.set_ylabel(t("loss"))
+        self.ax.set_title(t(surface.name), fontsize=10)
         self.ax2.set_yscale("log")
         self.ax2.set_xlim(0, max_steps)
         self.ax2.set_ylim(1e-8, 1e4)
-        self.ax2.set_xlabel("step")
-        self.ax2.set_ylabel("loss")
+        self.ax2.set_xlabel(t("step"))
+        self.ax2.set_ylabel(t("loss"))
         self.ax2.grid(alpha=0.3)
         self.paths, self.curves = {}, {}
         for n in names:
             c = _COLORS.get(n, "#d62728")
-            self.paths[n], = self.ax.plot([], [], "o-", ms=2.5, lw=1.2, color=c, label=n)
-            self.curves[n], = self.ax2.plot([], [], lw=1.5, color=c, label=n)
+            self.paths[n], = self.ax.plot([], [], "o-", ms=2.5, lw=1.2, color=c, label=t(n))
+            self.curves[n], = self.ax2.plot([], [], lw=1.5, color=c, label=t(n))
             self.chart.animate(self.paths[n], self.curves[n])
         if len(names) > 1:
             self.ax2.legend(loc="upper right", fontsize=8)
@@ -286,13 +286,13 @@ def kernel_learner(target: str = "sobel_x", lr: float = 0.05, steps: int = 200, 
     ax2 = chart.fig.add_axes((0.58, 0.17, 0.39, 0.72))
     ax.set_xlim(0, 300)
     ax.set_ylim(-2.6, 2.6)
-    ax.set_xlabel("step")
-    ax.set_title("the nine weights (dashed: target)", fontsize=9)
+    ax.set_xlabel(t("step"))
+    ax.set_title(t("the nine weights (dashed: target)"), fontsize=9)
     ax2.set_yscale("log")
     ax2.set_xlim(0, 300)
     ax2.set_ylim(1e-10, 1e2)
-    ax2.set_xlabel("step")
-    ax2.set_title("loss", fontsize=9)
+    ax2.set_xlabel(t("step"))
+    ax2.set_title(t("loss"), fontsize=9)
     cmap = [f"C{i}" for i in range(9)]
     lines = [ax.plot([], [], lw=1.2, color=cmap[i])[0] for i in range(9)]
     targets = [ax.plot([0, 300], [0, 0], ls="--", lw=0.8, color=cmap[i])[0] for i in range(9)]
@@ -369,13 +369,13 @@ def _curves_chart():
     axl = chart.fig.add_axes((0.07, 0.17, 0.40, 0.72))
     axa = chart.fig.add_axes((0.58, 0.17, 0.40, 0.72))
     for ax, title in ((axl, "loss"), (axa, "accuracy")):
-        ax.set_xlabel("epoch")
-        ax.set_title(title, fontsize=9)
+        ax.set_xlabel(t("epoch"))
+        ax.set_title(t(title), fontsize=9)
         ax.grid(alpha=0.3)
     axl.set_ylim(0, 1.2)
     axa.set_ylim(0.4, 1.0)
-    art = {"tl": axl.plot([], [], lw=1, color="#1f77b4", label="train (per batch, smoothed)")[0],
-           "vl": axl.plot([], [], "o-", ms=4, color="#d62728", label="validation (per epoch)")[0],
+    art = {"tl": axl.plot([], [], lw=1, color="#1f77b4", label=t("train (per batch, smoothed)"))[0],
+           "vl": axl.plot([], [], "o-", ms=4, color="#d62728", label=t("validation (per epoch)"))[0],
            "ta": axa.plot([], [], lw=1, color="#1f77b4")[0],
            "va": axa.plot([], [], "o-", ms=4, color="#d62728")[0]}
     axl.legend(loc="upper right", fontsize=7)
@@ -386,8 +386,8 @@ def _curves_chart():
 def _compare_chart():
     chart = render.Chart(figsize=(8.4, 2.4), dpi=80)
     ax = chart.fig.add_axes((0.07, 0.2, 0.6, 0.68))
-    ax.set_xlabel("epoch")
-    ax.set_title("validation loss of every run of this session", fontsize=9)
+    ax.set_xlabel(t("epoch"))
+    ax.set_title(t("validation loss of every run of this session"), fontsize=9)
     ax.set_ylim(0, 1.2)
     ax.grid(alpha=0.3)
     return chart, ax
