@@ -419,6 +419,19 @@ ZH: dict[str, str] = {
     "round (= local epochs x round for local/central)": "轮次（本地/集中式：本地训练轮数 × 轮次）",
     "federated (FedAvg)": "联邦学习 (FedAvg)", "central (pooled)": "集中式（数据汇总）",
     "hospital": "医院", "alone": "单独训练", "epsilon (log; no noise = right edge)": "epsilon（对数；无噪声 = 右边缘）",
+    # -- widget headers (explorer(title=...))
+    "Gradient descent, one step at a time": "梯度下降，一步一步来", "Optimizer race": "优化器竞赛",
+    "Learning a kernel by gradient descent": "用梯度下降学习卷积核",
+    "Live training dashboard (PneumoniaMNIST 28x28)": "实时训练仪表板（PneumoniaMNIST 28×28）",
+    "Threshold lab": "阈值实验室", "Prevalence and predictive values": "患病率与预测值",
+    "Calibration explorer": "校准探索器", "Bootstrap explorer": "Bootstrap 探索器", "Decision curve": "决策曲线",
+    "Attribution maps by outcome": "按预测结果分组的归因图", "Occlusion: hide a patch, watch the logit": "遮挡：遮住一个图块，观察 logit",
+    "SmoothGrad: average the gradient over noisy copies": "SmoothGrad：对加噪副本的梯度取平均",
+    "Integrated gradients and completeness": "积分梯度与完备性",
+    "Cascading randomisation: top row trained, bottom row randomised": "级联随机化：上行为训练后的模型，下行为随机化后的模型",
+    "Faithfulness: delete / insert the top-ranked pixels": "忠实度：删除 / 插入排名最高的像素",
+    "Late fusion": "晚期融合", "Early fusion: which feature groups?": "早期融合：选哪些特征组？",
+    "Findings card": "检查发现卡片",
     # -- datasets
     "normal": "正常", "pneumonia": "肺炎",
 }
@@ -436,6 +449,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^score: (.+)$"), "评分：{0}"),
     (re.compile(r"^Output pixel \((\d+), (\d+)\) — step (\d+) of (\d+)$"), "输出像素 ({0}, {1}) — 第 {2} 步，共 {3} 步"),
     (re.compile(r"^([\d.]+) mm iso$"), "{0} mm 各向同性"),
+    (re.compile(r"^(\S+): tumour probability over the thorax$"), "{0}：胸腔内各处的肿瘤概率"),   # 09 headers
+    (re.compile(r"^(\S+): one ([\d.]+) mm patch$"), "{0}：一个 {1} mm 图块"),
     (re.compile(r"^wavelet_A(\d+)$"), "小波 A{0}（近似）"),
     (re.compile(r"^wavelet_L(\d+)_H$"), "小波 L{0}_H（水平细节）"),
     (re.compile(r"^wavelet_L(\d+)_V$"), "小波 L{0}_V（垂直细节）"),

@@ -150,7 +150,8 @@ def built_in_chinese():
             out[name] = {"controls": ({k: getattr(c, "description", "") for k, c in controls.items()}
                                       if isinstance(controls, dict) else None),
                          "table_words": sorted(set(words)),
-                         "readout": getattr(getattr(ex, "readout", None), "value", "")}
+                         "readout": getattr(getattr(ex, "readout", None), "value", ""),
+                         "title": getattr(getattr(ex, "_title", None), "value", "")}
     finally:
         _explorer._table_word = translate
         medlab.set_language(before)
@@ -167,6 +168,41 @@ def test_every_registered_widget_built_in_chinese_has_translated_controls(built_
             if desc and not HAN.search(desc) and not i18n.is_neutral(desc) and desc not in i18n.ZH:
                 gaps.setdefault(name, []).append(f"{key}: {desc!r}")
     assert not gaps, f"controls still in English after set_language('zh'): {gaps}"
+
+
+def test_every_registered_widget_header_is_chinese(built_in_chinese):
+    """A widget's header (``explorer(title=...)``) is shown in 中文 after ``set_language('zh')``."""
+    titled = {name: b["title"] for name, b in built_in_chinese.items() if b.get("title")}
+    assert len(titled) >= 15, f"only {len(titled)} widgets with a header: is explorer() still storing _title?"
+    english = {name: title for name, title in titled.items() if not HAN.search(title)}
+    assert not english, f"widget headers still in English after set_language('zh'): {english}"
+
+
+def _explorer_titles() -> dict[str, str]:
+    """title text -> "file:line" for every ``explorer(..., title=...)`` in the widget modules; in an f-string
+    each ``{...}`` becomes "7" (a number or an id: what the _PATTERNS templates capture)."""
+    out: dict[str, str] = {}
+    for path in sorted(WIDGET_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "explorer"):
+                continue
+            for kw in node.keywords:
+                if kw.arg != "title":
+                    continue
+                if isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                    out[kw.value.value] = f"{path.name}:{node.lineno}"
+                elif isinstance(kw.value, ast.JoinedStr):
+                    text = "".join(v.value if isinstance(v, ast.Constant) else "7" for v in kw.value.values)
+                    out[text] = f"{path.name}:{node.lineno}"
+    return out
+
+
+def test_every_widget_header_in_the_source_has_a_chinese_entry():
+    titles = _explorer_titles()
+    assert len(titles) >= 15, f"only {len(titles)} explorer titles found: is the scan broken?"
+    gaps = {k: titles[k] for k in i18n.missing(titles)}
+    assert not gaps, f"explorer(title=...) without a Chinese entry (add it to medlab/i18n.py ZH or _PATTERNS): {gaps}"
+    assert i18n.t("A0001: one 10 mm patch", lang="zh") == "A0001：一个 10 mm 图块"
 
 
 def test_every_registered_widget_readout_table_is_translated(built_in_chinese):

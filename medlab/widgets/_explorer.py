@@ -358,7 +358,8 @@ class Explorer:
             else:
                 ctrl.observe(functools.partial(self._on_change, name), names="value")
         self._pane_box = w.HBox([], layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
-        self._title = w.HTML(f"<b>{esc(title)}</b>") if title else None
+        from ..i18n import t
+        self._title = w.HTML(f"<b>{esc(t(title))}</b>") if title else None   # the header in 中文 too
         self.widget = self._assemble()
         self.render()
 
