@@ -432,6 +432,39 @@ ZH: dict[str, str] = {
     "Faithfulness: delete / insert the top-ranked pixels": "忠实度：删除 / 插入排名最高的像素",
     "Late fusion": "晚期融合", "Early fusion: which feature groups?": "早期融合：选哪些特征组？",
     "Findings card": "检查发现卡片",
+    # text drawn with Pillow (ImageDraw.text) into the widgets' PNGs; a key with {0}, {1:.2f} ... is a format
+    # template (t("{0} at {1:.2f}: ...").format(...)): the Chinese keeps the same placeholders
+    # -- 01 medical images: the tissue bands of the HU profile (own keys: "lung" / "bone" are the CT *windows*)
+    "air (HU band)": "空气", "lung (HU band)": "肺组织", "fat (HU band)": "脂肪", "water (HU band)": "水",
+    "soft tissue (HU band)": "软组织", "bone (HU band)": "骨",
+    # -- 05 features: the GLCM counted by hand
+    "offset (row {0:+d}, col {1:+d}) · pair {2} of {3}": "偏移（行 {0:+d}，列 {1:+d}）· 第 {2} 对，共 {3} 对",
+    "j = neighbour's grey level": "j = 相邻像素的灰度级", "(ref.)": "(参考)",
+    "P[i, j] after {0} pair · total {1}": "P[i, j]：计数 {0} 对后 · 合计 {1}",
+    "P[i, j] after {0} pairs · total {1}": "P[i, j]：计数 {0} 对后 · 合计 {1}",
+    "P[i, j] after {0} pair + transpose · total {1}": "P[i, j]：计数 {0} 对并加转置后 · 合计 {1}",
+    "P[i, j] after {0} pairs + transpose · total {1}": "P[i, j]：计数 {0} 对并加转置后 · 合计 {1}",
+    # -- 06 training: the dashboard's plan and filter panels
+    "next run: {0} ({1:,} parameters), {2} lr {3:.2g}, batch {4}, {5} epoch(s), dropout {6:.2f}":
+        "下一次运行：{0}（{1:,} 个参数），{2}，学习率 {3:.2g}，批大小 {4}，{5} 轮，Dropout {6:.2f}",
+    "augmentation {0}, class weights {1}, seed {2}, {3:,} training images = {4:,} steps":
+        "数据增强：{0}，类别权重：{1}，随机种子 {2}，{3:,} 张训练图像 = {4:,} 步",
+    "on": "开", "off": "关", "balanced": "平衡",
+    "first-layer filters (this epoch)": "第一层滤波器（本轮）",
+    # -- 07 evaluation: the titles drawn on the blitted charts (_Labels)
+    "{0} at {1:.2f}: accuracy {2:.3f}": "{0}，阈值 {1:.2f}：准确率 {2:.3f}",
+    "pred. {0}": "预测为{0}", "true {0}": "实际为{0}", "negative": "阴性", "positive": "阳性",
+    "{0}, {1}: ECE {2:.3f} ({3} {4} bins)": "{0}，{1}：ECE {2:.3f}（{3} 个{4}分箱）",
+    "raw": "未校准", "temperature-scaled": "温度缩放后", "Platt-scaled": "Platt 缩放后",
+    "where the predictions fall (Brier {0:.4f})": "预测值的分布（Brier {0:.4f}）",
+    "{0}: AUC {1:.3f}, bootstrap {2:.0%} [{3:.3f}, {4:.3f}], {5} resamples":
+        "{0}：AUC {1:.3f}，Bootstrap {2:.0%} [{3:.3f}, {4:.3f}]，{5} 次重采样",
+    "p_t = {0:.2f}: a false positive weighs {1:.2f} true positives": "p_t = {0:.2f}：一个假阳性的代价相当于 {1:.2f} 个真阳性",
+    "p_t = 0: treat everyone": "p_t = 0：全部治疗",
+    # -- 11 privacy: the date-shift timeline ("original" is above)
+    "shifted": "平移后", "{0} d": "{0} 天", "visit": "就诊", "shift (days)": "平移（天）",
+    "{0}: shift per visit (naive) with key '{1}'": "{0}：每次就诊各自平移（朴素做法），密钥 '{1}'",
+    "{0}: shift {1} days with key '{2}'": "{0}：平移 {1} 天，密钥 '{2}'",
     # -- datasets
     "normal": "正常", "pneumonia": "肺炎",
 }
@@ -455,6 +488,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^wavelet_L(\d+)_H$"), "小波 L{0}_H（水平细节）"),
     (re.compile(r"^wavelet_L(\d+)_V$"), "小波 L{0}_V（垂直细节）"),
     (re.compile(r"^wavelet_L(\d+)_D$"), "小波 L{0}_D（对角细节）"),
+    # 07 evaluation: the prevalence explorer's model name and its marked prevalences ("train 74%")
+    (re.compile(r"^(\S+) at threshold ([\d.]+)$"), "{0}，阈值 {1}"),
+    (re.compile(r"^(train|val|test) ([\d.]+ ?%)$"), "{0} {1}"),
 ]
 
 def is_neutral(text: str) -> bool:

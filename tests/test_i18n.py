@@ -368,3 +368,126 @@ def test_the_chart_scan_flags_english_and_passes_t_and_notation():
     assert wordy('"validation loss"') and wordy('f"loss after {n} steps"') and wordy('"a" if x else "the loss"')
     assert not wordy('t("validation loss")') and not wordy('f"{t(\'loss after\')} {n}"')
     assert not wordy(r'r"$\theta_1$"') and not wordy('"ROC AUC"') and not wordy('f"{x:.2f} ms"') and not wordy('"HU"')
+
+
+# ------------------------------------------------------------------ text drawn with Pillow into the widgets' PNGs
+#: words that stay as they are in 中文 (notation, names): Se / Sp of the prevalence title, optimizer and method names
+PIL_NOTATION = {"Se", "Sp", "Adam", "Dropout", "Bootstrap", "Platt", "Brier"}
+
+
+def _english_words(text: str) -> list[str]:
+    """The English words of a string drawn into a PNG: quoted data ('classroom-key') and identifiers (seed_cnn,
+    p_t) removed; upper-case notation (CNN, AUC, ECE, PPV) and PIL_NOTATION pass."""
+    text = re.sub(r"'[^']*'|\b\w*_\w*\b", " ", text)
+    return [w for w in re.findall(r"[A-Za-z]{2,}", text) if not w.isupper() and w not in PIL_NOTATION]
+
+
+def _drive_the_pil_widgets(tmp_path) -> dict[str, list[str]]:
+    """Builds the widgets that draw words with ``ImageDraw.text`` (07's five charts, 11's date-shift timeline,
+    05's GLCM by hand, 06's dashboard panels) on small synthetic inputs, moves their controls through the
+    branches of their titles, and returns widget -> every string drawn (``ImageDraw.ImageDraw.text`` wrapped)."""
+    import numpy as np
+    from PIL import ImageDraw
+
+    from medlab.widgets import evaluation as E, features as F, privacy as P, training as T
+    rng = np.random.default_rng(0)
+    y = (rng.random(200) < 0.6).astype(int)
+    p = 1 / (1 + np.exp(-(rng.normal(size=200) * 1.5 + 2 * (2 * y - 1))))
+    drawn: list[str] = []
+    text = ImageDraw.ImageDraw.text
+
+    def recording(self, xy, s, *args, **kwargs):
+        drawn.append(s)
+        return text(self, xy, s, *args, **kwargs)
+
+    builds = {
+        "threshold_lab": (lambda: E.threshold_lab(y, {"CNN": p}, n_boot=50), [("threshold", 0.3)]),
+        "prevalence_explorer": (lambda: E.prevalence_explorer(), [("prevalence", 0.1)]),
+        "prevalence_explorer (demo name)": (lambda: E.prevalence_explorer(name="CNN at threshold 0.5"), []),
+        "calibration_explorer": (lambda: E.calibration_explorer(y, {"CNN": p}, y, {"CNN": p}),
+                                 [("recalibration", "temperature"), ("recalibration", "platt"),
+                                  ("binning", "quantile")]),
+        "bootstrap_explorer": (lambda: E.bootstrap_explorer(y, p, max_resamples=100), [("resamples", 60)]),
+        "decision_curve": (lambda: E.decision_curve(y, {"CNN": p}), [("p_t", 0.0), ("p_t", 0.3)]),
+        "date_shift_explorer": (P.date_shift_explorer, []),       # all its frames are drawn at build
+        "glcm_by_hand": (F.glcm_by_hand, [("symmetric", True), ("step", 1), ("symmetric", False), ("step", 2)]),
+        "training_dashboard": (lambda: T.training_dashboard(run_dir=tmp_path), [("augment", True)]),
+    }
+    out: dict[str, list[str]] = {}
+    ImageDraw.ImageDraw.text = recording
+    try:
+        for name, (build, moves) in builds.items():
+            drawn.clear()
+            ex = build()
+            for key, value in moves:
+                ex.controls[key].value = value
+            out[name] = list(drawn)
+    finally:
+        ImageDraw.ImageDraw.text = text
+    return out
+
+
+def test_the_words_drawn_into_the_widget_pngs_are_chinese(zh, tmp_path):
+    """Titles, captions, axis words and table headers drawn with Pillow (not matplotlib) into the PNGs of 05, 06,
+    07 and 11 are 中文 after ``set_language('zh')``; numbers and notation (AUC, ECE, PPV, p_t, P[i, j]) stay."""
+    drawn = _drive_the_pil_widgets(tmp_path)
+    for name, texts in drawn.items():
+        assert any(HAN.search(s) for s in texts), f"{name}: no Chinese drawn at all ({texts[:5]}): is the scan broken?"
+    english = {name: sorted({s for s in texts if _english_words(s)}) for name, texts in drawn.items()}
+    english = {k: v for k, v in english.items() if v}
+    assert not english, f"text drawn into the PNGs still in English after set_language('zh'): {english}"
+
+
+def test_the_words_drawn_into_the_widget_pngs_stay_english_in_english(tmp_path):
+    assert i18n.get_language() == "en"
+    drawn = _drive_the_pil_widgets(tmp_path)
+    assert not any(HAN.search(s) for texts in drawn.values() for s in texts)
+    assert "visit    original      shifted      shift (days)" in drawn["date_shift_explorer"]
+    assert any(re.fullmatch(r"CNN at 0\.30: accuracy 0\.\d{3}", s) for s in drawn["threshold_lab"])
+    assert "P[i, j] after 1 pair + transpose · total 2" in drawn["glcm_by_hand"]
+    assert "p_t = 0: treat everyone" in drawn["decision_curve"]
+
+
+def test_the_hu_profile_legend_names_the_tissues_not_the_windows(zh):
+    """The tissue bands of 01's HU profile: 肺组织 (lung tissue), not 肺窗 (the lung *window* t("lung") means)."""
+    from medlab.widgets import medical_images as M
+    chart, _ = M._profile_chart(100.0)
+    legend = [x.get_text() for x in chart.fig.axes[0].get_legend().get_texts()]
+    assert len(legend) == len(M.TISSUE_BANDS) and all(HAN.search(s) for s in legend), legend
+    assert legend[1].startswith("肺组织") and not any("窗" in s for s in legend)
+    medlab.set_language("en")
+    chart, _ = M._profile_chart(100.0)
+    assert [x.get_text() for x in chart.fig.axes[0].get_legend().get_texts()][1] == "lung -900…-500"
+
+
+def _zh_dict_keys() -> list[tuple[str, int]]:
+    tree = ast.parse((ROOT / "medlab" / "i18n.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "ZH":
+            return [(k.value, k.lineno) for k in node.value.keys]
+    raise AssertionError("no `ZH: dict[str, str] = {...}` in medlab/i18n.py")
+
+
+def test_no_chinese_entry_is_written_twice():
+    """A key written twice in the ZH literal silently keeps only its last value."""
+    keys = _zh_dict_keys()
+    assert len(keys) > 300
+    seen: dict[str, int] = {}
+    twice = []
+    for key, line in keys:
+        if key in seen:
+            twice.append(f"{key!r} (lines {seen[key]} and {line})")
+        seen[key] = line
+    assert not twice, "ZH keys written twice: " + "; ".join(twice)
+
+
+def test_format_templates_keep_their_placeholders():
+    """A ZH template (a key with {0}, {1:.2f} ...) has the same fields and format specs as its English key."""
+    import string
+
+    def fields(s):
+        return sorted((f, spec) for _, f, spec, _ in string.Formatter().parse(s) if f is not None)
+
+    bad = {k: v for k, v in i18n.ZH.items() if "{" in k and fields(k) != fields(v)}
+    assert not bad, f"templates whose Chinese lost or changed a placeholder: {bad}"
+    assert i18n.t("{0} at {1:.2f}: accuracy {2:.3f}", lang="zh").format("CNN", 0.5, 0.9) == "CNN，阈值 0.50：准确率 0.900"

@@ -182,8 +182,9 @@ def threshold_lab(y: Any, scores: Mapping[str, Any], positive: int = 1,
         for c in cells[0] + cells[1]:
             ax_cm.add_patch(c)
         ax_cm.set(xlim=(-0.5, 1.5), ylim=(1.5, -0.5), aspect="equal")
-        ax_cm.set_xticks([0, 1], [f"pred. {neg_name}", f"pred. {pos_name}"], fontsize=8)
-        ax_cm.set_yticks([0, 1], [f"true {neg_name}", f"true {pos_name}"], fontsize=8, rotation=90, va="center")
+        ax_cm.set_xticks([0, 1], [t("pred. {0}").format(t(c)) for c in (neg_name, pos_name)], fontsize=8)
+        ax_cm.set_yticks([0, 1], [t("true {0}").format(t(c)) for c in (neg_name, pos_name)], fontsize=8, rotation=90,
+                         va="center")
         for i in range(2):
             for j in range(2):
                 labels.add(f"{r}cm{i}{j}", ax_cm, j, i, coords="data", size=15)
@@ -223,7 +224,8 @@ def threshold_lab(y: Any, scores: Mapping[str, Any], positive: int = 1,
                 for j in range(2):
                     row["cells"][i][j].set_facecolor(_BLUES(frac[i, j]))
                     texts[f"{r}cm{i}{j}"] = (str(mat[i, j]), "white" if frac[i, j] > 0.55 else "black")
-            texts[f"{r}title"] = (f"{row['name']} at {threshold:.2f}: accuracy {m['accuracy']:.3f}", "black")
+            texts[f"{r}title"] = (t("{0} at {1:.2f}: accuracy {2:.3f}").format(t(row["name"]), threshold,
+                                                                                m["accuracy"]), "black")
             row["roc"].set_data([1 - m["specificity"]], [m["sensitivity"]])
             if m["tp"] + m["fp"] > 0:
                 row["pr"].set_data([m["sensitivity"]], [m["ppv"]])
@@ -268,7 +270,7 @@ def prevalence_explorer(sensitivity: float = 0.9, specificity: float = 0.8, prev
     npv_line, = ax.plot([], [], color=COLORS[1], lw=2, label="NPV")
     for label, v in marks.items():
         ax.axvline(v, color="0.6", ls=":", lw=1)
-        ax.text(v, 0.02, label, rotation=90, fontsize=7, color="0.4", ha="right", va="bottom")
+        ax.text(v, 0.02, t(label), rotation=90, fontsize=7, color="0.4", ha="right", va="bottom")
     vline = ax.axvline(pi0, color="k", lw=1)
     pts, = ax.plot([], [], "ko", ms=5)
     ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel=t("prevalence"), ylabel=t("predictive value"))
@@ -288,7 +290,7 @@ def prevalence_explorer(sensitivity: float = 0.9, specificity: float = 0.8, prev
         pv = E.predictive_values(sensitivity, specificity, prevalence)
         vline.set_xdata([prevalence, prevalence])
         pts.set_data([prevalence, prevalence], [pv["ppv"], pv["npv"]])
-        texts = {"title": (f"{name}: Se {sensitivity:.2f}, Sp {specificity:.2f} -> PPV {pv['ppv']:.3f}, "
+        texts = {"title": (f"{t(name)}: Se {sensitivity:.2f}, Sp {specificity:.2f} -> PPV {pv['ppv']:.3f}, "
                            f"NPV {pv['npv']:.3f}", "black")}
         counts = [1000 * prevalence * sensitivity, 1000 * prevalence * (1 - sensitivity),
                   1000 * (1 - prevalence) * (1 - specificity), 1000 * (1 - prevalence) * specificity]
@@ -356,8 +358,9 @@ def calibration_explorer(y_val: Any, val: Mapping[str, Any], y_test: Any, test: 
         ece = E.expected_calibration_error(ys, p, bins, strategy=binning)
         brier = E.brier_score(ys, p)
         raw = test_s[model]
-        texts = {"title": (f"{model}, {_SHORT[recalibration]}: ECE {ece:.3f} ({bins} {binning} bins)", "black"),
-                 "htitle": (f"where the predictions fall (Brier {brier:.4f})", "black")}
+        texts = {"title": (t("{0}, {1}: ECE {2:.3f} ({3} {4} bins)").format(t(model), t(_SHORT[recalibration]), ece,
+                                                                             bins, t(binning)), "black"),
+                 "htitle": (t("where the predictions fall (Brier {0:.4f})").format(brier), "black")}
         hist.set_data(_HIST_CENTERS, np.histogram(p, bins=_HIST_EDGES)[0] / len(ys))
         rows = [["ECE", f"{E.expected_calibration_error(ys, raw, bins, strategy=binning):.4f}", f"{ece:.4f}"],
                 ["Brier score", f"{E.brier_score(ys, raw):.4f}", f"{brier:.4f}"],
@@ -423,8 +426,8 @@ def bootstrap_explorer(y: Any, score: Any, positive: int = 1, name: str = "model
         b_lo.set_xdata([lo, lo]); b_hi.set_xdata([hi, hi])
         d = delong[level]
         d_span.set_x(d["low"]); d_span.set_width(d["high"] - d["low"])
-        texts = {"title": (f"{name}: AUC {auc:.3f}, bootstrap {level:.0%} [{lo:.3f}, {hi:.3f}], {resamples} resamples",
-                           "black")}
+        texts = {"title": (t("{0}: AUC {1:.3f}, bootstrap {2:.0%} [{3:.3f}, {4:.3f}], {5} resamples").format(
+                               t(name), auc, level, lo, hi, resamples), "black")}
         mark.set_data([resamples], [hi - lo])
         rows = [["bootstrap (percentile)", f"[{lo:.4f}, {hi:.4f}]", f"{hi - lo:.4f}"],
                 ["DeLong", f"[{d['low']:.4f}, {d['high']:.4f}]", f"{d['high'] - d['low']:.4f}"]]
@@ -484,8 +487,8 @@ def decision_curve(y: Any, scores: Mapping[str, Any], positive: int = 1,
         rows.append(["treat none", "0.0000", "0.0", "-"])
         pts.set_data([p_t] * len(ys_), ys_)
         odds = p_t / (1 - p_t)
-        texts = {"title": (f"p_t = {p_t:.2f}: a false positive weighs {odds:.2f} true positives" if p_t > 0
-                           else "p_t = 0: treat everyone", "black")}
+        texts = {"title": (t("p_t = {0:.2f}: a false positive weighs {1:.2f} true positives").format(p_t, odds)
+                           if p_t > 0 else t("p_t = 0: treat everyone"), "black")}
         readout = (f"Net benefit = TP/N - FP/N x p_t/(1 - p_t); disease = {esc(class_names[pos])}, prevalence "
                    f"{prevalence:.1%}.<br>" + html_table(_padded(rows), header=["strategy", "net benefit",
                                                                         "net true positives per 100",

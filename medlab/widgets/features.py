@@ -642,7 +642,8 @@ def render_glcm_pairs(patch: np.ndarray, res: dict, k: int | None = None, levels
         d.rectangle([x0 + c1 * cs + 2, y0 + r1 * cs + 2, x0 + (c1 + 1) * cs - 2, y0 + (r1 + 1) * cs - 2],
                     outline=(0, 150, 255), width=4)
     dr, dc = res.get("offset", (0, 0))
-    d.text((x0, 12), f"offset (row {dr:+d}, col {dc:+d}) · pair {k} of {n}", fill=(0, 0, 0), font=small)
+    d.text((x0, 12), t("offset (row {0:+d}, col {1:+d}) · pair {2} of {3}").format(dr, dc, k, n), fill=(0, 0, 0),
+           font=small)
     # ---- matrix
     ms = size / levels
     mx, my = x0 + size + 100, 50
@@ -657,11 +658,16 @@ def render_glcm_pairs(patch: np.ndarray, res: dict, k: int | None = None, levels
                    fill=(255, 255, 255) if v > 0.6 else (0, 0, 0), font=mbig, anchor="mm")
         d.text((mx - 12, my + (i + 0.5) * ms), str(i), fill=(0, 0, 0), font=small, anchor="rm")
         d.text((mx + (i + 0.5) * ms, my + size + 6), str(i), fill=(0, 0, 0), font=small, anchor="mt")
-    d.text((mx + size / 2, my + size + 24), "j = neighbour's grey level", fill=(0, 0, 0), font=small, anchor="mt")
+    d.text((mx + size / 2, my + size + 24), t("j = neighbour's grey level"), fill=(0, 0, 0), font=small,
+           anchor="mt")
     d.text((mx - 32, my + size / 2), "i", fill=(0, 0, 0), font=small, anchor="mm")
-    d.text((mx - 40, my + size / 2 + 18), "(ref.)", fill=(0, 0, 0), font=font(11), anchor="mm")
-    d.text((mx, 12), f"P[i, j] after {k} pair{'s' if k != 1 else ''}" + (" + transpose" if symmetric else "")
-           + f" · total {int(partial.sum())}", fill=(0, 0, 0), font=small)
+    d.text((mx - 40, my + size / 2 + 18), t("(ref.)"), fill=(0, 0, 0), font=font(11), anchor="mm")
+    if symmetric:
+        head = t("P[i, j] after {0} pair + transpose · total {1}") if k == 1 else \
+            t("P[i, j] after {0} pairs + transpose · total {1}")
+    else:
+        head = t("P[i, j] after {0} pair · total {1}") if k == 1 else t("P[i, j] after {0} pairs · total {1}")
+    d.text((mx, 12), head.format(k, int(partial.sum())), fill=(0, 0, 0), font=small)
     if k:
         r0, c0, r1, c1 = done[-1]
         i, j = int(p[r0, c0]), int(p[r1, c1])

@@ -32,7 +32,7 @@ from PIL import ImageDraw
 from .. import io as mio
 from ..display import PRESETS, window_range
 from ..render import Chart, font, grey_window, scale_nearest, to_png, to_uint8
-from ..i18n import t
+from ..i18n import get_language, t
 from ._explorer import Choice, Float, Frame, Int, esc, explorer, html_table, register, result
 from .viewer import window_preset
 
@@ -352,6 +352,16 @@ def compute_hu_profile(plane: np.ndarray, row: int, spacing_x: float = 1.0) -> d
                   min=float(prof.min()), max=float(prof.max()))
 
 
+def _band_name(name: str) -> str:
+    """A tissue band's name in the current language. Own keys ("lung (HU band)"): ``t("lung")`` is the lung
+    *window* (肺窗), not the tissue."""
+    if get_language() == "en":
+        return name
+    return {"air": t("air (HU band)"), "lung": t("lung (HU band)"), "fat": t("fat (HU band)"),
+            "water": t("water (HU band)"), "soft tissue": t("soft tissue (HU band)"),
+            "bone": t("bone (HU band)")}.get(name, t(name))
+
+
 def _profile_chart(width_mm: float, figsize: tuple[float, float] = (6.6, 3.4),
                    ylim: tuple[float, float] = (-1100.0, 1700.0)) -> tuple[Chart, Any]:
     """HU along a row over shaded tissue bands (drawn once); the returned profile line is blitted."""
@@ -359,7 +369,7 @@ def _profile_chart(width_mm: float, figsize: tuple[float, float] = (6.6, 3.4),
     chart.fig.subplots_adjust(left=0.12, right=0.72, bottom=0.15, top=0.93)
     ax = chart.fig.add_subplot()
     for name, lo, hi, colour in TISSUE_BANDS:
-        ax.axhspan(lo, hi, color=colour, alpha=0.75, lw=0, label=f"{name} {lo:+.0f}…{hi:+.0f}")
+        ax.axhspan(lo, hi, color=colour, alpha=0.75, lw=0, label=f"{_band_name(name)} {lo:+.0f}…{hi:+.0f}")
     ax.axhline(0, color="#3182bd", lw=0.6)
     ax.set_xlim(0, width_mm)
     ax.set_ylim(*ylim)

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..render import font, to_uint8
-from ..i18n import t
+from ..i18n import get_language, t
 from ._explorer import Button, Check, Choice, Float, Frame, Int, esc, explorer, register, result
 
 __all__ = ["tag_browser", "date_shift_explorer", "fedavg_explorer", "dp_explorer", "tag_rows", "action_strip",
@@ -178,8 +178,8 @@ def timeline_image(original: Sequence[_dt.date], shifted: Sequence[_dt.date], ti
     img = Image.new("RGB", (width, 150 + 16 * n), (255, 255, 255))
     dr = ImageDraw.Draw(img)
     dr.text((8, 4), title, fill=(0, 0, 0), font=font(13))
-    for row, (label, dates, color) in enumerate((("original", original, (30, 80, 170)),
-                                                 ("shifted", shifted, (190, 60, 30)))):
+    for row, (label, dates, color) in enumerate(((t("original"), original, (30, 80, 170)),
+                                                 (t("shifted"), shifted, (190, 60, 30)))):
         yy = 52 + row * 48
         dr.text((8, yy - 7), label, fill=color, font=f)
         dr.line([left, yy, right, yy], fill=(160, 160, 160), width=1)
@@ -190,13 +190,27 @@ def timeline_image(original: Sequence[_dt.date], shifted: Sequence[_dt.date], ti
             dr.ellipse([xx - 4, yy - 4, xx + 4, yy + 4], fill=color)
             if i:
                 gap = (d - dates[i - 1]).days
-                dr.text(((xs[i - 1] + xx) / 2 - 14, yy - 18 - (i % 2) * 11), f"{gap} d", fill=(60, 60, 60), font=f)
+                dr.text(((xs[i - 1] + xx) / 2 - 14, yy - 18 - (i % 2) * 11), t("{0} d").format(gap), fill=(60, 60, 60),
+                        font=f)
     y = 130
-    dr.text((left, y), "visit    original      shifted      shift (days)", fill=(0, 0, 0), font=f)
-    for i, (o, s_) in enumerate(zip(original, shifted)):
-        y += 16
-        dr.text((left, y), f"{i + 1:>3}      {o.isoformat()}    {s_.isoformat()}    {(s_ - o).days:>6}",
-                fill=(40, 40, 40), font=f)
+    if get_language() == "en":      # columns padded with spaces (DejaVu Sans: the English layout as it was)
+        dr.text((left, y), "visit    original      shifted      shift (days)", fill=(0, 0, 0), font=f)
+        for i, (o, s_) in enumerate(zip(original, shifted)):
+            y += 16
+            dr.text((left, y), f"{i + 1:>3}      {o.isoformat()}    {s_.isoformat()}    {(s_ - o).days:>6}",
+                    fill=(40, 40, 40), font=f)
+        return np.asarray(img)
+    # 中文: spaces do not line up in a proportional CJK font; each column is drawn at its own x (numbers
+    # right-aligned), wide enough for its header and its widest value
+    head = [t("visit"), t("original"), t("shifted"), t("shift (days)")]
+    rows = [[str(i + 1), o.isoformat(), s_.isoformat(), str((s_ - o).days)]
+            for i, (o, s_) in enumerate(zip(original, shifted))]
+    widths = [max(dr.textlength(r[c], font=f) for r in [head] + rows) for c in range(4)]
+    xs = [left + sum(widths[:c]) + 28 * c for c in range(4)]
+    for k, cells in enumerate([head] + rows):
+        for c, cell in enumerate(cells):
+            x = xs[c] + (widths[c] - dr.textlength(cell, font=f) if k and c in (0, 3) else 0)
+            dr.text((x, y + 16 * k), cell, fill=(40, 40, 40) if k else (0, 0, 0), font=f)
     return np.asarray(img)
 
 
@@ -228,8 +242,9 @@ def date_shift_explorer() -> Any:
             shifts = [privacy.date_shift_days(key, pid)] * len(dates)
         shifted = [_dt.datetime.strptime(privacy.shift_date(d, s), "%Y%m%d").date() for d, s in zip(dates, shifts)]
         kept = all((b - a) == (d - c) for a, b, c, d in zip(original, original[1:], shifted, shifted[1:]))
-        img = timeline_image(original, shifted, f"{pid}: shift {'per visit (naive)' if naive else f'{shifts[0]} days'}"
-                             f" with key '{key}'")
+        title = (t("{0}: shift per visit (naive) with key '{1}'").format(pid, key) if naive
+                 else t("{0}: shift {1} days with key '{2}'").format(pid, shifts[0], key))
+        img = timeline_image(original, shifted, title)
         note = ("intervals preserved" if kept else "intervals changed: follow-up times are now wrong")
         return Frame(image=img, readout=f"<code>{esc(note)}</code>")
 

@@ -439,12 +439,13 @@ def _dashboard_view(state: dict) -> Frame:
                          f"{r.get('val_auc', float('nan')):.3f}"] for r in rows[-8:]],
                        header=["epoch", "loss", "acc", "val loss", "val acc", "val AUC"])
     plan = state["plan"]
-    plan_lines = [f"next run: {plan['model']} ({plan['params']:,} parameters), {plan['optimizer']} "
-                  f"lr {plan['learning_rate']:.2g}, batch {plan['batch_size']}, {plan['epochs']} epoch(s), "
-                  f"dropout {plan['dropout']:.2f}",
-                  f"augmentation {'on' if plan['augment'] else 'off'}, class weights "
-                  f"{'balanced' if plan['class_weights'] else 'off'}, seed {plan['seed']}, "
-                  f"{plan['n_train']:,} training images = {plan['total_steps']:,} steps"]
+    plan_lines = [t("next run: {0} ({1:,} parameters), {2} lr {3:.2g}, batch {4}, {5} epoch(s), dropout {6:.2f}")
+                  .format(plan["model"], plan["params"], t(plan["optimizer"]), plan["learning_rate"],
+                          plan["batch_size"], plan["epochs"], plan["dropout"]),
+                  t("augmentation {0}, class weights {1}, seed {2}, {3:,} training images = {4:,} steps")
+                  .format(t("on") if plan["augment"] else t("off"),
+                          t("balanced") if plan["class_weights"] else t("off"),
+                          plan["seed"], plan["n_train"], plan["total_steps"])]
     # only panes whose content changed are re-encoded and sent (a redraw during training sends the curves)
     shown = state.setdefault("shown", {})
     panes = {}
@@ -453,7 +454,7 @@ def _dashboard_view(state: dict) -> Frame:
         shown["plan"] = plan_lines
     fkey = (len(rows), None if kernels is None else float(np.abs(kernels).sum()))
     if shown.get("filters") != fkey:
-        panes["filters"] = _filters_rgb(kernels, "first-layer filters (this epoch)")
+        panes["filters"] = _filters_rgb(kernels, t("first-layer filters (this epoch)"))
         shown["filters"] = fkey
     cmp_chart, cmp_ax = state["compare"]
     runs = state["runs"]
