@@ -406,6 +406,10 @@ ZH: dict[str, str] = {
     "threshold probability $p_t$": "阈值概率 $p_t$",
     # -- 08 explainability
     "deletion": "删除", "insertion": "插入",
+    "image ({0})": "图像（{0}）", "raw {0} x {1}": "原始 {0} × {1}", "{0} x {1} windows": "{0} × {1} 个窗口",
+    "SmoothGrad {0} %, n={1}": "SmoothGrad {0} %，n={1}", "baseline: {0}": "基线：{0}", "IG, {0} steps": "IG，{0} 步",
+    "{0} % deleted": "已删除 {0} %", "{0} % inserted": "已插入 {0} %",
+    "shift {0} px: {1:.0%} moved (red)": "平移 {0} 像素：{1:.0%} 发生变化（红色）",
     "random del.": "随机删除", "random ins.": "随机插入", "black": "全黑", "blurred image": "模糊图像",
     "Saliency |dz/dx|": "显著图 |dz/dx|", "Gradient x input": "梯度 × 输入", "Occlusion": "遮挡",
     "Integrated gradients": "积分梯度", "Edge detector": "边缘检测器",

@@ -491,3 +491,23 @@ def test_format_templates_keep_their_placeholders():
     bad = {k: v for k, v in i18n.ZH.items() if "{" in k and fields(k) != fields(v)}
     assert not bad, f"templates whose Chinese lost or changed a placeholder: {bad}"
     assert i18n.t("{0} at {1:.2f}: accuracy {2:.3f}", lang="zh").format("CNN", 0.5, 0.9) == "CNN，阈值 0.50：准确率 0.900"
+
+
+def _titled_calls():
+    """(module, line, title node) for every ``titled(panel, title)`` call in medlab/widgets/*.py."""
+    for path in sorted(WIDGET_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "titled"
+                    and len(node.args) >= 2):
+                yield path, node.lineno, node.args[1]
+
+
+def test_titles_made_from_data_go_through_a_translated_template():
+    """``render.titled`` translates a literal title itself, but an f-string such as f"{n} % deleted" never matches a
+    ZH key: such titles must be ``t("{0} % deleted").format(n)`` (the template has the entry)."""
+    calls = list(_titled_calls())
+    assert len(calls) >= 15, f"found only {len(calls)} titled() calls: is the scan broken?"
+    raw = [f"{p.name}:{line}: {ast.unparse(node)}" for p, line, node in calls
+           if isinstance(node, ast.JoinedStr) and _chart_wordy(node)]
+    assert not raw, "titled() with an f-string of words (use t('template {0}').format(...)):\n" + "\n".join(raw)
+    assert i18n.t("{0} % deleted", lang="zh").format(30) == "已删除 30 %"

@@ -235,11 +235,11 @@ def attribution_explorer(model: Any, images: Any, labels: Any, threshold: float 
         signed = method in SIGNED
         grey = xs[k, :, :, 0]
         f = _factor(h)
-        panels = [titled(zoom(to_rgb(grey, 0.0, 1.0), f), f"image ({outcome})"),
+        panels = [titled(zoom(to_rgb(grey, 0.0, 1.0), f), t("image ({0})").format(outcome)),
                   titled(zoom(overlay(grey, amap, opacity, signed), f), METHOD_LABELS[method])]
         if cam and raw_grid:
             raw = raws[(method, layer)][j]
-            panels.append(titled(_big(_map_panel(raw, False), size), f"raw {raw.shape[0]} x {raw.shape[1]}"))
+            panels.append(titled(_big(_map_panel(raw, False), size), t("raw {0} x {1}").format(raw.shape[0], raw.shape[1])))
         else:
             panels.append(titled(zoom(_map_panel(amap, signed), f), "map alone"))
         i_max, j_max = np.unravel_index(int(np.argmax(amap)), amap.shape)
@@ -312,7 +312,7 @@ def occlusion_explorer(model: Any, image: Any, patches: Sequence[int] = (2, 3, 4
         amap, grid, rows, cols = occlusion_at_stride(full, patch, stride, (h, w))
         panels = [titled(zoom(to_rgb(grey, 0.0, 1.0), f), "image"),
                   titled(zoom(overlay(grey, amap, opacity, signed=True), f), "occlusion map"),
-                  titled(_big(diverging(grid), f * h), f"{len(rows)} x {len(cols)} windows")]
+                  titled(_big(diverging(grid), f * h), t("{0} x {1} windows").format(len(rows), len(cols)))]
         k = np.unravel_index(int(np.argmax(grid)), grid.shape)
         table = [("model", f"p = {prob:.3f}, logit {full['logit']:.3f}"),
                  ("windows", f"{len(rows) * len(cols)} ({patch} x {patch}, stride {stride}, fill {fill})"),
@@ -381,7 +381,7 @@ def smoothgrad_explorer(model: Any, image: Any, max_n: int = 50, noises: Sequenc
         amap = running[nz][min(n, max_n) - 1]
         sim = ex.similarity(vanilla, amap)
         panels = [titled(zoom(overlay(grey, vanilla, opacity), f), "vanilla saliency"),
-                  titled(zoom(overlay(grey, amap, opacity), f), f"SmoothGrad {int(nz * 100)} %, n={n}"),
+                  titled(zoom(overlay(grey, amap, opacity), f), t("SmoothGrad {0} %, n={1}").format(int(nz * 100), n)),
                   titled(zoom(_map_panel(amap, False), f), "map alone")]
         rows = [("noise", f"sigma = {nz:g} x (max - min) = {nz * (span if span > 0 else 1.0):.3g}"),
                 ("samples", f"{n} of {max_n} (seed {seed})"),
@@ -446,8 +446,8 @@ def ig_explorer(model: Any, image: Any, steps: Sequence[int] = IG_STEPS) -> Any:
         r = runs[(baseline, s)]
         point.set_data([s], [max(r["completeness_error"], 1e-12)])
         base_img = np.zeros_like(grey) if bases[baseline] is None else bases[baseline][0, :, :, 0]
-        panels = [titled(zoom(to_rgb(base_img, 0.0, 1.0), f), f"baseline: {baseline}"),
-                  titled(zoom(overlay(grey, r["map"], opacity, signed=True), f), f"IG, {s} steps")]
+        panels = [titled(zoom(to_rgb(base_img, 0.0, 1.0), f), t("baseline: {0}").format(t(baseline))),
+                  titled(zoom(overlay(grey, r["map"], opacity, signed=True), f), t("IG, {0} steps").format(s))]
         rows = [("sum of attributions", f"{r['sum']:.4f}"),
                 ("z(x) - z(x')", f"{r['delta']:.4f} (z(x) = {r['logit']:.3f}, z(x') = {r['baseline_logit']:.3f})"),
                 ("completeness error", f"{r['completeness_error']:.3g} ({100 * r['relative_error']:.2g} %)")]
@@ -598,8 +598,8 @@ def faithfulness_explorer(model: Any, image: Any, steps: int = 28, seed: int = 0
         chosen = chosen.reshape(h, w)
         deleted = np.where(chosen, 0.0, grey)
         inserted = np.where(chosen, grey, blurred)
-        panels = [titled(zoom(to_rgb(deleted, 0.0, 1.0), f), f"{int(fraction * 100)} % deleted"),
-                  titled(zoom(to_rgb(inserted, 0.0, 1.0), f), f"{int(fraction * 100)} % inserted")]
+        panels = [titled(zoom(to_rgb(deleted, 0.0, 1.0), f), t("{0} % deleted").format(int(fraction * 100))),
+                  titled(zoom(to_rgb(inserted, 0.0, 1.0), f), t("{0} % inserted").format(int(fraction * 100)))]
         rows = [("deletion AUC", f"{c['deletion_auc']:.3f} (random order {c['random_deletion_auc']:.3f}; "
                                  "lower is better)"),
                 ("insertion AUC", f"{c['insertion_auc']:.3f} (random order {c['random_insertion_auc']:.3f}; "

@@ -122,8 +122,8 @@ def render_shift(res: dict, height: int = 256) -> np.ndarray:
     f = height / ch.shape[0]
     rgb = np.full(ch.shape + (3,), 225, np.uint8)
     rgb[ch] = (230, 40, 40)
-    return titled(scale_nearest(rgb, f, f), f"shift {res['shift']} px: {1 - res['unchanged_fraction']:.0%} moved (red)",
-                  size=13)
+    title = t("shift {0} px: {1:.0%} moved (red)").format(res["shift"], 1 - res["unchanged_fraction"])
+    return titled(scale_nearest(rgb, f, f), title, size=13)
 
 
 @register(demo=dict)
