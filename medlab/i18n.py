@@ -455,6 +455,12 @@ ZH: dict[str, str] = {
         "数据增强：{0}，类别权重：{1}，随机种子 {2}，{3:,} 张训练图像 = {4:,} 步",
     "on": "开", "off": "关", "balanced": "平衡",
     "first-layer filters (this epoch)": "第一层滤波器（本轮）",
+    # -- 06 dashboard: status line and run table
+    "{0}: epoch {1}/{2}, batch {3}/{4}, {5:,.0f} images/s, ETA {6:,.0f} s":
+        "{0}：第 {1}/{2} 轮，批次 {3}/{4}，{5:,.0f} 张图像/秒，预计剩余 {6:,.0f} 秒",
+    "idle": "空闲", "training": "训练中", "stopped": "已停止", "completed": "已完成", "early_stopped": "已提前停止",
+    "failed": "失败", "stopping (validating and saving the partial run)": "正在停止（验证并保存已训练的部分）",
+    "run": "运行", "status": "状态", "epochs": "轮数", "images/s": "图像/秒",
     # -- 07 evaluation: the titles drawn on the blitted charts (_Labels)
     "{0} at {1:.2f}: accuracy {2:.3f}": "{0}，阈值 {1:.2f}：准确率 {2:.3f}",
     "pred. {0}": "预测为{0}", "true {0}": "实际为{0}", "negative": "阴性", "positive": "阳性",

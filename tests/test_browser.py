@@ -8,7 +8,8 @@ exercise check passes with its solution pasted in.
 For each notebook: open it in a real JupyterLab, Run All, wait until every cell ran, assert
 no cell shows an error (cells tagged ``raises-exception`` excepted), that widgets rendered
 (no "Error displaying widget"), then move one slider and assert a widget image changed.
-A screenshot of each notebook goes to ``screenshots/``.
+A screenshot of each notebook goes to ``screenshots/``. ``MEDLAB_LANG=zh`` runs them all in 中文
+(screenshots ``*_zh.png``; ``make test`` runs English, and the app-mode test checks 02 in 中文).
 
 The slider to move is named in the notebook metadata ``{"medlab": {"browser_slider": "<label>"}}``;
 without it the first slider next to an image is used.
@@ -161,6 +162,17 @@ def _actions(nb_path: Path) -> list[dict]:
     return list(meta.get("medlab", {}).get("browser_actions", []))
 
 
+#: ``MEDLAB_LANG=zh`` (inherited by JupyterLab's kernels) runs every notebook in 中文: the slider, button and
+#: status texts the test looks for are then looked up in their translation.
+LANG = os.environ.get("MEDLAB_LANG") or "en"
+
+
+def _ui(text: str | None) -> str | None:
+    from medlab import i18n
+
+    return text if text is None else i18n.t(text, lang=LANG)
+
+
 def _image_sources(page) -> list[str]:
     return page.eval_on_selector_all(".jp-Notebook img.widget-image, .jp-Notebook .widget-image img",
                                      "els => els.map(e => e.src)")
@@ -203,7 +215,7 @@ def test_notebook_in_jupyterlab(lab, browser, nb_path):
             f"{nb_path.name}: expected rendered widgets, found {n_widgets} widget nodes, "
             f"{n_images} images, {n_sliders} sliders")
 
-        label = _slider_label(nb_path)
+        label = _ui(_slider_label(nb_path))
         sliders = page.locator(".jp-Notebook .widget-slider")
         if label:
             sliders = sliders.filter(has=page.locator(".widget-label", has_text=label))
@@ -222,8 +234,9 @@ def test_notebook_in_jupyterlab(lab, browser, nb_path):
             arg=before, timeout=15_000)
         page.wait_for_timeout(300)
         for act in _actions(nb_path):
-            button = page.locator(".jp-Notebook button.jupyter-button", has_text=act["click"]).first
-            assert button.count() == 1, f"{nb_path.name}: no button labelled {act['click']!r}"
+            click = _ui(act["click"])
+            button = page.locator(".jp-Notebook button.jupyter-button", has_text=click).first
+            assert button.count() == 1, f"{nb_path.name}: no button labelled {click!r}"
             button.scroll_into_view_if_needed()
             before = _image_sources(page)
             button.click()
@@ -237,11 +250,12 @@ def test_notebook_in_jupyterlab(lab, browser, nb_path):
             if act.get("expect_widget_text"):
                 page.wait_for_function(
                     "t => Array.from(document.querySelectorAll('.jp-Notebook .widget-html'))"
-                    ".some(e => e.innerText.includes(t))", arg=act["expect_widget_text"], timeout=timeout_ms)
+                    ".some(e => e.innerText.includes(t))", arg=_ui(act["expect_widget_text"]), timeout=timeout_ms)
         SHOTS.mkdir(exist_ok=True)
         output = slider.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea-output')]").first
-        output.screenshot(path=str(SHOTS / f"{nb_path.stem}_widget.png"))
-        page.screenshot(path=str(SHOTS / f"{nb_path.stem}.png"))
+        suffix = "" if LANG == "en" else f"_{LANG}"
+        output.screenshot(path=str(SHOTS / f"{nb_path.stem}_widget{suffix}.png"))
+        page.screenshot(path=str(SHOTS / f"{nb_path.stem}{suffix}.png"))
         print(f"{nb_path.name}: ran in {run_s:.1f} s in the browser; {n_widgets} widget nodes, "
               f"{n_images} images, {n_sliders} sliders")
     finally:

@@ -432,8 +432,8 @@ def _dashboard_view(state: dict) -> Frame:
     done = epoch * steps + step
     ips = images / elapsed if elapsed > 0 and images else 0.0
     eta = (total - done) * (elapsed / done) if done else float("nan")
-    head = (f"{status}: epoch {min(epoch + 1, ep)}/{ep}, batch {step}/{steps}, {ips:,.0f} images/s, "
-            f"ETA {eta:,.0f} s" if status == "training" else f"{status}")
+    head = (t("{0}: epoch {1}/{2}, batch {3}/{4}, {5:,.0f} images/s, ETA {6:,.0f} s")
+            .format(t(status), min(epoch + 1, ep), ep, step, steps, ips, eta) if status == "training" else t(status))
     table = html_table([[r["epoch"] + 1, f"{r['loss']:.3f}", f"{r['accuracy']:.3f}",
                          f"{r.get('val_loss', float('nan')):.3f}", f"{r.get('val_accuracy', float('nan')):.3f}",
                          f"{r.get('val_auc', float('nan')):.3f}"] for r in rows[-8:]],
@@ -480,7 +480,7 @@ def _dashboard_view(state: dict) -> Frame:
         hms = r.name.split("-")[1] if r.name.count("-") >= 2 else ""
         when = f"{hms[:2]}:{hms[2:4]}:{hms[4:]}" if len(hms) == 6 and hms.isdigit() else r.name
         short = RawHTML(f"<span title='{esc(r.name)}'>{esc(when)}</span>")
-        cmp_rows.append([k + 1, short, s["model"], r.status, s["epochs"], f"{s['val_loss']:.3f}" if s["val_loss"]
+        cmp_rows.append([k + 1, short, s["model"], t(r.status), s["epochs"], f"{s['val_loss']:.3f}" if s["val_loss"]
                          is not None else "-", f"{(s['val_accuracy'] or float('nan')):.3f}",
                          f"{(s['val_auc'] or float('nan')):.3f}",
                          f"{r.images_per_s:,.0f}" if np.isfinite(r.images_per_s or np.nan) else "-"])
