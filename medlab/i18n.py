@@ -471,6 +471,14 @@ ZH: dict[str, str] = {
         "{0}：AUC {1:.3f}，Bootstrap {2:.0%} [{3:.3f}, {4:.3f}]，{5} 次重采样",
     "p_t = {0:.2f}: a false positive weighs {1:.2f} true positives": "p_t = {0:.2f}：一个假阳性的代价相当于 {1:.2f} 个真阳性",
     "p_t = 0: treat everyone": "p_t = 0：全部治疗",
+    # -- 11 privacy: the tag browser (groups, actions of Table E.1-1, summary line)
+    "all": "全部", "patient (0010)": "患者 (0010)", "study, series, equipment (0008/0018/0020)":
+        "检查、序列、设备 (0008/0018/0020)", "UIDs": "UID", "private (odd groups)": "私有标签（奇数组）",
+    "file meta (0002)": "文件元信息 (0002)",
+    "removed": "已删除", "emptied": "已清空", "dummy": "替换为假值", "kept": "保留", "cleaned": "已清理",
+    "new UID": "新 UID", "UIDs inside": "内含 UID 已替换", "replaced": "已替换",
+    "{0} attribute(s); options: {1}; {2}": "{0} 个属性；选项：{1}；{2}", "none (Basic Profile)": "无（基本配置文件）",
+    "nothing": "无", "no attribute of this group in Table E.1-1": "表 E.1-1 中没有该组的属性",
     # -- 11 privacy: the date-shift timeline ("original" is above)
     "shifted": "平移后", "{0} d": "{0} 天", "visit": "就诊", "shift (days)": "平移（天）",
     "{0}: shift per visit (naive) with key '{1}'": "{0}：每次就诊各自平移（朴素做法），密钥 '{1}'",

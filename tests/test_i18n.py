@@ -511,3 +511,17 @@ def test_titles_made_from_data_go_through_a_translated_template():
            if isinstance(node, ast.JoinedStr) and _chart_wordy(node)]
     assert not raw, "titled() with an f-string of words (use t('template {0}').format(...)):\n" + "\n".join(raw)
     assert i18n.t("{0} % deleted", lang="zh").format(30) == "已删除 30 %"
+
+
+def test_the_tag_browser_names_groups_and_actions_in_chinese(zh):
+    """11's de-identification table: group options, action names, legend and summary line are 中文 (the DICOM
+    keywords, tags and values are data and stay)."""
+    from medlab.widgets import privacy as P
+    ex = P.tag_browser(**P._tag_demo())
+    groups = [label for label, _ in ex.controls["group"].options]
+    assert groups[0] == "全部" and all(HAN.search(g) or g == "UID" for g in groups), groups
+    readout = ex.readout.value
+    for word in ("个属性", "选项", "已删除", "已清空", "新 UID", "操作（表中代码）"):
+        assert word in readout, word
+    for english in ("attribute(s)", "removed", "emptied", "new UID (U)"):
+        assert english not in readout, english

@@ -85,7 +85,7 @@ def action_strip(rows: Sequence[dict], per_row: int = 40, cell: int = 14) -> np.
 
 def _legend_html() -> str:
     return " ".join(f"<span style='background:rgb{ACTION_COLORS[a]};color:white;padding:0 4px'>{esc(a)} "
-                    f"{esc(_ACTION_NAMES[a])}</span>" for a in ACTION_COLORS)
+                    f"{esc(t(_ACTION_NAMES[a]))}</span>" for a in ACTION_COLORS)
 
 
 @register(demo=_tag_demo)
@@ -138,18 +138,19 @@ def tag_browser(src: Any, key: str = "classroom-key", max_files: int = 64) -> An
         r = tag_rows(changes(file, opts), group, changed_only)
         if not r["ok"]:
             return Frame(warning=r["message"])
-        rows = [(c["tag"], c["path"], f"{_ACTION_NAMES.get(c['action'], c['action'])} ({c['code']})",
+        rows = [(c["tag"], c["path"], f"{t(_ACTION_NAMES.get(c['action'], c['action']))} ({c['code']})",
                  c["before"], c["after"]) for c in r["rows"]]
         counts: dict[str, int] = {}
         for c in r["rows"]:
             counts[c["action"]] = counts.get(c["action"], 0) + 1
-        summary = ", ".join(f"{_ACTION_NAMES.get(a, a)} {n}" for a, n in sorted(counts.items()))
+        summary = ", ".join(f"{t(_ACTION_NAMES.get(a, a))} {n}" for a, n in sorted(counts.items()))
         table = html_table(rows, header=("tag", "attribute", "action (table code)", "before (masked)", "after"),
-                           align_right_from=99) if rows else "<i>no attribute of this group in Table E.1-1</i>"
+                           align_right_from=99) if rows else f"<i>{esc(t('no attribute of this group in Table E.1-1'))}</i>"
         return Frame(image=action_strip(r["rows"]), panes={"slice": thumbs[file]},
-                     readout=(f"<b>{esc(names[file])}</b>: {len(rows)} attribute(s); options: "
-                              f"{esc(', '.join(opts) or 'none (Basic Profile)')}; {esc(summary or 'nothing')}"
-                              f"<br>{_legend_html()}<div style='max-height:360px;overflow:auto;font-size:12px'>"
+                     readout=(f"<b>{esc(names[file])}</b>: "
+                              + esc(t("{0} attribute(s); options: {1}; {2}").format(
+                                  len(rows), ", ".join(opts) or t("none (Basic Profile)"), summary or t("nothing")))
+                              + f"<br>{_legend_html()}<div style='max-height:360px;overflow:auto;font-size:12px'>"
                               f"{table}</div>"))
 
     controls: dict[str, Any] = {
