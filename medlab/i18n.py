@@ -483,6 +483,17 @@ ZH: dict[str, str] = {
     "shifted": "平移后", "{0} d": "{0} 天", "visit": "就诊", "shift (days)": "平移（天）",
     "{0}: shift per visit (naive) with key '{1}'": "{0}：每次就诊各自平移（朴素做法），密钥 '{1}'",
     "{0}: shift {1} days with key '{2}'": "{0}：平移 {1} 天，密钥 '{2}'",
+    # -- option labels of Choice controls (the values the frame receives stay English)
+    "identity": "恒等", "box": "均值（盒式）", "gaussian": "高斯", "emboss": "浮雕", "all classes": "全部类别",
+    "Gaussian": "高斯", "Salt & pepper": "椒盐", "Poisson": "泊松", "None": "无", "Median": "中值",
+    "Curvature flow": "曲率流", "Equalise": "直方图均衡化", "Stretch": "对比度拉伸", "black (0)": "全黑 (0)",
+    "image mean": "图像均值", "Face (4/6)": "面邻接 (4/6)", "Full (8/26)": "全邻接 (8/26)", "lungs": "双肺",
+    "Chest X-ray": "胸部 X 光片", "CT slice (lung window)": "CT 切片（肺窗）",
+    "Edge detector (no model)": "边缘检测器（无模型）", "tumour box": "肿瘤框", "lung parenchyma": "肺实质",
+    "4×4 example (exercise 2.1)": "4×4 示例（练习 2.1）", "6×6 vertical stripes": "6×6 竖条纹",
+    "6×6 checkerboard": "6×6 棋盘格", "6×6 gradient": "6×6 渐变", "6×6 random (seed 0)": "6×6 随机（种子 0）",
+    "pneumonia − normal (class means)": "肺炎 − 正常（类别均值）", "centre of the chest (Gaussian)": "胸部中心（高斯）",
+    "left − right half": "左半 − 右半", "random (seed 0)": "随机（种子 0）", "embedded CT": "内置 CT",
     # -- datasets
     "normal": "正常", "pneumonia": "肺炎",
 }
@@ -502,6 +513,10 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^([\d.]+) mm iso$"), "{0} mm 各向同性"),
     (re.compile(r"^(\S+): tumour probability over the thorax$"), "{0}：胸腔内各处的肿瘤概率"),   # 09 headers
     (re.compile(r"^(\S+): one ([\d.]+) mm patch$"), "{0}：一个 {1} mm 图块"),
+    (re.compile(r"^CT slice (\d+): (.+)$"), "CT 切片 {0}：{1}"),           # option labels
+    (re.compile(r"^off-centre (\d+)$"), "偏心 {0}"),
+    (re.compile(r"^(\S+) \((\d+) visits\)$"), "{0}（{1} 次就诊）"),
+    (re.compile(r"^(\S+) \((embedded CT)\)$"), "{0}（{1}）"),
     (re.compile(r"^wavelet_A(\d+)$"), "小波 A{0}（近似）"),
     (re.compile(r"^wavelet_L(\d+)_H$"), "小波 L{0}_H（水平细节）"),
     (re.compile(r"^wavelet_L(\d+)_V$"), "小波 L{0}_V（垂直细节）"),

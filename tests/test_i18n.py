@@ -151,7 +151,9 @@ def built_in_chinese():
                                       if isinstance(controls, dict) else None),
                          "table_words": sorted(set(words)),
                          "readout": getattr(getattr(ex, "readout", None), "value", ""),
-                         "title": getattr(getattr(ex, "_title", None), "value", "")}
+                         "title": getattr(getattr(ex, "_title", None), "value", ""),
+                         "options": ({k: [o[0] if isinstance(o, tuple) else o for o in getattr(c, "options", ()) or ()]
+                                      for k, c in controls.items()} if isinstance(controls, dict) else {})}
     finally:
         _explorer._table_word = translate
         medlab.set_language(before)
@@ -176,6 +178,31 @@ def test_every_registered_widget_header_is_chinese(built_in_chinese):
     assert len(titled) >= 15, f"only {len(titled)} widgets with a header: is explorer() still storing _title?"
     english = {name: title for name, title in titled.items() if not HAN.search(title)}
     assert not english, f"widget headers still in English after set_language('zh'): {english}"
+
+
+#: controls whose options are identifiers, not words: feature / layer / wavelet / optimizer names, secret keys
+IDENTIFIER_CONTROLS = {"x", "y", "feature", "layer", "wavelet", "optimizer", "key"}
+IDENTIFIER_OPTIONS = {"Grad-CAM"}
+
+
+def test_every_registered_widget_option_label_is_chinese(built_in_chinese):
+    """The option labels of dropdowns and toggle buttons (``Choice``) are 中文 after ``set_language('zh')``, except
+    identifiers (feature, layer, wavelet and optimizer names, keys); the values the frames receive stay English."""
+    gaps: dict[str, list[str]] = {}
+    seen = 0
+    for name, built in built_in_chinese.items():
+        for key, labels in built.get("options", {}).items():
+            if key in IDENTIFIER_CONTROLS:
+                continue
+            for label in labels:
+                if not isinstance(label, str):
+                    continue
+                seen += 1
+                if (not HAN.search(label) and not i18n.is_neutral(label) and label not in IDENTIFIER_OPTIONS
+                        and re.search(r"[a-z]{3,}", label)):
+                    gaps.setdefault(name, []).append(f"{key}: {label!r}")
+    assert seen > 100, f"only {seen} option labels recorded: is the fixture still reading .options?"
+    assert not gaps, f"option labels still in English after set_language('zh') (add ZH entries): {gaps}"
 
 
 def _explorer_titles() -> dict[str, str]:
