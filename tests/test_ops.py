@@ -207,6 +207,21 @@ def test_max_pool_winners_are_the_pooled_values(h, w, size, stride, seed):
     np.testing.assert_array_equal(mask.ravel(), tf_mask)
 
 
+@SETTINGS
+@given(h=st.integers(1, 9), w=st.integers(1, 9), kh=st.integers(1, 4), kw=st.integers(1, 4),
+       sh=st.integers(1, 3), sw=st.integers(1, 3), levels=st.integers(1, 3), seed=st.integers(0, 2**31 - 1))
+def test_max_pool_winners_break_ties_at_the_first_maximum_in_row_major_order(h, w, kh, kw, sh, sw, levels, seed):
+    """With ties (few grey levels), every window's winner is its first maximum in row-major order (brute force)."""
+    assume(kh <= h and kw <= w)
+    x = np.random.default_rng(seed).integers(0, levels, (h, w)).astype(float)
+    expected = np.zeros((h, w), bool)
+    for i in range(0, h - kh + 1, sh):
+        for j in range(0, w - kw + 1, sw):
+            r, c = divmod(int(np.argmax(x[i:i + kh, j:j + kw])), kw)
+            expected[i + r, j + c] = True
+    np.testing.assert_array_equal(ops.max_pool_winners(x, (kh, kw), (sh, sw)), expected)
+
+
 # ------------------------------------------------------------------------------------ sizes, params
 
 @pytest.mark.parametrize("n,k,p,s,d,expected", [
