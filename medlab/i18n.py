@@ -498,6 +498,21 @@ ZH: dict[str, str] = {
     "normal": "正常", "pneumonia": "肺炎",
 }
 
+
+def _merge_readouts() -> None:
+    """Add the readout sentences (``medlab/_zh_readouts_*.py``) to :data:`ZH`; a key defined twice is an error,
+    not a silent override."""
+    from . import _zh_readouts_a, _zh_readouts_b
+
+    for mod in (_zh_readouts_a, _zh_readouts_b):
+        clash = sorted(set(mod.ZH) & set(ZH))
+        if clash:
+            raise RuntimeError(f"{mod.__name__} repeats keys already in medlab.i18n.ZH: {clash[:5]}")
+        ZH.update(mod.ZH)
+
+
+_merge_readouts()
+
 #: Labels made at build time from data: (pattern, Chinese template using the groups).
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Weight of (.+)$"), "{0} 的权重"),
