@@ -150,10 +150,10 @@ def param_count_compute(image_size: int = 256, kernel_size: int = 3, c_in: int =
     nbytes = [4 * p for p in params]
     names = [f"Dense({units})", f"Dense, same output ({image_size}²·{c_out} units)",
              f"Conv2D({c_out}, {kernel_size}×{kernel_size})"]
-    msg = (f"input {image_size}×{image_size}×{c_in} = {n_in:,} numbers · Dense({units}): {params[0]:,} parameters "
-           f"({_fmt_bytes(nbytes[0])}) · dense with the conv's output: {params[1]:,} ({_fmt_bytes(nbytes[1])}) · "
-           f"Conv2D: {params[2]:,} ({_fmt_bytes(nbytes[2])}) = {kernel_size}·{kernel_size}·{c_in}·{c_out} + {c_out}, "
-           "whatever the image size")
+    msg = t("input {0}×{0}×{1} = {2:,} numbers · Dense({3}): {4:,} parameters ({5}) · dense with the conv's "
+            "output: {6:,} ({7}) · Conv2D: {8:,} ({9}) = {10}·{10}·{1}·{11} + {11}, whatever the image size").format(
+        image_size, c_in, n_in, units, params[0], _fmt_bytes(nbytes[0]), params[1], _fmt_bytes(nbytes[1]),
+        params[2], _fmt_bytes(nbytes[2]), kernel_size, c_out)
     return result(True, msg, names=names, params=params, bytes=nbytes)
 
 
@@ -207,8 +207,8 @@ def conv_step(patch: Any, kernel: Any, step: int = 0, stride: int = 1, padding: 
     w = np.asarray(kernel, dtype=np.float64)
     n, k = x.shape[0], w.shape[0]
     k_eff = dilation * (k - 1) + 1
-    formula = (f"out = ⌊(n + 2p − k_eff) / s⌋ + 1 with k_eff = d·(k − 1) + 1 = {dilation}·({k} − 1) + 1 = "
-               f"{k_eff}: ⌊({n} + 2·{padding} − {k_eff}) / {stride}⌋ + 1")
+    formula = t("out = ⌊(n + 2p − k_eff) / s⌋ + 1 with k_eff = d·(k − 1) + 1 = {0}·({1} − 1) + 1 = "
+                "{2}: ⌊({3} + 2·{4} − {2}) / {5}⌋ + 1").format(dilation, k, k_eff, n, padding, stride)
     base = dict(formula=formula, out_shape=None, n_steps=0, step=0, i=None, j=None, explanation=None, output=None,
                 padding=padding, stride=stride, dilation=dilation)
     try:
@@ -217,8 +217,8 @@ def conv_step(patch: Any, kernel: Any, step: int = 0, stride: int = 1, padding: 
         full = ops.conv2d(x, w, stride=stride, padding=padding, dilation=dilation)
     except (ValueError, TypeError) as exc:
         valid_stride = isinstance(stride, int) and stride > 0
-        value = f"{(n + 2 * padding - k_eff) / stride + 1:.3g}" if valid_stride else "undefined"
-        base["formula"] = formula + f" = {value} → no valid position"
+        value = f"{(n + 2 * padding - k_eff) / stride + 1:.3g}" if valid_stride else t("undefined")
+        base["formula"] = formula + f" = {value} " + t("→ no valid position")
         return result(False, f"Invalid configuration: {exc}", **base)
     n_steps = out_h * out_w
     step = int(min(max(int(step), 0), n_steps - 1))
@@ -348,11 +348,11 @@ def flip_compute(image: Any, kernel: Any, crop: tuple[int, int, int] = FLIP_CROP
     # scipy.signal.convolve picks direct or FFT convolution by cost (FFT for the 25x25 kernel: ~1 ms, not ~30)
     d_scipy = float(np.abs(conv - scipy.signal.convolve(x, k, "same")).max())
     sym, anti = bool(np.allclose(flipped, k)), bool(np.allclose(flipped, -k))
-    kind = ("symmetric under the flip: convolution = correlation" if sym else
-            "antisymmetric: convolution = −correlation" if anti else
-            "neither symmetric nor antisymmetric: the two outputs differ")
-    msg = (f"kernel {k.shape[0]}×{k.shape[1]}, {kind} · max |conv − corr| = {d_cc:.3g} · "
-           f"max |conv − corr(flipped kernel)| = {d_flip:.1e} · max |conv − scipy.signal.convolve| = {d_scipy:.1e}")
+    kind = t("symmetric under the flip: convolution = correlation" if sym else
+             "antisymmetric: convolution = −correlation" if anti else
+             "neither symmetric nor antisymmetric: the two outputs differ")
+    msg = t("kernel {0}×{1}, {2} · max |conv − corr| = {3:.3g} · max |conv − corr(flipped kernel)| = {4:.1e} · "
+            "max |conv − scipy.signal.convolve| = {5:.1e}").format(k.shape[0], k.shape[1], kind, d_cc, d_flip, d_scipy)
     return result(True, msg, x=x, corr=corr, conv=conv, kernel=k, flipped=flipped, diff_corr_conv=d_cc,
                   diff_flip=d_flip, diff_scipy=d_scipy, symmetric=sym, antisymmetric=anti)
 
@@ -393,9 +393,10 @@ def flip_explorer(kernel: str = "off-centre 1", width: int = 940) -> Any:
     The offset applies to the "off-centre 1" kernel. Used in 02 §3."""
     def frame(kernel: str, offset: int) -> Frame:
         r = flip_compute(lung_slice(), ops.flip_kernel(kernel, offset))
-        legend = ("<small>left: the kernel w (top) and the flipped kernel w[::-1, ::-1] (below); red &gt; 0, "
-                  "blue &lt; 0" + ("" if kernel == "off-centre 1" else "; the offset slider applies to the "
-                                   "off-centre kernel only") + "</small>")
+        legend = ("<small>" + t("left: the kernel w (top) and the flipped kernel w[::-1, ::-1] (below); red &gt; 0, "
+                                "blue &lt; 0") + ("" if kernel == "off-centre 1" else t("; the offset slider applies "
+                                                                                      "to the off-centre kernel only"))
+                  + "</small>")
         if not r["ok"]:
             return Frame(image=render_flip(r), warning=r["message"], readout=legend)
         return Frame(image=render_flip(r), readout=_code(r["message"]) + "<br>" + legend)
@@ -431,7 +432,7 @@ def output_size_compute(n: int = 7, k: int = 3, padding: int = 0, stride: int = 
     except (ValueError, TypeError) as exc:
         ok_num = all(isinstance(v, (int, np.integer)) for v in (n, k, padding, stride, dilation)) and stride > 0
         if ok_num:
-            base["formula"] = formula + f" = {(n + 2 * padding - k_eff) / stride + 1:.3g} → no valid position"
+            base["formula"] = formula + f" = {(n + 2 * padding - k_eff) / stride + 1:.3g} " + t("→ no valid position")
         return result(False, f"Invalid configuration: {exc}", **base)
     starts = [i * stride for i in range(n_out)]
     taps = [m * dilation for m in range(k)]
@@ -440,10 +441,10 @@ def output_size_compute(n: int = 7, k: int = 3, padding: int = 0, stride: int = 
         covered[[s0 + t for t in taps]] = True
     unused = int((~covered[padding: padding + n]).sum())
     rest = (n + 2 * padding - k_eff) % stride
-    msg = (f"{n_out}×{n_out} output · the kernel spans k_eff = {dilation}·({k}−1)+1 = {k_eff} pixels · "
-           + ("the last window ends exactly at the border" if rest == 0 else
-              f"the floor drops {rest} pixel(s) at the end: no window fits there")
-           + (f" · {unused} input pixel(s) per axis are never read (stride/dilation gaps)" if unused else ""))
+    msg = (t("{0}×{0} output · the kernel spans k_eff = {1}·({2}−1)+1 = {3} pixels · ").format(n_out, dilation, k, k_eff)
+           + (t("the last window ends exactly at the border") if rest == 0 else
+              t("the floor drops {0} pixel(s) at the end: no window fits there").format(rest))
+           + (t(" · {0} input pixel(s) per axis are never read (stride/dilation gaps)").format(unused) if unused else ""))
     base.update(formula=formula + f" = {n_out}", n_out=n_out, starts=starts, taps=taps, covered=covered,
                 unused=unused)
     return result(True, msg, **base)
@@ -484,9 +485,9 @@ def render_output_size(res: dict, window: int = 0, cell: int = 32) -> np.ndarray
 def output_size_explorer(width: int = 760) -> Any:
     """n, k, padding, stride, dilation: the output-size formula evaluated live, the input grid with every
     window position and the output grid. Invalid configurations are flagged. Used in 02 §4."""
-    legend = ("<small>left: padded input (blue = zero padding, red = pixels no window reads), yellow = the taps of "
-              "the selected window, blue dots = where every window starts; right: the output grid, red = the pixel "
-              "that window computes</small>")
+    legend = ("<small>" + t("left: padded input (blue = zero padding, red = pixels no window reads), yellow = the "
+                            "taps of the selected window, blue dots = where every window starts; right: the output "
+                            "grid, red = the pixel that window computes") + "</small>")
 
     def n_windows(n: int, k: int, padding: int, stride: int, dilation: int, **_: Any) -> int:
         try:
@@ -544,8 +545,8 @@ def kernel_explorer_compute(image: Any, kernel: Any) -> dict:
                       ms_tf=None)
     ref, ms_tf = _tf_conv_same(img, k)
     diff = float(np.abs(ours - ref).max())
-    return result(True, f"max |ours − tf.nn.conv2d| = {diff:.2e} · medlab.ops.conv2d {ms_ours:.1f} ms · "
-                        f"tf.nn.conv2d {ms_tf:.1f} ms (warm)",
+    return result(True, t("max |ours − tf.nn.conv2d| = {0:.2e} · medlab.ops.conv2d {1:.1f} ms · "
+                          "tf.nn.conv2d {2:.1f} ms (warm)").format(diff, ms_ours, ms_tf),
                   ours=ours, tf=ref, max_abs_diff=diff, ms_ours=ms_ours, ms_tf=ms_tf)
 
 
@@ -574,8 +575,8 @@ def kernel_explorer(image: str = "lung CT", kernel: str = "sobel_y", width: int 
     "chest X-ray". Used in 02 §5."""
     if kernel not in ops.KERNELS:
         raise ValueError(f"kernel must be one of {sorted(ops.KERNELS)}, got {kernel!r}")
-    titles = ("<div style='display:flex;justify-content:space-around;width:%dpx'><b>input</b><b>medlab.ops.conv2d"
-              "</b><b>tf.nn.conv2d</b></div>" % width)
+    titles = ("<div style='display:flex;justify-content:space-around;width:%dpx'><b>%s</b><b>medlab.ops.conv2d"
+              "</b><b>tf.nn.conv2d</b></div>" % (width, esc(t("input"))))
 
     def preset(name: str) -> dict:
         return {c: round(float(v), 4) for c, v in zip(_CELLS, ops.KERNELS[name].ravel())}
@@ -616,9 +617,10 @@ def channel_mix_compute(x3: Any, weights: Sequence[float], bias: float = 0.0) ->
     ref = _tf().nn.conv2d(x[None], w4, 1, "VALID").numpy()[0, :, :, 0] + np.float32(bias)
     diff = float(np.abs(y - ref).max())
     lo, hi = bias + float(np.minimum(wv, 0).sum()), bias + float(np.maximum(wv, 0).sum())
-    terms = " ".join(f"{v:+.2f}·{n}" for v, n in zip(wv, CHANNEL_WINDOWS))
-    return result(True, f"y = {bias:+.2f} {terms} at every pixel · max |ops.conv2d − tf.nn.conv2d| = {diff:.1e} · "
-                        f"shown on [{lo:.2f}, {hi:.2f}] (the range y can take)", y=y, max_abs_diff=diff, lo=lo, hi=hi)
+    terms = " ".join(f"{v:+.2f}·{t(n)}" for v, n in zip(wv, CHANNEL_WINDOWS))
+    return result(True, t("y = {0:+.2f} {1} at every pixel · max |ops.conv2d − tf.nn.conv2d| = {2:.1e} · "
+                          "shown on [{3:.2f}, {4:.2f}] (the range y can take)").format(bias, terms, diff, lo, hi),
+                  y=y, max_abs_diff=diff, lo=lo, hi=hi)
 
 
 def render_channel_mix(x3: np.ndarray, res: dict) -> np.ndarray:
@@ -642,8 +644,8 @@ def channel_mix_explorer(width: int = 800) -> Any:
     """The CT slice as 3 channels (lung, mediastinum, bone windows) mixed by a 1×1 conv: three weights and a
     bias. Used in 02 §6."""
     x3 = ct_channels()
-    titles = ("<b>left: the three channels (lung, mediastinum, bone window; top to bottom, cropped) · right: the "
-              "1×1 conv output y</b>")
+    titles = ("<b>" + t("left: the three channels (lung, mediastinum, bone window; top to bottom, cropped) · "
+                        "right: the 1×1 conv output y") + "</b>")
 
     def frame(lung: float, mediastinum: float, bone: float, bias: float) -> Frame:
         r = channel_mix_compute(x3, [lung, mediastinum, bone], bias)
@@ -680,10 +682,11 @@ def im2col_compute(patch: Any, kernel_size: int = 3, stride: int = 1, pixel: int
     dot = float(cols[row] @ w.ravel())
     conv = float(ops.conv2d(x, w, stride=stride)[i, j])
     k = kernel_size
-    msg = (f"X_col is {cols.shape[0]}×{cols.shape[1]} = ({out_h}·{out_w} output pixels) × ({k}·{k} taps) · "
-           f"row {row} ↔ output pixel ({i}, {j}), window rows {i * stride}..{i * stride + k - 1}, cols "
-           f"{j * stride}..{j * stride + k - 1} · with a {k}×{k} box kernel: row · vec(w) = {dot:.4f}, "
-           f"conv2d[{i}, {j}] = {conv:.4f}")
+    msg = t("X_col is {0}×{1} = ({2}·{3} output pixels) × ({4}·{4} taps) · row {5} ↔ output pixel ({6}, {7}), "
+            "window rows {8}..{9}, cols {10}..{11} · with a {4}×{4} box kernel: row · vec(w) = {12:.4f}, "
+            "conv2d[{6}, {7}] = {13:.4f}").format(cols.shape[0], cols.shape[1], out_h, out_w, k, row, i, j,
+                                                  i * stride, i * stride + k - 1, j * stride, j * stride + k - 1,
+                                                  dot, conv)
     return result(True, msg, x=x, cols=cols, out_shape=(out_h, out_w), row=row, i=i, j=j,
                   rows=list(range(i * stride, i * stride + k)), cols_idx=list(range(j * stride, j * stride + k)),
                   dot=dot, conv=conv)
@@ -719,9 +722,9 @@ def im2col_explorer(width: int = 760) -> Any:
     """Kernel size / stride / output pixel on the 8×8 CT patch: the im2col matrix with the selected row and
     its window on the input highlighted. Used in 02 §7."""
     x = stepper_patch()
-    legend = ("<small>left: the 8×8 CT patch, yellow = the window of the selected output pixel; right: X_col (one "
-              "row per output pixel, one column per kernel tap; same grey scale as the patch), yellow = the same "
-              "window laid flat</small>")
+    legend = ("<small>" + t("left: the 8×8 CT patch, yellow = the window of the selected output pixel; right: X_col "
+                            "(one row per output pixel, one column per kernel tap; same grey scale as the patch), "
+                            "yellow = the same window laid flat") + "</small>")
 
     def n_rows(kernel: int, stride: int, **_: Any) -> int:
         try:
@@ -785,12 +788,13 @@ def speed_compute(image: Any, size: int = 128, kernel_size: int = 3, repeats: in
         y_naive = ops.conv2d_naive(x, k)
         ms_naive = (time.perf_counter() - t0) * 1e3
         diff = max(diff, float(np.abs(y_naive - y_tf).max()))
-    naive_txt = (f"conv2d_naive {ms_naive:.1f} ms (one run, {ms_naive / ms_np:,.0f}× ops.conv2d)" if ms_naive
-                 else f"conv2d_naive skipped ({macs:,} multiply-adds > {naive_max_macs:,}: "
-                      f"it would take ~{macs * 0.5e-6:.1f} s or more)")
-    msg = (f"{size}×{size} crop, {kernel_size}×{kernel_size} kernel, {macs:,} multiply-adds · ops.conv2d "
-           f"{ms_np:.2f} ms · tf.nn.conv2d {ms_tf:.2f} ms (median of {repeats}) · {naive_txt} · "
-           f"max |difference| = {diff:.1e}")
+    naive_txt = (t("conv2d_naive {0:.1f} ms (one run, {1:,.0f}× ops.conv2d)").format(ms_naive, ms_naive / ms_np)
+                 if ms_naive else
+                 t("conv2d_naive skipped ({0:,} multiply-adds > {1:,}: it would take ~{2:.1f} s or more)").format(
+                     macs, naive_max_macs, macs * 0.5e-6))
+    msg = t("{0}×{0} crop, {1}×{1} kernel, {2:,} multiply-adds · ops.conv2d {3:.2f} ms · tf.nn.conv2d {4:.2f} ms "
+            "(median of {5}) · {6} · max |difference| = {7:.1e}").format(size, kernel_size, macs, ms_np, ms_tf,
+                                                                        repeats, naive_txt, diff)
     return result(True, msg, names=["conv2d_naive", "ops.conv2d", "tf.nn.conv2d"], ms=[ms_naive, ms_np, ms_tf],
                   macs=macs, max_abs_diff=diff)
 
@@ -841,9 +845,9 @@ def speed_explorer(width: int = 520) -> Any:
         n_out = size - kernel + 1
         macs = n_out * n_out * kernel ** 2
         readout = esc(m_message) if fresh else (
-            f"<i>{size}×{size}, {kernel}×{kernel}: {macs:,} multiply-adds"
-            f"{'' if macs <= NAIVE_MAX_MACS else ' (too many for the loops: they will be skipped)'}"
-            " — press <b>Measure</b></i>")
+            "<i>" + t("{0}×{0}, {1}×{1}: {2:,} multiply-adds").format(size, kernel, macs)
+            + ("" if macs <= NAIVE_MAX_MACS else t(" (too many for the loops: they will be skipped)"))
+            + t(" — press <b>{0}</b>").format(esc(t("Measure"))) + "</i>")
         return Frame(image=chart.png(), readout=readout)
 
     return explorer(frame, {"size": Int("Image size", 16, 512, value=128, step=16),

@@ -191,9 +191,10 @@ def glcm_explorer(image: np.ndarray | None = None, roi: Sequence[int] | None = N
         if not res["ok"]:
             return Frame(warning=res["message"])
         dr, dc = res["offset"]
-        info = (f"<code>ROI rows {row}..{row + h}, cols {col}..{col + w} &middot; {levels} levels over "
-                f"[{lo:g}, {hi:g}] &middot; neighbour offset (row {dr:+d}, col {dc:+d}) &middot; symmetric, "
-                f"normalised</code><br><small>panels: image + ROI | ROI binned | GLCM (i down, j across)</small>")
+        info = ("<code>" + t("ROI rows {0}..{1}, cols {2}..{3} &middot; {4} levels over [{5:g}, {6:g}] &middot; "
+                             "neighbour offset (row {7:+d}, col {8:+d}) &middot; symmetric, normalised").format(
+                    row, row + h, col, col + w, levels, lo, hi, dr, dc)
+                + "</code><br><small>" + t("panels: image + ROI | ROI binned | GLCM (i down, j across)") + "</small>")
         return Frame(image=res["panel"], readout=info + _feature_table({"value": res["features"]}))
 
     first, (img0, roi0, _, _) = next(iter(sources.items()))
@@ -246,8 +247,9 @@ def texture_comparison(levels: int = 16) -> Any:
 
     check_choice(levels, "levels", LEVELS)
     regions = {r.slice_index: r for r in ct_texture_regions()}
-    legend = (f"<small><b>yellow</b>: tumour box, <b>cyan</b>: lung parenchyma<br>GLCMs (middle: tumour, right: "
-              f"parenchyma), {CT_RANGE[0]:g}..{CT_RANGE[1]:g} HU binned</small><br>")
+    legend = ("<small>" + t("<b>yellow</b>: tumour box, <b>cyan</b>: lung parenchyma<br>GLCMs (middle: tumour, "
+                            "right: parenchyma), {0:g}..{1:g} HU binned").format(CT_RANGE[0], CT_RANGE[1])
+              + "</small><br>")
 
     def frame(slice: int, distance: int, levels: int) -> Frame:
         r = regions[slice]
@@ -324,7 +326,7 @@ def wavelet_viewer(image: np.ndarray | None = None) -> Any:
         if not res["ok"]:
             return Frame(warning=res["message"])
         table = html_table([(k, f"{v:.4g}") for k, v in res["energies"].items()])
-        return Frame(image=res["mosaic"], readout="<b>mean squared coefficient per sub-band</b> (L1 = finest)" + table)
+        return Frame(image=res["mosaic"], readout=t("<b>mean squared coefficient per sub-band</b> (L1 = finest)") + table)
 
     return explorer(frame, {"source": Choice("Image", list(sources)), "wavelet": Choice("Wavelet", WAVELETS),
                             "level": Int("Level", 1, 4, value=2)}, width=512)
@@ -426,15 +428,17 @@ def svm_explorer(X_train: np.ndarray | None = None, y_train: np.ndarray | None =
         res = fit_svm_2d(Xtr[:, cols], ytr, Xte[:, cols], yte, kernel, C, gamma, seed=seed)
         m = res["metrics"]
         x0, x1, y0, y1 = res["extent"]
-        info = (f"<span style='color:{colours[0]}'>&#9632; {esc(class_names[0])}</span> "
-                f"<span style='color:{colours[1]}'>&#9632; {esc(class_names[1])}</span> "
-                f"(training rows), &#9633; support vectors, black line f(x)=0, darker band |f(x)| &le; 1<br>"
-                f"<code>x: {esc(x)} {x0:.3g} &rarr; {x1:.3g}<br>y: {esc(y)} {y0:.3g} &rarr; {y1:.3g} (up)</code><br>"
-                f"<b>test ({m['n']} images)</b><br><code>accuracy {m['accuracy']:.3f} &middot; sensitivity "
-                f"{m['sensitivity']:.3f} &middot; specificity {m['specificity']:.3f}<br>F1 {m['f1']:.3f} &middot; "
-                f"ROC AUC {m['roc_auc']:.3f}<br>support vectors {len(res['support'])} / {len(ytr)}"
-                + ("" if res["converged"] else " (solver stopped early)") + "</code><br><small>"
-                + ("gamma acts on standardised features" if kernel == "rbf" else "the linear kernel has no gamma")
+        info = (f"<span style='color:{colours[0]}'>&#9632; {esc(t(class_names[0]))}</span> "
+                f"<span style='color:{colours[1]}'>&#9632; {esc(t(class_names[1]))}</span> "
+                + t("(training rows), &#9633; support vectors, black line f(x)=0, darker band |f(x)| &le; 1") + "<br>"
+                + t("<code>x: {0} {1:.3g} &rarr; {2:.3g}<br>y: {3} {4:.3g} &rarr; {5:.3g} (up)</code><br>").format(
+                    esc(x), x0, x1, esc(y), y0, y1)
+                + t("<b>test ({0} images)</b><br><code>accuracy {1:.3f} &middot; sensitivity {2:.3f} &middot; "
+                    "specificity {3:.3f}<br>F1 {4:.3f} &middot; ROC AUC {5:.3f}<br>support vectors {6} / {7}").format(
+                    m["n"], m["accuracy"], m["sensitivity"], m["specificity"], m["f1"], m["roc_auc"],
+                    len(res["support"]), len(ytr))
+                + ("" if res["converged"] else t(" (solver stopped early)")) + "</code><br><small>"
+                + t("gamma acts on standardised features" if kernel == "rbf" else "the linear kernel has no gamma")
                 + "</small>")
         return Frame(image=render_svm(res, Xtr[:, cols], ytr), readout=info)
 
@@ -480,11 +484,12 @@ def compute_first_order_view(image: np.ndarray, roi: Sequence[int], bins: int = 
         return result(False, str(e))
     warnings_ = []
     if bins > crop.size:
-        warnings_.append(f"{bins} bins for {crop.size} pixels: most bins are empty, so the entropy "
-                         "measures the bin count more than the region")
+        warnings_.append(t("{0} bins for {1} pixels: most bins are empty, so the entropy measures the bin count "
+                           "more than the region").format(bins, crop.size))
     outside = int(np.sum((crop < lo) | (crop > hi)))
     if outside:
-        warnings_.append(f"{outside} pixels lie outside [{lo:g}, {hi:g}] and are counted in the end bins")
+        warnings_.append(t("{0} pixels lie outside [{1:g}, {2:g}] and are counted in the end bins").format(outside, lo,
+                                                                                                          hi))
     counts = np.bincount(q.ravel(), minlength=bins)
     dlo, dhi = display_range if display_range is not None else (float(img.min()), float(img.max()))
     zoom = np.repeat(to_uint8(crop, dlo, dhi)[..., None], 3, axis=2)
@@ -541,8 +546,8 @@ def first_order_explorer(image: np.ndarray | None = None, roi: Sequence[int] | N
             line.set_xdata([f[k]] * 2)
         title.set_text(f"{height}×{width} ROI, {bins} {t('bins over')} [{lo:g}, {hi:g}]")
         table = html_table([(k, f"{f[k]:.4g}") for k in FO_SHOWN])
-        legend = ("<small>left: image with the ROI; right: the ROI; chart: its histogram (red: mean and mean ± "
-                  "std, dotted: p10, p50, p90)</small>")
+        legend = ("<small>" + t("left: image with the ROI; right: the ROI; chart: its histogram (red: mean and "
+                                "mean ± std, dotted: p10, p50, p90)") + "</small>")
         return Frame(image=res["panel"], panes={"histogram": chart.rgb((source, top))},
                      readout=_notes(res["warnings"]) + legend + table)
 
@@ -709,13 +714,14 @@ def glcm_by_hand(patch: np.ndarray | None = None, levels: int = 4) -> Any:
         image = render_glcm_pairs(p, res, k, levels, symmetric=symmetric)
         if not n:
             dr, dc = res["offset"]
-            return Frame(image=image, readout="", warning=(
-                f"distance {distance} at {angle:g}° is the offset (row {dr:+d}, col {dc:+d}): no pixel pair "
-                f"fits inside the {p.shape[0]}×{p.shape[1]} patch"))
+            return Frame(image=image, readout="", warning=t(
+                "distance {0} at {1:g}° is the offset (row {2:+d}, col {3:+d}): no pixel pair fits inside the "
+                "{4}×{5} patch").format(distance, angle, dr, dc, p.shape[0], p.shape[1]))
         r0, c0, r1, c1 = res["pairs"][k - 1]
         i, j = int(p[r0, c0]), int(p[r1, c1])
-        return Frame(image=image, readout=(f"<code>pair {k}: pixel ({r0},{c0}) level {i} &rarr; neighbour "
-                                           f"({r1},{c1}) level {j} &rArr; P[{i},{j}] += 1"
+        return Frame(image=image, readout=("<code>" + t("pair {0}: pixel ({1},{2}) level {3} &rarr; neighbour "
+                                                        "({4},{5}) level {6} &rArr; P[{3},{6}] += 1").format(
+                                               k, r0, c0, i, r1, c1, j)
                                            + (f", P[{j},{i}] += 1" if symmetric else "") + "</code>"))
 
     first = next(iter(patches.values()))
@@ -780,8 +786,8 @@ def compute_shape_view(hu_slice: np.ndarray, structure: str = "lungs", threshold
         inner = np.zeros_like(mask)
         inner[r0 + 1:r1, c0 + 1:c1] = True
         if (mask[r0:r1 + 1, c0:c1 + 1] & ~inner[r0:r1 + 1, c0:c1 + 1]).any():      # a pixel on the box's border
-            warnings_.append("the region reaches the box edge: it continues into neighbouring tissue there and "
-                             "the box cuts it off")
+            warnings_.append(t("the region reaches the box edge: it continues into neighbouring tissue there and "
+                               "the box cuts it off"))
     rgb = np.repeat(to_uint8(a, *display_range)[..., None], 3, axis=2)
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     sl = (slice(max(rows[0] - 2, 0), rows[-1] + 3), slice(max(cols[0] - 2, 0), cols[-1] + 3))
@@ -813,8 +819,9 @@ def shape_explorer() -> Any:
         if not res["ok"]:
             return Frame(warning=res["message"])
         f = res["features"]
-        head = (f"<div style='line-height:1.3;font-size:12px'>{esc(ranges[structure][3])}.<br>Pixel {sx:.3f}×{sy:.3f}"
-                f" mm; slice {slice} only (tens of ms per update; the 3-D mask takes seconds).</div>")
+        head = (f"<div style='line-height:1.3;font-size:12px'>{esc(t(ranges[structure][3]))}.<br>"
+                + t("Pixel {0:.3f}×{1:.3f} mm; slice {2} only (tens of ms per update; the 3-D mask takes "
+                    "seconds).").format(sx, sy, slice) + "</div>")
         return Frame(image=res["panel"], readout=_notes(res["warnings"]) + head + html_table(
             [(label, f"{f[k]:.4g}") for k, label in SHAPE_SHOWN.items()]))
 
@@ -866,7 +873,8 @@ def feature_separation(values: np.ndarray, y: np.ndarray, bins: int = 40) -> dic
     width = edges[1] - edges[0]
     dens = [np.histogram(zc[yy == k], edges)[0] / (np.sum(yy == k) * width) for k in (0, 1)]
     auc = float(roc_auc_score(yy, v))
-    warnings_ = [f"{out_of_range} values lie beyond ±4 sd and are drawn in the end bins"] if out_of_range else []
+    warnings_ = ([t("{0} values lie beyond ±4 sd and are drawn in the end bins").format(out_of_range)]
+                 if out_of_range else [])
     return result(True, "", warnings_, edges=edges, density0=dens[0], density1=dens[1], auc=auc,
                   separability=max(auc, 1 - auc), mean=mean, sd=sd)
 
@@ -929,10 +937,11 @@ def feature_histograms(X: np.ndarray | None = None, y: np.ndarray | None = None,
         ax.set_ylim(0, top)
         hi = class_names[1] if res["auc"] >= 0.5 else class_names[0]
         title.set_text(f"{t(feature)}: {t('ROC AUC alone')} {res['auc']:.3f} ({t('higher in')} {t(hi)})")
-        info = (f"<code>mean {res['mean']:.4g}, sd {res['sd']:.4g} of the images shown &middot; AUC {res['auc']:.3f}: the chance "
-                f"that a random {esc(class_names[1])} image has a larger value than a random {esc(class_names[0])} "
-                "image</code><br><small>AUC* in the list = max(AUC, 1 − AUC): 0.5 = useless alone, 1 = perfect "
-                "alone</small>")
+        info = ("<code>" + t("mean {0:.4g}, sd {1:.4g} of the images shown &middot; AUC {2:.3f}: the chance that a "
+                             "random {3} image has a larger value than a random {4} image").format(
+                    res["mean"], res["sd"], res["auc"], esc(t(class_names[1])), esc(t(class_names[0])))
+                + "</code><br><small>" + t("AUC* in the list = max(AUC, 1 − AUC): 0.5 = useless alone, "
+                                           "1 = perfect alone") + "</small>")
         return Frame(image=chart.rgb(top), readout=_notes(res["warnings"]) + info)
 
     return explorer(frame, {"feature": Choice("Feature", [(f"{nm}  (AUC* {seps[nm]:.2f})", nm) for nm in order],
@@ -961,9 +970,9 @@ def threshold_view(y_true: np.ndarray, y_score: np.ndarray, threshold: float = 0
         return result(False, str(e))
     warnings_ = []
     if m["tp"] + m["fp"] == 0:
-        warnings_.append("no image is called positive: sensitivity 0, precision undefined (shown as 0)")
+        warnings_.append(t("no image is called positive: sensitivity 0, precision undefined (shown as 0)"))
     if m["tn"] + m["fn"] == 0:
-        warnings_.append("every image is called positive: specificity 0")
+        warnings_.append(t("every image is called positive: specificity 0"))
     return result(True, "", warnings_, metrics=m, fpr=1.0 - m["specificity"], tpr=m["sensitivity"],
                   confusion=[[m["tn"], m["fp"]], [m["fn"], m["tp"]]])
 
@@ -1038,9 +1047,10 @@ def baseline_threshold_explorer(y_true: np.ndarray, y_score: np.ndarray,
                 ctxt[i][j].set_text(f"{tags[i][j]}\n{cm[i, j]}")
                 ctxt[i][j].set_color("white" if cm[i, j] > 0.5 * len(yt) else "black")
         ctitle.set_text(f"{t('confusion at threshold')} {threshold:.2f}")
-        info = (f"<code>sensitivity {m['sensitivity']:.3f} &middot; specificity {m['specificity']:.3f} &middot; "
-                f"precision {m['precision']:.3f} &middot; F1 {m['f1']:.3f} &middot; accuracy {m['accuracy']:.3f} "
-                f"&middot; ROC AUC {m['roc_auc']:.3f} (any threshold)</code>")
+        info = ("<code>" + t("sensitivity {0:.3f} &middot; specificity {1:.3f} &middot; precision {2:.3f} &middot; "
+                             "F1 {3:.3f} &middot; accuracy {4:.3f} &middot; ROC AUC {5:.3f} (any threshold)").format(
+                    m["sensitivity"], m["specificity"], m["precision"], m["f1"], m["accuracy"], m["roc_auc"])
+                + "</code>")
         return Frame(image=chart.rgb(), readout=_notes(res["warnings"]) + info)
 
     return explorer(frame, {"threshold": Float("Threshold", lo, hi, value=threshold, step=0.05, format=".2f")},

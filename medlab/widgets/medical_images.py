@@ -208,12 +208,12 @@ def voxel_inspector(image: Any, start_zyx: Sequence[int] | None = None, radius: 
         rows = [("numpy array[z, y, x]", f"[{z}, {y}, {x}]"), ("ITK index (i, j, k)", f"({x}, {y}, {z})"),
                 ("value", f"{d['value']} HU")]
         rows += [(f"{'xyz'[a]}: {label}", f"= {pa:.2f} mm (→ {towards})") for a, (label, pa, towards) in enumerate(axes)]
-        how = ("D is the identity here, so each axis is origin + index × spacing" if identity else
-               "D is not the identity here (a tilted grid): each coordinate mixes all three indices")
+        how = t("D is the identity here, so each axis is origin + index × spacing" if identity else
+                "D is not the identity here (a tilted grid): each coordinate mixes all three indices")
         readout = (f"<div style='font-family:monospace;font-size:12px'>{html_table(rows)}</div>"
                    "<div style='font-size:12px;line-height:1.3;max-width:460px'>"
-                   f"p = origin + D·diag(spacing)·(i, j, k); {how}. Zoom (below): the {n}×{n} voxels in the "
-                   "yellow square, the inspected one outlined in cyan.</div>")
+                   + t("p = origin + D·diag(spacing)·(i, j, k); {0}. Zoom (below): the {1}×{1} voxels in the "
+                       "yellow square, the inspected one outlined in cyan.").format(how, n) + "</div>")
         return Frame(image=render_crosshair(grey(z), y, x, radius),
                      panes={"zoom": render_neighbourhood(d["neighbourhood"], d["center"], window, level, cell=46)},
                      readout=readout)
@@ -313,14 +313,17 @@ def dicom_series_browser(folder: str | Path | None = None, series: mio.DicomSeri
         (s0, s1), (h0, h1) = d["stored_range"], d["hu_range"]
         readout = (
             f"<div style='font-family:monospace;font-size:12px'>{tags}</div>"
-            f"<div style='font-size:13px;max-width:440px'><b>{esc(d['file'])}</b> is file {file} by name but slice "
-            f"<b>array[{k}]</b> after sorting by position (z = {d['z_mm']:.0f} mm; the slice just below it comes "
-            f"from {esc(below)}).<br>stored {esc(d['stored_dtype'])} {s0}…{s1} → HU = stored × {d['slope']:g} + "
-            f"({d['intercept']:g}) = {h0:.0f}…{h1:.0f}.<br><small>Right: the position of every file (red: this "
-            f"one). Below it, left: the <b>stored values, read as if HU</b>; right: <b>HU = stored·slope + "
-            f"intercept</b>. Both use the same window (W {window:g}, L {level:g}) on their numbers: the stored "
-            f"values are {-d['intercept']:g} too high to be HU, so on the left even the lungs come out "
-            "white.</small></div>")
+            "<div style='font-size:13px;max-width:440px'>"
+            + t("<b>{0}</b> is file {1} by name but slice <b>array[{2}]</b> after sorting by position (z = {3:.0f} mm; "
+                "the slice just below it comes from {4}).").format(esc(d["file"]), file, k, d["z_mm"], esc(below))
+            + "<br>" + t("stored {0} {1}…{2} → HU = stored × {3:g} + ({4:g}) = {5:.0f}…{6:.0f}.").format(
+                esc(d["stored_dtype"]), s0, s1, d["slope"], d["intercept"], h0, h1)
+            + "<br><small>" + t("Right: the position of every file (red: this one). Below it, left: the <b>stored "
+                                "values, read as if HU</b>; right: <b>HU = stored·slope + intercept</b>. Both use the "
+                                "same window (W {0:g}, L {1:g}) on their numbers: the stored values are {2:g} too "
+                                "high to be HU, so on the left even the lungs come out white.").format(
+                window, level, -d["intercept"])
+            + "</small></div>")
         return Frame(image=chart.png(), panes={"stored": d["stored_thumb"], "hu": d["hu_thumb"]}, readout=readout)
 
     return explorer(frame, {"file": Int("File (by name)", 1, len(series), value=1)}, width=368)
@@ -404,10 +407,11 @@ def hu_profile_explorer(image: Any, window: float = 1800, level: float = -200, w
         rgb = np.repeat(grey(slice)[..., None], 3, axis=2)
         rgb[max(0, row - 1):row + 2] = (255, 40, 40)
         line.set_data(d["x_mm"], np.clip(d["hu"], *ylim))
-        parts = " · ".join(f"{esc(k)} {v:.0%}" for k, v in d["fractions"].items())
-        readout = (f"<code>slice {slice}, row {row}: HU {d['min']:.0f}…{d['max']:.0f}; share of the row per band: "
-                   f"{parts}</code><br><small>Pixels between bands (e.g. −500…−150) are partial-volume mixtures "
-                   "or tissue outside these textbook ranges.</small>")
+        parts = " · ".join(f"{esc(_band_name(k))} {v:.0%}" for k, v in d["fractions"].items())
+        readout = ("<code>" + t("slice {0}, row {1}: HU {2:.0f}…{3:.0f}; share of the row per band: {4}").format(
+                       slice, row, d["min"], d["max"], parts)
+                   + "</code><br><small>" + t("Pixels between bands (e.g. −500…−150) are partial-volume mixtures "
+                                              "or tissue outside these textbook ranges.") + "</small>")
         return Frame(image=rgb, panes={"profile": chart.png()}, readout=readout)
 
     return explorer(frame, {"slice": Int("Slice", 0, volume.shape[0] - 1, value=z0),
@@ -465,8 +469,9 @@ def window_level_explorer(image: Any, window: float = 1500, level: float = -600,
         plane = volume[slice]
         shown = float(((plane >= lo) & (plane <= hi)).mean())
         return Frame(image=grey_window(plane, window, level), panes={"histogram": chart.png()},
-                     readout=(f"<code>shown HU range [{lo:.0f}, {hi:.0f}]: {shown:.0%} of the pixels get a grey "
-                              f"level between black and white; {256 / window:.2f} grey steps per HU</code>"))
+                     readout=("<code>" + t("shown HU range [{0:.0f}, {1:.0f}]: {2:.0%} of the pixels get a grey "
+                                           "level between black and white; {3:.2f} grey steps per HU").format(
+                                  lo, hi, shown, 256 / window) + "</code>"))
 
     return explorer(frame, {"slice": Int("Slice", 0, volume.shape[0] - 1, value=k0),
                             "window": Float("Window W (HU)", 1, 4000, value=window, step=1, format=".0f"),
@@ -543,11 +548,12 @@ def resampling_explorer(image: Any, spacing: float = 2.0, row: int = 300, window
                             (f"{d['spacing']:.2f} mm iso", f"{nx} × {nyy} × {nz}", f"{d['voxels']:,}",
                              f"{d['memory_mb']:.1f} MB ({d['memory_mb'] / d['old_memory_mb']:.2f}×)")],
                            header=("", "size (x, y, z)", "voxels", f"memory ({esc(d['plane'].dtype)})"))
-        readout = (f"<div style='font-family:monospace;font-size:13px'>{table}</div><small>Top: coronal row "
-                   f"{d['row_j']} of the resampled grid ({d['plane_y_mm']:.1f} mm from the origin along y), "
-                   f"{nx} × {nz} pixels drawn {f:.1f}× enlarged. Below: the original grid ({sz:g} mm rows), "
-                   "stretched to its true aspect. Only this plane is resampled at each move (from a slab of 17 "
-                   "input rows around it); the full volume is never built here.</small>")
+        readout = (f"<div style='font-family:monospace;font-size:13px'>{table}</div><small>"
+                   + t("Top: coronal row {0} of the resampled grid ({1:.1f} mm from the origin along y), "
+                       "{2} × {3} pixels drawn {4:.1f}× enlarged. Below: the original grid ({5:g} mm rows), "
+                       "stretched to its true aspect. Only this plane is resampled at each move (from a slab of 17 "
+                       "input rows around it); the full volume is never built here.").format(
+                       d["row_j"], d["plane_y_mm"], nx, nz, f, sz) + "</small>")
         return Frame(image=scale_nearest(grey, f, f), panes={"original": original}, readout=readout)
 
     return explorer(frame, {"spacing": Float("Spacing (mm)", 0.65, 10.0, value=spacing, step=0.05, format=".2f"),

@@ -29,6 +29,7 @@ from ..render import Chart, diverging, draw_boxes, hstack, to_rgb, zoom
 from ..samples import DENSE_TEMPLATES, NODULE_CENTRE, dense_template, dense_template_mean, pixel_spacing
 from ..samples import pneumonia_data
 from ..i18n import t
+from ..i18n import t as tr   # frame functions where t is a local name
 from ._explorer import Check, Choice, Float, Frame, Int, esc, explorer, html_table, register, result
 from .convolution import _image, _tf
 
@@ -59,7 +60,7 @@ def _length(px: float, spacing: tuple[float, float] | None) -> str:
         return f"{px:g} px"
     if abs(spacing[0] - spacing[1]) < 1e-9:
         return f"{px:g} px = {px * spacing[0]:.1f} mm"
-    return f"{px:g} px = {px * spacing[0]:.1f} mm (rows) × {px * spacing[1]:.1f} mm (cols)"
+    return t("{0:g} px = {1:.1f} mm (rows) × {2:.1f} mm (cols)").format(px, px * spacing[0], px * spacing[1])
 
 
 _NO_SPACING = "the image states no pixel spacing, so sizes are in pixels"
@@ -95,10 +96,10 @@ def pooling_explorer_compute(image: Any, size: int = 2, stride: int | None = Non
            else _tf_pool(img, size, r["stride"], r["mode"]))
     diff = float(np.abs(r["pooled"] - ref).max())
     p = r["pooled"]
-    msg = (f"{img.shape[0]}×{img.shape[1]} → {p.shape[0]}×{p.shape[1]} ({r['mode']} {size}×{size}, stride "
-           f"{r['stride']}) · max |ours − tf.nn.{r['mode']}_pool2d| = {diff:.1e}\n"
-           f"shift by {shift} px: mean |Δ| raw {r['raw_change']:.4f} → pooled {r['pooled_change']:.4f}; "
-           f"{r['unchanged_fraction']:.0%} of pooled values unchanged")
+    msg = (t("{0}×{1} → {2}×{3} ({4} {5}×{5}, stride {6}) · max |ours − tf.nn.{7}_pool2d| = {8:.1e}").format(
+               img.shape[0], img.shape[1], p.shape[0], p.shape[1], t(r["mode"]), size, r["stride"], r["mode"], diff)
+           + "\n" + t("shift by {0} px: mean |Δ| raw {1:.4f} → pooled {2:.4f}; {3:.0%} of pooled values "
+                      "unchanged").format(shift, r["raw_change"], r["pooled_change"], r["unchanged_fraction"]))
     return result(True, msg, max_abs_diff_tf=diff, **r)
 
 
@@ -148,8 +149,8 @@ def pooling_explorer(image: str = "lung CT", width: int = 1000) -> Any:
         r = pooling_explorer_compute(image, size, stride, mode, shift)
         if not r["ok"]:
             return Frame(warning=r["message"])
-        legend = ("<small>below: the pooled map of the shift test, red = pooled values the shift "
-                  "moved</small>")
+        legend = ("<small>" + t("below: the pooled map of the shift test, red = pooled values the shift "
+                                "moved") + "</small>")
         return Frame(image=render_pooling(image, r), panes={"shift": render_shift(r)},
                      readout="<code>" + esc(r["message"]).replace("\n", "<br>") + "</code><br>" + legend)
 
@@ -209,12 +210,12 @@ def nodule_pooling_explorer(image: Any = "lung CT", width: int = 900, centre: Se
         line_avg.set_ydata(res["retained"]["avg"])
         v = res["retained"][mode][depth]
         marker.set_data([depth], [v])
-        verdict = "erased (<25% contrast left)" if v < 0.25 else "still visible"
-        size = _length(diameter, spacing) + ("" if spacing else f" ({_NO_SPACING})")
+        verdict = t("erased (<25% contrast left)" if v < 0.25 else "still visible")
+        size = _length(diameter, spacing) + ("" if spacing else t(" ({0})").format(t(_NO_SPACING)))
         return Frame(image=render_nodule(res, depth, mode), panes={"chart": chart.png()},
-                     readout=(f"nodule {esc(size)} · <b>{esc(mode)} pooling, depth {depth}</b> (one pixel = "
-                              f"{2 ** depth}×{2 ** depth} input pixels): {v:.0%} of the nodule's contrast retained "
-                              f"— {verdict}"))
+                     readout=t("nodule {0} · <b>{1} pooling, depth {2}</b> (one pixel = {3}×{3} input pixels): "
+                               "{4:.0%} of the nodule's contrast retained — {5}").format(
+                         esc(size), esc(t(mode)), depth, 2 ** depth, v, verdict))
 
     return explorer(frame, {"diameter": Float("Nodule (px)", 1.0, 24.0, value=3.0, step=1.0, format=".0f"),
                             "depth": Int("Pool depth", 0, 5, value=2),
@@ -252,9 +253,10 @@ def receptive_field_compute(layers: Sequence[Any], image_size: int = 512, target
     centre = tuple(rf.start + p * rf.jump for p in pix)
     size_mm = None if spacing is None else (rf.size * spacing[0] if spacing[0] == spacing[1]
                                             else (rf.size * spacing[0], rf.size * spacing[1]))
-    seen = f"{rf.size}×{rf.size} input pixels" + ("" if spacing is None else f" ({_length(rf.size, spacing)})")
-    msg = (f"output {n}×{n}; one output pixel sees {seen}; neighbouring output pixels are {rf.jump} px apart"
-           + ("" if spacing is not None else f" ({_NO_SPACING})"))
+    seen = (t("{0}×{0} input pixels").format(rf.size)
+            + ("" if spacing is None else t(" ({0})").format(_length(rf.size, spacing))))
+    msg = (t("output {0}×{0}; one output pixel sees {1}; neighbouring output pixels are {2} px apart").format(
+        n, seen, rf.jump) + ("" if spacing is not None else t(" ({0})").format(t(_NO_SPACING))))
     return result(True, msg, table=table, out_size=n, pixel=pix, centre=centre, size_mm=size_mm)
 
 
@@ -326,13 +328,13 @@ def dense_neuron_compute(image: Any, weights: Any, bias: float = 0.0, test_score
     p = float(ops.sigmoid(np.array(z)))
     acc = rate = base = None
     msg = (f"z = w·x + b = {z - bias:+.3f} {bias:+.2f} = {z:+.3f} · p = sigmoid(z) = {p:.3f} → "
-           f"{'pneumonia' if p > 0.5 else 'normal'}")
+           f"{t('pneumonia') if p > 0.5 else t('normal')}")
     if test_scores is not None and test_labels is not None:
         pred = (np.asarray(test_scores) + bias) > 0  # sigmoid(z) > 0.5  <=>  z > 0
         lab = np.asarray(test_labels)
         acc, rate, base = float(np.mean(pred == lab)), float(np.mean(pred)), float(np.mean(lab))
-        msg += (f"\non all {len(lab)} test images (p > 0.5 ⇒ pneumonia): {rate:.0%} called pneumonia, "
-                f"accuracy {acc:.0%} (always saying pneumonia: {base:.0%})")
+        msg += "\n" + t("on all {0} test images (p > 0.5 ⇒ pneumonia): {1:.0%} called pneumonia, "
+                        "accuracy {2:.0%} (always saying pneumonia: {3:.0%})").format(len(lab), rate, acc, base)
     return result(True, msg, z=z, p=p, products=x * w, accuracy=acc, positive_rate=rate, baseline=base)
 
 
@@ -370,8 +372,8 @@ def dense_neuron_explorer(width: int = 560) -> Any:
     (mark,) = ax.plot([0], [0.5], "o", ms=10, mfc="none", mec="orange", mew=2.5, label=t("this image"))
     chart.animate(h_norm, h_pneu, mark)
     ax.legend(loc="upper left", fontsize=7)
-    titles = ("<div style='display:flex;justify-content:space-around;width:%dpx'><b>image x</b><b>weights w "
-              "(blue −, red +)</b><b>w ⊙ x (sum = w·x)</b></div>" % width)
+    titles = ("<div style='display:flex;justify-content:space-around;width:%dpx'><b>%s</b><b>%s</b><b>%s</b></div>"
+              % (width, t("image x"), t("weights w (blue −, red +)"), t("w ⊙ x (sum = w·x)")))
 
     def frame(image: int, template: str, bias: float) -> Frame:
         t = dense_template(template)
@@ -381,9 +383,9 @@ def dense_neuron_explorer(width: int = 560) -> Any:
             hist = np.histogram(z_all[yte == cls], edges)[0].astype(float)
             line.set_ydata(0.95 * hist / max(hist.max(), 1))
         mark.set_data([np.clip(r["z"], -7.9, 7.9)], [r["p"]])
-        label = "pneumonia" if yte[image] == 1 else "normal"
+        label = tr("pneumonia" if yte[image] == 1 else "normal")
         return Frame(image=render_dense_neuron(xte[image], t, r), panes={"chart": chart.png()},
-                     readout=(f"test image {image}, true label: <b>{label}</b> · "
+                     readout=(tr("test image {0}, true label: <b>{1}</b> · ").format(image, label)
                               + esc(r["message"]).replace("\n", "<br>") + titles))
 
     return explorer(frame, {"image": Int("Image #", 0, len(xte) - 1),
@@ -447,7 +449,8 @@ def render_feature_map(res: dict, layer: int, channel: int, size: int = 384) -> 
         return left, "", f"layer must be in [0, {len(res['outputs']) - 1}], got {layer}"
     out = res["outputs"][layer]
     name, params = res["names"][layer], res["params"][layer]
-    head = f"<b>{esc(name)}</b>: output {'×'.join(str(s) for s in out.shape)}, {params:,} parameters · "
+    head = t("<b>{0}</b>: output {1}, {2:,} parameters · ").format(esc(name), "×".join(str(s) for s in out.shape),
+                                                                    params)
     if out.ndim == 3:
         if not 0 <= channel < out.shape[2]:
             return left, "", f"channel must be in [0, {out.shape[2] - 1}] for {name}, got {channel}"
@@ -455,8 +458,8 @@ def render_feature_map(res: dict, layer: int, channel: int, size: int = 384) -> 
         lo, top = float(fm.min()), float(fm.max())
         hi = _robust_hi(fm, lo, top)
         right = to_rgb(_scale_to(fm, size), lo, hi)
-        txt = (head + f"channel {channel}: values [{lo:.3g}, {top:.3g}] (black = min, white ≥ 99.5th percentile "
-               f"{hi:.3g}), {float(np.mean(fm <= 0)):.0%} ≤ 0")
+        txt = head + t("channel {0}: values [{1:.3g}, {2:.3g}] (black = min, white ≥ 99.5th percentile "
+                       "{3:.3g}), {4:.0%} ≤ 0").format(channel, lo, top, hi, float(np.mean(fm <= 0)))
     elif out.size > 1:
         v = out.ravel()
         side = int(np.ceil(np.sqrt(v.size)))
@@ -465,8 +468,9 @@ def render_feature_map(res: dict, layer: int, channel: int, size: int = 384) -> 
         lo, top = float(v.min()), float(v.max())
         hi = _robust_hi(v, lo, top)
         right = to_rgb(_scale_to(np.nan_to_num(sq.reshape(side, side), nan=lo), size), lo, hi)
-        txt = (head + f"{v.size:,} numbers in [{lo:.3g}, {top:.3g}], drawn row by row as a {side}×{side} square "
-               "(channels fastest: neighbouring values are different channels of one pixel)")
+        txt = head + t("{0:,} numbers in [{1:.3g}, {2:.3g}], drawn row by row as a {3}×{3} square "
+                       "(channels fastest: neighbouring values are different channels of one pixel)").format(
+            v.size, lo, top, side)
     else:
         val = float(out.ravel()[0])
         right = np.full((size, size, 3), 255, np.uint8)
@@ -476,7 +480,7 @@ def render_feature_map(res: dict, layer: int, channel: int, size: int = 384) -> 
         right[y0 - 2: y0, 10: size - 10] = right[y1: y1 + 2, 10: size - 10] = 120
         mid = 10 + (size - 20) // 2
         right[y0 - 12: y1 + 12, mid - 1: mid + 1] = 0
-        txt = head + f"value <b>{val:.4f}</b> (bar: 0 → 1, black line = 0.5; an untrained model)"
+        txt = head + t("value <b>{0:.4f}</b> (bar: 0 → 1, black line = 0.5; an untrained model)").format(val)
     return hstack([left, right], gap=12), txt, ""
 
 
@@ -505,8 +509,8 @@ def feature_map_explorer(model: Any, x: Any, steps: Sequence[tuple[str, np.ndarr
     each update only re-renders the cached maps. A model that cannot run gives the same widget showing why.
     Used in 03 §5."""
     res = feature_maps_compute(model, x, steps)
-    titles = ("<div style='display:flex;justify-content:space-around;width:%dpx'><b>input</b><b>feature map of "
-              "the chosen layer and channel</b></div>" % width)
+    titles = ("<div style='display:flex;justify-content:space-around;width:%dpx'><b>%s</b><b>%s</b></div>"
+              % (width, t("input"), t("feature map of the chosen layer and channel")))
     if not res["ok"]:
         return explorer(lambda layer, channel: Frame(warning=res["message"]),
                         {"layer": Choice("Layer", [("(the model did not run)", 0)]), "channel": Int("Channel", 0, 0)},

@@ -284,15 +284,16 @@ def equalization_explorer(image: np.ndarray, in_range: tuple[float, float] | Non
         chart_a.set_hist(d["centres"], d["hist_after"])
         chart_a.set_curve(d["centres"], d["cdf_after"])
         straight = float(np.abs(d["cdf_after"] - d["centres"]).max())
-        idle = [f"{what} acts only on method {target} (now: {names[method]})"
+        idle = [t("{0} acts only on method {1} (now: {2})").format(t(what), t(target), t(names[method]))
                 for what, target, moved in (("the CLAHE clip limit", "CLAHE", clip != 0.01 and method != "clahe"),
                                             ("gamma", "Gamma", gamma != 1.0 and method != "gamma")) if moved]
         return Frame(image=to_uint8(d["after"], 0, 1),
                      panes={"before": before_png, "histogram before": hist_before_png,
                             "histogram after": chart_a.png()},
-                     readout=(f"<code>max |CDF(v) − v| after = {straight:.3f} (0 = perfectly flat histogram; "
-                              f"before: {gap_before:.3f})</code><br><small>Main image: after; below: before, and "
-                              "the histograms with their CDFs.</small>"),
+                     readout=("<code>" + t("max |CDF(v) − v| after = {0:.3f} (0 = perfectly flat histogram; "
+                                           "before: {1:.3f})").format(straight, gap_before)
+                              + "</code><br><small>" + t("Main image: after; below: before, and the histograms "
+                                                         "with their CDFs.") + "</small>"),
                      warning="; ".join(idle))
 
     ex = explorer(frame, {"method": Choice("Method", _METHODS, value="equalize", style="toggle", button_width="84px"),
@@ -342,10 +343,11 @@ def denoise_explorer(image: np.ndarray, in_range: tuple[float, float] | None = N
                             ("filtered", f"{d['psnr_filtered']:.2f}", f"{d['ssim_filtered']:.3f}")],
                            header=("", "PSNR (dB)", "SSIM"))
         return Frame(image=to_uint8(d["filtered"], *disp), panes={"clean": clean_png, "noisy": noisy_png},
-                     readout=(f"{table}<small>Filter size = {esc(_SIZE_MEANS[filter])}. Computed on the "
-                              f"{clean.shape[1]}×{clean.shape[0]} region at row {r0}, column {c0} (shown "
-                              "enlarged) to keep updates under 100 ms. Main image: filtered; below: clean · "
-                              "noisy.</small>"))
+                     readout=(f"{table}<small>" + t("Filter size = {0}. Computed on the {1}×{2} region at row {3}, "
+                                                    "column {4} (shown enlarged) to keep updates under 100 ms. Main "
+                                                    "image: filtered; below: clean · noisy.").format(
+                                  esc(t(_SIZE_MEANS[filter])), clean.shape[1], clean.shape[0], r0, c0)
+                              + "</small>"))
 
     ex = explorer(frame, {"noise": Choice("Noise", _NOISES, value="salt_pepper", style="toggle", button_width="120px"),
                           "level": Float("Noise level", 0.0, 0.3, value=0.05, step=0.01, format=".2f"),
@@ -381,8 +383,9 @@ def threshold_explorer(image: Any, threshold: float | None = None, window: float
         chart.vline("otsu", t_otsu)
         return Frame(image=render_overlay(grey_window(plane, window, level), mask),
                      panes={"histogram": chart.png()},
-                     readout=(f"<code>HU &gt; {threshold:.0f}: {mask.mean():.1%} of the slice (red). "
-                              f"Otsu's threshold for this slice: {t_otsu:.0f} HU</code>"))
+                     readout=("<code>" + t("HU &gt; {0:.0f}: {1:.1%} of the slice (red). Otsu's threshold for "
+                                           "this slice: {2:.0f} HU").format(threshold, mask.mean(), t_otsu)
+                              + "</code>"))
 
     return explorer(frame, {"slice": Int("Slice", 0, volume.shape[0] - 1, value=k0),
                             "threshold": Float("Threshold (HU)", -1024, 1500, value=t0, step=1, format=".0f"),
@@ -419,9 +422,10 @@ def region_grow_explorer(image: Any, seed_zyx: Sequence[int] | None = None, lowe
     for b in boxes:
         z, r0, c0, r1, c1 = box_tuple(b)
         rects.setdefault(z, []).append((r0, c0, r1, c1))
-    note = ("<br><small>Seed by sliders: <code>ipywidgets.Image</code> has no click event (the <code>ipyevents"
-            "</code> package would add one; it is not installed). The preview grows on the shown slice only (a "
-            "few ms); <b>Grow in 3-D</b> grows through the whole volume (~0.1 s).</small>")
+    note = ("<br><small>" + t("Seed by sliders: <code>ipywidgets.Image</code> has no click event (the <code>ipyevents"
+                              "</code> package would add one; it is not installed). The preview grows on the shown "
+                              "slice only (a few ms); <b>{0}</b> grows through the whole volume (~0.1 s).").format(
+                t("Grow in 3-D")) + "</small>")
 
     def frame(slice: int, row: int, col: int, lower: float, upper: float, connectivity: str, grow3d: bool,
               state: dict) -> Frame:
@@ -432,29 +436,31 @@ def region_grow_explorer(image: Any, seed_zyx: Sequence[int] | None = None, lowe
             state["grown"] = None
             return Frame(image=render_overlay(grey_window(plane, window, level), seed=seed,
                                               boxes=rects.get(slice, [])),
-                         warning=f"Lower ({lower:g} HU) is above Upper ({upper:g} HU): the range is empty")
-        inside = "inside" if lower <= v <= upper else "OUTSIDE (empty region)"
+                         warning=t("Lower ({0:g} HU) is above Upper ({1:g} HU): the range is empty").format(lower,
+                                                                                                           upper))
+        inside = t("inside" if lower <= v <= upper else "OUTSIDE (empty region)")
         if grow3d:
             mask3d = pp.region_grow(volume, (slice, row, col), lower, upper, connectivity)
             size = pp.region_size(mask3d, spacing)
-            span = f"slices {size.slices[0]}..{size.slices[1]}" if size.slices else "no slice"
+            span = t("slices {0}..{1}").format(*size.slices) if size.slices else t("no slice")
             state["grown"] = {"key": key, "mask": mask3d,
-                              "text": (f"<b>3-D region from (z={slice}, y={row}, x={col}): {size.voxels} voxels = "
-                                       f"{size.volume_ml:.1f} mL, {span}.</b> Move the slice slider to browse it; "
-                                       "any other change returns to the 2-D preview.")}
+                              "text": t("<b>3-D region from (z={0}, y={1}, x={2}): {3} voxels = {4:.1f} mL, {5}.</b> "
+                                        "Move the slice slider to browse it; any other change returns to the 2-D "
+                                        "preview.").format(slice, row, col, size.voxels, size.volume_ml, span)}
         grown = state.get("grown")
         if grown is not None and grown["key"] != key:  # the seed, range or connectivity moved: back to 2-D
             state["grown"] = grown = None
         if grown is not None:
             mask = grown["mask"][slice]
-            text = (f"<code>showing the 3-D region on slice {slice} (seed {v:.0f} HU, {inside})</code><br>"
-                    f"{grown['text']}")
+            text = ("<code>" + t("showing the 3-D region on slice {0} (seed {1:.0f} HU, {2})").format(slice, v, inside)
+                    + f"</code><br>{grown['text']}")
         else:
             mask = pp.region_grow(plane, seed, lower, upper, connectivity)
             size = pp.region_size(mask, spacing)
-            text = (f"<code>seed (z={slice}, y={row}, x={col}) = {v:.0f} HU, {inside} [{lower:.0f}, {upper:.0f}] · "
-                    f"2-D region on this slice: {size.voxels} px = {size.area_mm2 / 100:.1f} cm² "
-                    f"→ slab volume {round(size.volume_ml, 4):.2f} mL (× {spacing[2]:g} mm slice)</code>")
+            text = ("<code>" + t("seed (z={0}, y={1}, x={2}) = {3:.0f} HU, {4} [{5:.0f}, {6:.0f}] · 2-D region on "
+                                 "this slice: {7} px = {8:.1f} cm² → slab volume {9:.2f} mL (× {10:g} mm slice)").format(
+                slice, row, col, v, inside, lower, upper, size.voxels, size.area_mm2 / 100, round(size.volume_ml, 4),
+                spacing[2]) + "</code>")
         return Frame(image=render_overlay(grey_window(plane, window, level), mask, seed=seed,
                                           boxes=rects.get(slice, [])),
                      readout=text + note)
@@ -496,10 +502,10 @@ def lung_segmentation_stepper(image: Any, seg: pp.LungSegmentation | None = None
 
     def frame(step: int, slice: int) -> Frame:
         name = names[step - 1]
-        text = _STEP_TEXT[step - 1] if len(names) == len(_STEP_TEXT) else ""
+        text = t(_STEP_TEXT[step - 1]) if len(names) == len(_STEP_TEXT) else ""
         return Frame(image=render_overlay(grey_window(volume[slice], window, level), seg.steps[name][slice]),
-                     readout=(f"<b>{esc(name)}</b> — {vols[step - 1]:.0f} mL in the whole volume<br>"
-                              f"<small>{esc(text)}</small>"))
+                     readout=(t("<b>{0}</b> — {1:.0f} mL in the whole volume").format(esc(t(name)), vols[step - 1])
+                              + f"<br><small>{esc(text)}</small>"))
 
     return explorer(frame, {"step": Int("Step", 1, len(names), value=1),
                             "slice": Int("Slice", 0, volume.shape[0] - 1, value=_start_slice(volume, boxes))},
@@ -538,9 +544,10 @@ def box_grow_explorer(image: Any, lower: float = -300, upper: float = 200, const
     ks = sorted(rects)
     grey = functools.lru_cache(maxsize=None)(lambda k: grey_window(volume[k], window, level))
     empty = np.zeros(volume.shape[1:], bool)
-    note = ("<div style='font-size:12px;line-height:1.3'>Preview: grown on the shown slice only, from the in-range "
-            "pixel nearest the box centre (cyan cross). <b>Grow in 3-D</b> grows through the whole volume (about "
-            "0.5 s). Yellow: the annotated box; red: the region.</div>")
+    note = ("<div style='font-size:12px;line-height:1.3'>"
+            + t("Preview: grown on the shown slice only, from the in-range pixel nearest the box centre (cyan cross). "
+                "<b>{0}</b> grows through the whole volume (about 0.5 s). Yellow: the annotated box; red: the "
+                "region.").format(t("Grow in 3-D")) + "</div>")
 
     def pictures(k: int, mask: np.ndarray, seed: Sequence[int] | None) -> tuple[np.ndarray, np.ndarray]:
         rect = rects.get(k)
@@ -569,10 +576,11 @@ def box_grow_explorer(image: Any, lower: float = -300, upper: float = 200, const
             d3 = compute_box_growth(volume, box_mask, lower, upper, constrain, spacing)
             if d3["ok"]:
                 zs = d3["slices"]
-                state["grown"] = {"key": key, "d": d3, "text": (
-                    f"<b>3-D region: {d3['voxels']} voxels = {d3['volume_ml']:.1f} mL, slices {zs[0]}..{zs[1]} · "
-                    f"Dice {d3['dice']:.3f} · IoU {d3['iou']:.3f} · {d3['inside_box']:.0%} inside the boxes.</b> "
-                    "Move the slice slider to browse it; any other change returns to the 2-D preview.")}
+                state["grown"] = {"key": key, "d": d3, "text": t(
+                    "<b>3-D region: {0} voxels = {1:.1f} mL, slices {2}..{3} · Dice {4:.3f} · IoU {5:.3f} · {6:.0%} "
+                    "inside the boxes.</b> Move the slice slider to browse it; any other change returns to the 2-D "
+                    "preview.").format(d3["voxels"], d3["volume_ml"], zs[0], zs[1], d3["dice"], d3["iou"],
+                                       d3["inside_box"])}
             else:
                 state["grown"], warning = None, f"3-D: {d3['message']}"
         grown = state.get("grown")
@@ -583,23 +591,24 @@ def box_grow_explorer(image: Any, lower: float = -300, upper: float = 200, const
             seed = d3["seed"][1:] if d3["seed"][0] == k else None
             full, zoom = pictures(k, d3["region"][k], seed)
             return Frame(image=full, panes={"zoom": zoom},
-                         readout=f"<code>showing the 3-D region on slice {k}</code><br>{grown['text']}{note}")
+                         readout=("<code>" + t("showing the 3-D region on slice {0}").format(k)
+                                  + f"</code><br>{grown['text']}{note}"))
         if k not in rects:
             full, zoom = pictures(k, empty, None)
             return Frame(image=full, panes={"zoom": zoom}, warning=warning,
-                         readout=(f"<code>slice {k} has no annotated box (the annotation skips it): nothing to "
-                                  "grow in 2-D here; Grow in 3-D shows what the volume's region does on it"
-                                  f"</code>{note}"))
+                         readout=("<code>" + t("slice {0} has no annotated box (the annotation skips it): nothing "
+                                               "to grow in 2-D here; {1} shows what the volume's region does on "
+                                               "it").format(k, t("Grow in 3-D")) + f"</code>{note}"))
         d = compute_box_growth(volume[k], box_mask[k], lower, upper, constrain, spacing)
         if not d["ok"]:
             full, zoom = pictures(k, empty, None)
             return Frame(image=full, panes={"zoom": zoom}, readout=note, warning=d["message"])
         full, zoom = pictures(k, d["region"], d["seed"])
         return Frame(image=full, panes={"zoom": zoom}, warning=warning, readout=(
-            f"<code>slice {k}: region {d['voxels']} px = {d['area_mm2'] / 100:.2f} cm² "
-            f"(slab {d['volume_ml']:.2f} mL) · Dice with the box {d['dice']:.3f} · IoU {d['iou']:.3f} · "
-            f"{d['inside_box']:.0%} of the region inside the box · covers {d['box_covered']:.0%} of the box</code>"
-            f"{note}"))
+            "<code>" + t("slice {0}: region {1} px = {2:.2f} cm² (slab {3:.2f} mL) · Dice with the box {4:.3f} · "
+                         "IoU {5:.3f} · {6:.0%} of the region inside the box · covers {7:.0%} of the box").format(
+                k, d["voxels"], d["area_mm2"] / 100, d["volume_ml"], d["dice"], d["iou"], d["inside_box"],
+                d["box_covered"]) + f"</code>{note}"))
 
     controls = {"slice": Int("Slice (z)", ks[0], ks[-1], value=ks[len(ks) // 2]),
                 "lower": Float("Lower (HU)", -1020, 1000, value=lower, step=10, format=".0f"),

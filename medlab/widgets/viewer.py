@@ -15,6 +15,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from ..display import PRESETS, VIEWS, box_tuple, render_slice, window_range
+from ..i18n import t
 from ..io import as_volume
 from ._explorer import Check, Choice, Float, Frame, Int, explorer, register, result
 
@@ -66,9 +67,9 @@ def slice_viewer(image: Any, mask: Any = None, boxes: Sequence[Any] | None = Non
                            boxes=boxes if show_boxes else (), opacity=opacity)
         lo, hi = window_range(window, level)
         name, step = axis_mm[view]
-        return Frame(image=rgb, readout=(f"<code>{view} slice {slice}/{volume.shape[VIEWS[view]] - 1} &middot; "
-                                         f"{name}-spacing {step:.3g} mm &middot; shown HU range "
-                                         f"[{lo:.0f}, {hi:.0f}]</code>"))
+        text = t("{0} slice {1}/{2} &middot; {3}-spacing {4:.3g} mm &middot; shown HU range [{5:.0f}, {6:.0f}]")
+        return Frame(image=rgb, readout=("<code>" + text.format(t(view), slice, volume.shape[VIEWS[view]] - 1,
+                                                                name, step, lo, hi) + "</code>"))
 
     span = max(vmax - vmin, 1.0)
     controls = {
@@ -144,8 +145,9 @@ def dataset_browser(name: str = "pneumoniamnist") -> Any:
         if not r["ok"]:
             return Frame(warning=r["message"])
         table = html_table(list(r["counts"].items()), header=("class", f"images in {split}"))
-        return Frame(image=r["image"], readout=(f"<b>label {r['label']} = {esc(r['label_name'])}</b> (image "
-                                                f"#{r['position']} of the {esc(split)} split)<br>{table}"))
+        text = t("<b>label {0} = {1}</b> (image #{2} of the {3} split)")
+        return Frame(image=r["image"], readout=(text.format(r["label"], esc(t(r["label_name"])), r["position"],
+                                                            esc(t(split))) + f"<br>{table}"))
 
     controls = {"split": Choice("Split", ["train", "val", "test"], style="toggle"),
                 "label": Choice("Class", [("all classes", None)] + [(v, k) for k, v in names.items()],
