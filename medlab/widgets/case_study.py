@@ -254,8 +254,9 @@ def findings_card_viewer(cts: Mapping[str, Any] | None = None) -> Any:
                 ("HU mean ± sd", f"{c['hu_mean']:.0f} ± {c['hu_sd']:.0f}"),
                 ("Dice of the region vs its boxes", f"{c['dice_vs_box']:.2f}")]
         return Frame(image=pictures[patient], readout=html_table(rows) +
-                     "<p style='max-width:420px'><i>Computed, not typed. The region is grown inside the boxes "
-                     "(HU −300…200), so its size is bounded by the annotation: a box is not an outline.</i></p>")
+                     "<p style='max-width:420px'><i>"
+                     + t("Computed, not typed. The region is grown inside the boxes (HU −300…200), so its size is "
+                         "bounded by the annotation: a box is not an outline.") + "</i></p>")
 
     return explorer(frame, {"patient": Choice("Patient", list(cards), style="toggle")},
                     title="Findings card")

@@ -238,11 +238,11 @@ def threshold_lab(y: Any, scores: Mapping[str, Any], positive: int = 1,
         table.append(["ROC AUC (DeLong)"] + [_fmt_ci(a["auc"], (a["low"], a["high"])) for _, _, a in cols])
         table.append(["counts tp / fp / tn / fn"] + [_pad(f"{m['tp']} / {m['fp']} / {m['tn']} / {m['fn']}")
                                                      for m, _, _ in cols])
-        readout = (f"<b>positive class: {esc(pos_name)}</b>; predicted {esc(pos_name)} when "
-                   f"{'P(label 1)' if pos == 1 else 'P(label 1) &lt;'} "
-                   f"{'&ge; ' if pos == 1 else ''}{threshold:.2f}. {level:.0%} intervals: Wilson for the proportions, "
-                   f"stratified bootstrap ({n_boot} resamples) for F1, balanced accuracy, MCC and J, DeLong for "
-                   f"the AUC.<br>" + html_table(table, header=["metric"] + [r["name"] for r in rows]))
+        readout = (t("<b>positive class: {0}</b>; predicted {0} when {1} {2}{3:.2f}. {4:.0%} intervals: Wilson for "
+                     "the proportions, stratified bootstrap ({5} resamples) for F1, balanced accuracy, MCC and J, "
+                     "DeLong for the AUC.").format(esc(t(pos_name)), 'P(label 1)' if pos == 1 else 'P(label 1) &lt;',
+                                                   '&ge; ' if pos == 1 else '', threshold, level, n_boot)
+                   + "<br>" + html_table(table, header=["metric"] + [r["name"] for r in rows]))
         return Frame(image=labels.draw(chart.rgb(), texts), readout=readout)
 
     return explorer(frame, {"threshold": Float("Threshold", 0.0, 1.0, value=threshold, step=0.01, format=".2f")},
@@ -298,9 +298,9 @@ def prevalence_explorer(sensitivity: float = 0.9, specificity: float = 0.8, prev
             b.set_width(c)
             labels.add(f"bar{i}", ax_b, min(c, 880) + 8, i, coords="data", size=12, anchor="lm")
             texts[f"bar{i}"] = (f"{c:.0f}", "black")
-        readout = (f"At prevalence {prevalence:.1%}: of those called positive, {pv['ppv']:.1%} are ill (PPV = "
-                   f"{counts[0]:.0f} / ({counts[0]:.0f} + {counts[2]:.0f})); of those called negative, "
-                   f"{pv['npv']:.1%} are healthy (NPV). Sensitivity and specificity did not change.")
+        readout = t("At prevalence {0:.1%}: of those called positive, {1:.1%} are ill (PPV = {2:.0f} / ({2:.0f} + "
+                    "{3:.0f})); of those called negative, {4:.1%} are healthy (NPV). Sensitivity and specificity "
+                    "did not change.").format(prevalence, pv['ppv'], counts[0], counts[2], pv['npv'])
         return Frame(image=labels.draw(chart.rgb(), texts), readout=esc(readout))
 
     return explorer(frame, {"prevalence": Float("Prevalence", 0.01, 0.99, value=pi0, step=0.005, format=".3f"),
@@ -328,12 +328,13 @@ def calibration_explorer(y_val: Any, val: Mapping[str, Any], y_test: Any, test: 
     fitted: dict[tuple[str, str], tuple[np.ndarray, str]] = {}
     for name in test_s:
         pv, pt = val_s[name], test_s[name]
-        fitted[(name, "none")] = (pt, "no recalibration")
+        fitted[(name, "none")] = (pt, t("no recalibration"))
         tmp = E.temperature_scale(yv, pv)
-        fitted[(name, "temperature")] = (tmp(pt), f"temperature T = {tmp.temperature:.3f} (fitted on validation)")
+        fitted[(name, "temperature")] = (tmp(pt), t("temperature T = {0:.3f} (fitted on validation)").format(
+            tmp.temperature))
         pl = E.platt_scale(yv, E.logit(pv))
-        fitted[(name, "platt")] = (pl(E.logit(pt)), f"Platt: sigmoid({pl.a:.3f} logit(p) + {pl.b:.3f}) (fitted on "
-                                                  f"validation)")
+        fitted[(name, "platt")] = (pl(E.logit(pt)), t("Platt: sigmoid({0:.3f} logit(p) + {1:.3f}) (fitted on "
+                                                    "validation)").format(pl.a, pl.b))
     chart = Chart(figsize=(9.5, 3.8), dpi=72)
     labels = _Labels(chart)
     ax, ax_h = chart.fig.add_subplot(1, 2, 1), chart.fig.add_subplot(1, 2, 2)
@@ -365,7 +366,7 @@ def calibration_explorer(y_val: Any, val: Mapping[str, Any], y_test: Any, test: 
         rows = [["ECE", f"{E.expected_calibration_error(ys, raw, bins, strategy=binning):.4f}", f"{ece:.4f}"],
                 ["Brier score", f"{E.brier_score(ys, raw):.4f}", f"{brier:.4f}"],
                 ["ROC AUC", f"{E.roc_auc(ys, raw):.4f}", f"{E.roc_auc(ys, p):.4f}"]]
-        readout = (f"{esc(how)}. Measured on the test split.<br>"
+        readout = (t("{0}. Measured on the test split.").format(esc(how)) + "<br>"
                    + html_table(_padded(rows), header=["", "before", "after"]))
         return Frame(image=labels.draw(chart.rgb(), texts), readout=readout)
 
@@ -431,8 +432,9 @@ def bootstrap_explorer(y: Any, score: Any, positive: int = 1, name: str = "model
         mark.set_data([resamples], [hi - lo])
         rows = [["bootstrap (percentile)", f"[{lo:.4f}, {hi:.4f}]", f"{hi - lo:.4f}"],
                 ["DeLong", f"[{d['low']:.4f}, {d['high']:.4f}]", f"{d['high'] - d['low']:.4f}"]]
-        readout = (f"{resamples} stratified resamples (seed {seed}); standard deviation of the resampled AUCs "
-                   f"{np.std(b, ddof=1):.4f}.<br>" + html_table(_padded(rows), header=["interval", f"{level:.0%}", "width"]))
+        readout = (t("{0} stratified resamples (seed {1}); standard deviation of the resampled AUCs {2:.4f}.").format(
+                       resamples, seed, np.std(b, ddof=1))
+                   + "<br>" + html_table(_padded(rows), header=["interval", f"{level:.0%}", "width"]))
         return Frame(image=labels.draw(chart.rgb(), texts), readout=readout)
 
     return explorer(frame, {"resamples": Int("Resamples", 20, max_b, value=min(1000, max_b), step=10),
@@ -489,10 +491,10 @@ def decision_curve(y: Any, scores: Mapping[str, Any], positive: int = 1,
         odds = p_t / (1 - p_t)
         texts = {"title": (t("p_t = {0:.2f}: a false positive weighs {1:.2f} true positives").format(p_t, odds)
                            if p_t > 0 else t("p_t = 0: treat everyone"), "black")}
-        readout = (f"Net benefit = TP/N - FP/N x p_t/(1 - p_t); disease = {esc(class_names[pos])}, prevalence "
-                   f"{prevalence:.1%}.<br>" + html_table(_padded(rows), header=["strategy", "net benefit",
-                                                                        "net true positives per 100",
-                                                                        "unnecessary treatments avoided per 100"]))
+        readout = (t("Net benefit = TP/N - FP/N x p_t/(1 - p_t); disease = {0}, prevalence {1:.1%}.").format(
+                       esc(t(class_names[pos])), prevalence)
+                   + "<br>" + html_table(_padded(rows), header=["strategy", "net benefit", "net true positives per 100",
+                                                                "unnecessary treatments avoided per 100"]))
         return Frame(image=labels.draw(chart.rgb(), texts), readout=readout)
 
     return explorer(frame, {"p_t": Float("Threshold probability", 0.0, tmax, value=min(0.5, tmax), step=0.01,

@@ -225,8 +225,8 @@ def attribution_explorer(model: Any, images: Any, labels: Any, threshold: float 
     def frame(outcome: str, index: int, method: str, layer: str, opacity: float, raw_grid: bool) -> Frame:
         ks = picked[outcome]
         if not ks:
-            return Frame(warning=f"no {outcome} among the {len(xs)} images at threshold {threshold:g}: "
-                                 f"pick another outcome")
+            return Frame(warning=t("no {0} among the {1} images at threshold {2:g}: pick another outcome").format(
+                outcome, len(xs), threshold))
         k = ks[min(index, len(ks) - 1)]
         j = pos[k]
         cam = method in ("grad_cam", "hirescam")
@@ -307,7 +307,7 @@ def occlusion_explorer(model: Any, image: Any, patches: Sequence[int] = (2, 3, 4
 
     def frame(patch: int, stride: int, fill: str, opacity: float) -> Frame:
         if patch not in patches:
-            return Frame(warning=f"patch {patch} was not precomputed; pick one of {patches}")
+            return Frame(warning=t("patch {0} was not precomputed; pick one of {1}").format(patch, patches))
         full = grids[(patch, fill)]
         amap, grid, rows, cols = occlusion_at_stride(full, patch, stride, (h, w))
         panels = [titled(zoom(to_rgb(grey, 0.0, 1.0), f), "image"),
@@ -320,8 +320,8 @@ def occlusion_explorer(model: Any, image: Any, patches: Sequence[int] = (2, 3, 4
                                   f"cols {cols[k[1]]}-{cols[k[1]] + patch - 1}")]
         warning = ""
         if stride > patch:
-            warning = (f"stride {stride} > patch {patch}: some pixels are covered only by the extra window "
-                       f"at the border or not at all (map 0 there)")
+            warning = t("stride {0} > patch {1}: some pixels are covered only by the extra window at the border "
+                        "or not at all (map 0 there)").format(stride, patch)
         return Frame(image=hstack(panels), readout=_table(table), warning=warning)
 
     controls = {

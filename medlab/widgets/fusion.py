@@ -151,17 +151,18 @@ def early_fusion_explorer(blocks_train: Mapping[str, np.ndarray], y_train: Any,
     def frame(**on: bool) -> Frame:
         combo = frozenset(g for g, flag in zip(names, on.values()) if flag)
         if not combo:
-            return Frame(warning="select at least one feature group")
+            return Frame(warning=t("select at least one feature group"))
         r = results[combo]
         bars[-1].set_width(r["auc"])
         for bar, g, base in zip(bars, names, colors):
             bar.set_color(("salmon" if "leak" in g else "lightsteelblue") if g in combo else base)
             bar.set_alpha(1.0 if g in combo else 0.45)
         leaky = [g for g in combo if "leak" in g]
-        rows = [("groups", ", ".join(sorted(combo))), ("test AUC", f"{r['auc']:.3f}"),
+        rows = [("groups", ", ".join(t(g) for g in sorted(combo))), ("test AUC", f"{r['auc']:.3f}"),
                 ("test accuracy (threshold 0.5)", f"{r['accuracy']:.3f}"),
                 ("sensitivity / specificity", f"{r['sensitivity']:.3f} / {r['specificity']:.3f}")]
-        warn = (f"{', '.join(leaky)} encodes the label: the AUC is inflated, not earned" if leaky else "")
+        warn = (t("{0} encodes the label: the AUC is inflated, not earned").format(", ".join(t(g) for g in leaky))
+                if leaky else "")
         return Frame(image=chart.png(), readout=html_table(rows), warning=warn)
 
     keys = [f"g{j}" for j in range(len(names))]

@@ -246,7 +246,7 @@ def date_shift_explorer() -> Any:
         title = (t("{0}: shift per visit (naive) with key '{1}'").format(pid, key) if naive
                  else t("{0}: shift {1} days with key '{2}'").format(pid, shifts[0], key))
         img = timeline_image(original, shifted, title)
-        note = ("intervals preserved" if kept else "intervals changed: follow-up times are now wrong")
+        note = t("intervals preserved") if kept else t("intervals changed: follow-up times are now wrong")
         return Frame(image=img, readout=f"<code>{esc(note)}</code>")
 
     for p_ in VISITS:                   # precompute (~0.2 s): every control update is then a lookup
@@ -313,8 +313,8 @@ def fedavg_explorer(rounds: int = 4, local_epochs: Sequence[int] = (1, 2), heter
         if k not in cache:
             for line in [fed_line, cen_line, *loc_lines]:
                 line.set_data([], [])
-            return Frame(image=chart.rgb(), warning=f"local epochs {k[0]}, heterogeneity {k[1]}: not trained yet; "
-                                                    "press Run (a few seconds)")
+            return Frame(image=chart.rgb(), warning=t("local epochs {0}, heterogeneity {1}: not trained yet; "
+                                                      "press Run (a few seconds)").format(k[0], k[1]))
         r = cache[k]
         n = min(shown_rounds, len(r["rounds"]))
         xs = r["rounds"][:n]
@@ -322,10 +322,10 @@ def fedavg_explorer(rounds: int = 4, local_epochs: Sequence[int] = (1, 2), heter
         cen_line.set_data(xs, r["central"][:n])
         for line, loc in zip(loc_lines, r["local"]):
             line.set_data(xs, loc[:n])
-        info = ", ".join(f"H{i + 1}: {s} images, {p:.0%} pneumonia"
+        info = ", ".join(t("H{0}: {1} images, {2:.0%} pneumonia").format(i + 1, s, p)
                          for i, (s, p) in enumerate(zip(r["client_sizes"], r["client_positive"])))
-        last = (f"after round {n}: federated {r['federated'][n - 1]:.3f}, central {r['central'][n - 1]:.3f}, "
-                "alone " + ", ".join(f"{loc[n - 1]:.3f}" for loc in r["local"]))
+        last = t("after round {0}: federated {1:.3f}, central {2:.3f}, alone {3}").format(
+            n, r['federated'][n - 1], r['central'][n - 1], ", ".join(f"{loc[n - 1]:.3f}" for loc in r["local"]))
         return Frame(image=chart.rgb(), readout=f"<code>{esc(info)}</code><br><code>{esc(last)}</code>")
 
     controls = {"shown_rounds": Int("Rounds", 1, rounds, value=rounds),
@@ -399,13 +399,13 @@ def dp_explorer(grid: Sequence[dict], config: dict | None = None) -> Any:
             live[key] = {"epsilon": r.epsilon, "auc": r.history[-1], "seconds": r.seconds}
         eps_line.set_xdata([ex(e), ex(e)])
         near.set_data([ex(g["epsilon"])], [g["auc"]])
-        text = (f"clip C = {clip:.3g}, noise multiplier σ = {noise:.3g}: ε = {e:.3g} at δ = {cfg['delta']:g} "
-                f"({steps} steps, sampling rate {q:.3g}). Nearest precomputed run: C = {g['clip']:g}, "
-                f"σ = {g['noise']:g} → AUC {g['auc']:.3f}.")
+        text = t("clip C = {0:.3g}, noise multiplier σ = {1:.3g}: ε = {2:.3g} at δ = {3:g} ({4} steps, sampling rate "
+                 "{5:.3g}). Nearest precomputed run: C = {6:g}, σ = {7:g} → AUC {8:.3f}.").format(
+            clip, noise, e, cfg['delta'], steps, q, g['clip'], g['noise'], g['auc'])
         if key in live:
             lv = live[key]
             live_pt.set_data([ex(lv["epsilon"])], [lv["auc"]])
-            text += f" Live run at these values: AUC {lv['auc']:.3f} ({lv['seconds']:.1f} s)."
+            text += t(" Live run at these values: AUC {0:.3f} ({1:.1f} s).").format(lv['auc'], lv['seconds'])
         else:
             live_pt.set_data([], [])
         return Frame(image=chart.rgb(), readout=f"<code>{esc(text)}</code>")

@@ -146,10 +146,10 @@ def _gd_frame(surface: str, lr: float, step: bool, run: bool, reset: bool, state
             ["theta now", "-" if diverged else ", ".join(f"{v:.3f}" for v in path[n])]]
     if limit:
         rows.append(["diverges above lr", f"{limit:g} (= 2 / largest curvature)"])
-    warning = (f"Diverged after {len(loss) - 1} steps: lr = {lr:.3g} is too large for this surface."
+    warning = (t("Diverged after {0} steps: lr = {1:.3g} is too large for this surface.").format(len(loss) - 1, lr)
                if diverged else "")
     if n == GD_MAX_STEPS and (step or run):
-        warning = warning or f"At most {GD_MAX_STEPS} steps are drawn: press Reset."
+        warning = warning or t("At most {0} steps are drawn: press Reset.").format(GD_MAX_STEPS)
     return Frame(image=ch.rgb(), readout=html_table(rows), warning=warning)
 
 
@@ -181,7 +181,7 @@ def _race_frame(surface: str, lr: float, steps: int, state: dict) -> Frame:
         rows.append([name, "diverged" if done else f"{loss[-1]:.3g}",
                      str(int(hit[0])) if len(hit) else f"> {steps}"])
     readout = html_table(rows, header=["optimizer", f"loss after {steps}", "steps to loss < 1e-3"])
-    warning = f"Diverged: {', '.join(warn)} (learning rate {lr:.3g} too large)." if warn else ""
+    warning = t("Diverged: {0} (learning rate {1:.3g} too large).").format(", ".join(warn), lr) if warn else ""
     return Frame(image=ch.rgb(), readout=readout, warning=warning)
 
 
@@ -262,8 +262,8 @@ def _kernel_frame(target: str, lr: float, steps: int, optimizer: str, state: dic
     err = float(np.max(np.abs(w - tgt)))
     rows = [["steps", last], ["loss", f"{loss[last]:.3g}"], ["max |w - target|", f"{err:.3g}"],
             ["lr limit (2 / largest curvature)", f"{2 / np.linalg.eigvalsh(H)[-1]:.3g}"]]
-    warning = "" if last == steps else (f"Diverged after {last} steps: lr = {lr:.3g} exceeds "
-                                        f"{2 / np.linalg.eigvalsh(H)[-1]:.3g} for plain gradient descent.")
+    warning = "" if last == steps else t("Diverged after {0} steps: lr = {1:.3g} exceeds {2:.3g} for plain gradient "
+                                         "descent.").format(last, lr, 2 / np.linalg.eigvalsh(H)[-1])
     return Frame(image=img, readout=html_table(rows), warning=warning)
 
 
