@@ -105,3 +105,9 @@ def test_chinese_readouts_keep_the_numbers(zh):
     ex = WIDGETS["prevalence_explorer"]()
     assert ex.readout.value.startswith("患病率为 62.5% 时") and "PPV = 625 / (625 + 375)" in ex.readout.value
     assert WIDGETS["date_shift_explorer"]().readout.value == "<code>就诊间隔保持不变</code>"
+
+
+def test_sentence_cells_of_the_findings_card_are_chinese(zh):
+    """Table cells are data, but a cell that is a sentence (the card's position) is translated too."""
+    readout = WIDGETS["findings_card_viewer"]().readout.value
+    assert "三分之一（按 z 近似）" in readout and "third of the lung" not in readout

@@ -100,9 +100,9 @@ def heatmap_explorer(case: L.CTCase, scorer: Callable[[np.ndarray], np.ndarray] 
         mixed = np.where(finite[..., None], base * np.float32(1 - opacity)
                          + heats[(stride, slice)].astype(np.float32) * np.float32(opacity), base)
         rgb = (mixed + 0.5).astype(np.uint8)
-        t = float(thresholds[int(np.argmin(np.abs(thresholds - threshold)))])
-        d = found[(stride, slice, t)]
-        above = np.nan_to_num(hm.full, nan=0.0) >= t
+        th = float(thresholds[int(np.argmin(np.abs(thresholds - threshold)))])
+        d = found[(stride, slice, th)]
+        above = np.nan_to_num(hm.full, nan=0.0) >= th
         inner = above.copy()  # 4-neighbour erosion by slicing: the outline of the detected regions
         inner[1:, :] &= above[:-1, :]
         inner[:-1, :] &= above[1:, :]
@@ -118,8 +118,8 @@ def heatmap_explorer(case: L.CTCase, scorer: Callable[[np.ndarray], np.ndarray] 
             point.set_data([c["fp_per_slice"][j]], [c["sensitivity"][j]])
             froc_png[(stride, j)] = chart.png()
         boxed = k in case.boxed_slices
-        shows = "shows the tumour (boxed)" if boxed else (
-            "shows the tumour (NO box)" if k in case.tumour_slices else "is tumour-free")
+        shows = t("shows the tumour (boxed)") if boxed else (
+            t("shows the tumour (NO box)") if k in case.tumour_slices else t("is tumour-free"))
         rows = [("slice", f"{k} (z {case.z_mm[k]:.0f} mm) — {shows}"), ("model", name),
                 ("patches scored", int(np.isfinite(hm.prob).sum())),
                 ("regions ≥ threshold", len(d["regions"])), ("boxes found (TP)", d["tp"]),
@@ -187,13 +187,13 @@ def patch_inspector(case: L.CTCase, models: Mapping[str, Callable[[np.ndarray], 
         in_box = any(br0 <= r <= br1 and bc0 <= c <= bc1 for br0, bc0, br1, bc1 in boxes_by_slice.get(slice, ()))
         in_lung = bool(case.lung[slice, r, c])
         if in_box:
-            label = "tumour (label 1)"
+            label = t("tumour (label 1)")
         elif slice in excluded:
-            label = "not used: on or next to a slice that shows the tumour"
+            label = t("not used: on or next to a slice that shows the tumour")
         elif in_lung:
-            label = "normal lung (label 0)"
+            label = t("normal lung (label 0)")
         else:
-            label = "not used: centre outside the lung mask"
+            label = t("not used: centre outside the lung mask")
         rows = [("centre", f"row {r}, col {c} px · x {case.to_mm(slice, r, c)[0]:.0f}, "
                            f"y {case.to_mm(slice, r, c)[1]:.0f}, z {case.z_mm[slice]:.0f} mm"),
                 ("as a training patch", label)]
@@ -246,7 +246,7 @@ def findings_card_viewer(cts: Mapping[str, Any] | None = None) -> Any:
 
     def frame(patient: str) -> Frame:
         c = cards[patient]
-        rows = [("patient", patient), ("side", c["side"]), ("position", c["region"]),
+        rows = [("patient", patient), ("side", t(c["side"])), ("position", t(c["region"])),
                 ("slices (grown region)", f"{c['slices'][0]}–{c['slices'][1]}"),
                 ("z range", f"{c['z_mm'][0]:.0f} … {c['z_mm'][1]:.0f} mm"),
                 ("largest axial diameter", f"{c['largest_axial_diameter_mm']:.1f} mm (slice {c['diameter_slice']})"),

@@ -315,9 +315,10 @@ def occlusion_explorer(model: Any, image: Any, patches: Sequence[int] = (2, 3, 4
                   titled(_big(diverging(grid), f * h), t("{0} x {1} windows").format(len(rows), len(cols)))]
         k = np.unravel_index(int(np.argmax(grid)), grid.shape)
         table = [("model", f"p = {prob:.3f}, logit {full['logit']:.3f}"),
-                 ("windows", f"{len(rows) * len(cols)} ({patch} x {patch}, stride {stride}, fill {fill})"),
-                 ("largest drop", f"{grid[k]:.3g} (logit) hiding rows {rows[k[0]]}-{rows[k[0]] + patch - 1}, "
-                                  f"cols {cols[k[1]]}-{cols[k[1]] + patch - 1}")]
+                 ("windows", t("{0} ({1} x {1}, stride {2}, fill {3})").format(len(rows) * len(cols), patch, stride,
+                                                                             t(fill))),
+                 ("largest drop", t("{0:.3g} (logit) hiding rows {1}-{2}, cols {3}-{4}").format(
+                     grid[k], rows[k[0]], rows[k[0]] + patch - 1, cols[k[1]], cols[k[1]] + patch - 1))]
         warning = ""
         if stride > patch:
             warning = t("stride {0} > patch {1}: some pixels are covered only by the extra window at the border "
@@ -533,10 +534,10 @@ def randomization_explorer(model: Any, image: Any, methods: Sequence[str] = ("sa
     def frame(step: int, metric: str) -> Frame:
         step = min(step, len(names) - 1)
         main, chart_png = pngs[(step, metric)]
-        desc = "trained model" if step == 0 else f"layers {', '.join(names[1:step + 1])} re-initialised"
-        rows = [("step", f"{step} of {len(names) - 1}: {desc}"),
-                ("p(class 1)", f"{out['probability'][step]:.3f} (trained {out['probability'][0]:.3f})"),
-                ("below each map", "its similarity to the trained model's map (top row)")]
+        desc = t("trained model") if step == 0 else t("layers {0} re-initialised").format(", ".join(names[1:step + 1]))
+        rows = [("step", t("{0} of {1}: {2}").format(step, len(names) - 1, desc)),
+                ("p(class 1)", t("{0:.3f} (trained {1:.3f})").format(out['probability'][step], out['probability'][0])),
+                ("below each map", t("its similarity to the trained model's map (top row)"))]
         return Frame(image=main, panes={"chart": chart_png}, readout=_table(rows))
 
     controls = {
@@ -600,10 +601,10 @@ def faithfulness_explorer(model: Any, image: Any, steps: int = 28, seed: int = 0
         inserted = np.where(chosen, grey, blurred)
         panels = [titled(zoom(to_rgb(deleted, 0.0, 1.0), f), t("{0} % deleted").format(int(fraction * 100))),
                   titled(zoom(to_rgb(inserted, 0.0, 1.0), f), t("{0} % inserted").format(int(fraction * 100)))]
-        rows = [("deletion AUC", f"{c['deletion_auc']:.3f} (random order {c['random_deletion_auc']:.3f}; "
-                                 "lower is better)"),
-                ("insertion AUC", f"{c['insertion_auc']:.3f} (random order {c['random_insertion_auc']:.3f}; "
-                                  "higher is better)")]
+        rows = [("deletion AUC", t("{0:.3f} (random order {1:.3f}; lower is better)").format(
+                     c['deletion_auc'], c['random_deletion_auc'])),
+                ("insertion AUC", t("{0:.3f} (random order {1:.3f}; higher is better)").format(
+                     c['insertion_auc'], c['random_insertion_auc']))]
         return Frame(image=hstack(panels), panes={"chart": chart.png()}, readout=_table(rows))
 
     controls = {
