@@ -39,3 +39,15 @@ def fresh_python():
         assert out.returncode == 0, out.stderr[-2000:]
 
     return run
+
+
+@pytest.fixture
+def zh():
+    """medlab in 中文 for one test (``set_language("zh")``), the previous language restored after."""
+    import medlab
+    from medlab import i18n
+
+    before = i18n.get_language()
+    medlab.set_language("zh")
+    yield
+    medlab.set_language(before)

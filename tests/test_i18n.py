@@ -36,14 +36,6 @@ def _literal_labels() -> dict[str, list[str]]:
     return out
 
 
-@pytest.fixture
-def zh():
-    before = i18n.get_language()
-    medlab.set_language("zh")
-    yield
-    medlab.set_language(before)
-
-
 def test_the_source_has_labels_to_check():
     labels = _literal_labels()
     assert len(labels) > 50, f"found only {len(labels)} literal labels in {WIDGET_DIR}: is the parser broken?"

@@ -12,7 +12,6 @@ import re
 import pytest
 
 import medlab
-from medlab import i18n
 
 MODULES = {"viewer", "medical_images", "convolution", "network", "preprocessing", "features"}
 
@@ -34,14 +33,6 @@ def english_runs(readout: str) -> list[str]:
     for allowed in ALLOWED:
         text = text.replace(allowed, " ")
     return RUN.findall(text)
-
-
-@pytest.fixture
-def zh():
-    before = i18n.get_language()
-    medlab.set_language("zh")
-    yield
-    medlab.set_language(before)
 
 
 def _builders():

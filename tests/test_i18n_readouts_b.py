@@ -42,14 +42,6 @@ def english_runs(readout: str) -> list[str]:
     return RUN.findall(text)
 
 
-@pytest.fixture
-def zh():
-    before = i18n.get_language()
-    medlab.set_language("zh")
-    yield
-    medlab.set_language(before)
-
-
 def test_the_group_has_its_widgets():
     assert len(NAMES) >= 20, NAMES
     assert {"threshold_lab", "prevalence_explorer", "dp_explorer", "date_shift_explorer"} <= set(NAMES)
