@@ -471,7 +471,7 @@ def region_grow_explorer(image: Any, seed_zyx: Sequence[int] | None = None, lowe
                 "col": Int("Seed column (x)", 0, nx - 1, value=seed_zyx[2]),
                 "lower": Float("Lower (HU)", -1020, 1500, value=lower, step=5, format=".0f"),  # on round HU
                 "upper": Float("Upper (HU)", -1020, 1500, value=upper, step=5, format=".0f"),
-                "connectivity": Choice("Neighbours", _CONNECTIVITY, style="toggle", button_width="90px"),
+                "connectivity": Choice("Neighbours", _CONNECTIVITY, style="toggle", button_width="120px"),
                 "grow3d": Button("Grow in 3-D", style="info")}
     return explorer(frame, controls, width=width, state={"grown": None})
 
