@@ -388,6 +388,7 @@ ZH: dict[str, str] = {
     "test scores; called positive right of the line": "测试集得分；线右侧判为阳性",
     "1 − specificity (false-positive rate)": "1 − 特异度（假阳性率）", "ROC curve": "ROC 曲线",
     "confusion at threshold": "混淆矩阵，阈值",
+    "CNN at the validation threshold": "CNN，阈值在验证集上选定",
     # -- 06 training
     "parabola": "抛物线", "bowl": "碗形曲面", "rosenbrock": "Rosenbrock 函数",
     "the nine weights (dashed: target)": "九个权重（虚线：目标）",

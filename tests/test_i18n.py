@@ -423,6 +423,8 @@ def _drive_the_pil_widgets(tmp_path) -> dict[str, list[str]]:
         "threshold_lab": (lambda: E.threshold_lab(y, {"CNN": p}, n_boot=50), [("threshold", 0.3)]),
         "prevalence_explorer": (lambda: E.prevalence_explorer(), [("prevalence", 0.1)]),
         "prevalence_explorer (demo name)": (lambda: E.prevalence_explorer(name="CNN at threshold 0.5"), []),
+        "prevalence_explorer (registry demo)": (lambda: E.prevalence_explorer(
+            name="CNN at the validation threshold"), []),
         "calibration_explorer": (lambda: E.calibration_explorer(y, {"CNN": p}, y, {"CNN": p}),
                                  [("recalibration", "temperature"), ("recalibration", "platt"),
                                   ("binning", "quantile")]),

@@ -196,6 +196,18 @@ def test_medlab_cnn_head_is_size_independent():
     assert small.get_layer("dense").count_params() == 65
 
 
+def test_medlab_cnn_filters_widths_and_bad_widths():
+    # params: 3x3 convs without bias + BN (4 per channel) + Dense(w3 + 1), derived by hand
+    def derived(w1, w2, w3):
+        return 9 * w1 + 4 * w1 + 9 * w1 * w2 + 4 * w2 + 9 * w2 * w3 + 4 * w3 + w3 + 1
+    assert derived(16, 32, 64) == 23697
+    assert T.medlab_cnn(filters=(24, 48, 96)).count_params() == derived(24, 48, 96)
+    for bad, match in (((16, 32), "filters"), ("abc", "filters"), ((16, 0, 64), r"filters\[1\]"),
+                       ((16, 32, 10_000), r"filters\[2\]")):
+        with pytest.raises(ValueError, match=match):
+            T.medlab_cnn(filters=bad)
+
+
 @pytest.mark.parametrize("bad,exc,match", [((28,), ValueError, "input_shape"), ((4, 4, 1), ValueError, "height"),
                                             ("28", TypeError, "input_shape"), ((28, 28, 0), ValueError, "channels")])
 def test_builders_reject_bad_shapes(bad, exc, match):

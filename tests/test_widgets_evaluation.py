@@ -115,3 +115,11 @@ def test_threshold_lab_bootstrap_intervals_equal_a_loop_over_resamples(positive)
     ex = W.threshold_lab(Y, {"CNN": A}, positive=positive, n_boot=60, seed=2, level=0.9, threshold=t)
     lo, hi = W._boot_intervals(Y, pred1 if positive == 1 else ~pred1, index, positive, 0.9)["f1"]
     assert f"[{lo:.3f}, {hi:.3f}]" in ex.readout.value
+
+
+def test_prevalence_registry_demo_is_a_model_worth_reading():
+    """The registry demo's CNN (2 epochs) uses a threshold chosen on validation: at 0.5 it called almost every
+    test image positive (specificity ~0), which makes PPV/NPV a poor lesson."""
+    demo = W._demo_prevalence()
+    assert demo["sensitivity"] >= 0.5 and demo["specificity"] >= 0.5, demo
+    assert demo["name"] == "CNN at the validation threshold"
