@@ -325,6 +325,8 @@ ZH: dict[str, str] = {
     "steps taken": "已走步数", "loss now": "当前损失", "theta now": "当前 θ",
     "diverges above lr": "学习率高于此值即发散", "max |w - target|": "|w - 目标| 的最大值",
     "lr limit (2 / largest curvature)": "学习率上限（2 / 最大曲率）",
+    "diverged": "发散",
+    "{0:g} (= 2 / largest curvature)": "{0:g}（= 2 / 最大曲率）",
     "steps to loss < 1e-3": "损失降到 1e-3 以下所需步数", "sgd": "SGD", "momentum": "动量法", "adam": "Adam",
     "acc": "准确率", "val loss": "验证集损失", "val acc": "验证集准确率", "val AUC": "验证集 AUC",
     "Runs of this session": "本次会话的训练运行", "hover a run for its folder name": "鼠标悬停可见运行文件夹名",

@@ -546,3 +546,14 @@ def test_the_tag_browser_names_groups_and_actions_in_chinese(zh):
         assert word in readout, word
     for english in ("attribute(s)", "removed", "emptied", "new UID (U)"):
         assert english not in readout, english
+
+
+def test_divergence_words_in_the_gradient_descent_tables_are_chinese(zh):
+    """06's stepper and race tables say 发散, not 'diverged', when the learning rate is too large."""
+    from medlab.widgets import training as W
+    ex = W.gd_stepper(surface="parabola", lr=0.9)
+    ex.controls["run"].click()
+    assert "发散" in ex.readout.value and "diverged" not in ex.readout.value
+    assert "（= 2 / 最大曲率）" in ex.readout.value
+    race = W.optimizer_race(surface="bowl", lr=0.5)
+    assert "发散" in race.readout.value and "diverged" not in race.readout.value

@@ -81,9 +81,9 @@ def test_readout_prose_is_chinese(zh, name):
 def test_english_readouts_are_unchanged():
     assert i18n.get_language() == "en"
     ex = WIDGETS["prevalence_explorer"]()
-    assert ex.readout.value == ("At prevalence 62.5%: of those called positive, 62.5% are ill (PPV = 625 / "
-                                "(625 + 375)); of those called negative, 0.0% are healthy (NPV). Sensitivity and specificity did not "
-                                "change.")
+    assert ex.readout.value == ("At prevalence 62.5%: of those called positive, 81.8% are ill (PPV = 456 / "
+                                "(456 + 101)); of those called negative, 61.9% are healthy (NPV). Sensitivity and "
+                                "specificity did not change.")
     ex = WIDGETS["date_shift_explorer"]()
     assert ex.readout.value == "<code>intervals preserved</code>"
     ex.controls["naive"].value = True
@@ -95,7 +95,7 @@ def test_english_readouts_are_unchanged():
 
 def test_chinese_readouts_keep_the_numbers(zh):
     ex = WIDGETS["prevalence_explorer"]()
-    assert ex.readout.value.startswith("患病率为 62.5% 时") and "PPV = 625 / (625 + 375)" in ex.readout.value
+    assert ex.readout.value.startswith("患病率为 62.5% 时") and "PPV = 456 / (456 + 101)" in ex.readout.value
     assert WIDGETS["date_shift_explorer"]().readout.value == "<code>就诊间隔保持不变</code>"
 
 

@@ -142,10 +142,10 @@ def _gd_frame(surface: str, lr: float, step: bool, run: bool, reset: bool, state
     diverged = len(loss) < len(path)
     limit = {"parabola": 0.5, "bowl": 0.2}.get(surface)
     rows = [["steps taken", n], ["learning rate", f"{lr:.3g}"],
-            ["loss now", "diverged" if diverged else f"{loss[-1]:.3g}"],
+            ["loss now", t("diverged") if diverged else f"{loss[-1]:.3g}"],
             ["theta now", "-" if diverged else ", ".join(f"{v:.3f}" for v in path[n])]]
     if limit:
-        rows.append(["diverges above lr", f"{limit:g} (= 2 / largest curvature)"])
+        rows.append(["diverges above lr", t("{0:g} (= 2 / largest curvature)").format(limit)])
     warning = (t("Diverged after {0} steps: lr = {1:.3g} is too large for this surface.").format(len(loss) - 1, lr)
                if diverged else "")
     if n == GD_MAX_STEPS and (step or run):
@@ -178,7 +178,7 @@ def _race_frame(surface: str, lr: float, steps: int, state: dict) -> Frame:
         if done:
             warn.append(name)
         hit = np.flatnonzero(loss < 1e-3)
-        rows.append([name, "diverged" if done else f"{loss[-1]:.3g}",
+        rows.append([name, t("diverged") if done else f"{loss[-1]:.3g}",
                      str(int(hit[0])) if len(hit) else f"> {steps}"])
     readout = html_table(rows, header=["optimizer", f"loss after {steps}", "steps to loss < 1e-3"])
     warning = t("Diverged: {0} (learning rate {1:.3g} too large).").format(", ".join(warn), lr) if warn else ""
