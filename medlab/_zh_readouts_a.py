@@ -175,9 +175,8 @@ ZH: dict[str, str] = {
         "三维连通域；两肺被分开（用 1 像素腐蚀切断细小的连接），保留最大的两个，切除气管和主支气管。血管仍是空洞。",
     "Each lung closed (disk) and its holes filled per slice: vessels and nodules inside the lung now count as lung.":
         "对每侧肺做闭运算（圆盘）并逐张切片填充空洞：肺内的血管和结节现在都算作肺。",
-    "1 air (HU < -320)": "1 空气（HU < -320）", "2 air inside the body": "2 体内的空气",
+    "2 air inside the body": "2 体内的空气",
     "3 two lungs (airways, gas removed)": "3 两肺（已去除气道和气体）",
-    "4 vessels filled (closing r=4, fill holes)": "4 填充血管（闭运算 r=4，填充空洞）",
     "<b>{0}</b> — {1:.0f} mL in the whole volume": "<b>{0}</b> — 整个体数据中共 {1:.0f} mL",
     "Preview: grown on the shown slice only, from the in-range pixel nearest the box centre (cyan cross). <b>{0}</b> "
     "grows through the whole volume (about 0.5 s). Yellow: the annotated box; red: the region.":

@@ -542,6 +542,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # 07 evaluation: the prevalence explorer's model name and its marked prevalences ("train 74%")
     (re.compile(r"^(\S+) at threshold ([\d.]+)$"), "{0}，阈值 {1}"),
     (re.compile(r"^(train|val|test) ([\d.]+ ?%)$"), "{0} {1}"),
+    # 04 lung segmentation steps (medlab.preprocess.lung_mask), named with their parameters
+    (re.compile(r"^1 air \(HU < (-?[\d.]+)\)$"), "1 空气（HU < {0}）"),
+    (re.compile(r"^4 vessels filled \(closing r=(\d+), fill holes\)$"), "4 填充血管（闭运算 r={0}，填充空洞）"),
 ]
 
 def is_neutral(text: str) -> bool:

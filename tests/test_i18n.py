@@ -557,3 +557,13 @@ def test_divergence_words_in_the_gradient_descent_tables_are_chinese(zh):
     assert "（= 2 / 最大曲率）" in ex.readout.value
     race = W.optimizer_race(surface="bowl", lr=0.5)
     assert "发散" in race.readout.value and "diverged" not in race.readout.value
+
+
+def test_lung_segmentation_step_names_are_chinese_for_any_parameters(zh):
+    """04's step names carry lung_mask's parameters ("1 air (HU < -320)"): translated for every value, not only
+    the defaults."""
+    from medlab.i18n import t
+    assert t("1 air (HU < -320)") == "1 空气（HU < -320）"
+    assert t("1 air (HU < -450.5)") == "1 空气（HU < -450.5）"
+    assert t("4 vessels filled (closing r=7, fill holes)") == "4 填充血管（闭运算 r=7，填充空洞）"
+    assert t("3 two lungs (airways, gas removed)") == "3 两肺（已去除气道和气体）"
