@@ -30,9 +30,12 @@ BUDGET_MS, GOAL_MS = 100.0, 50.0
 
 def _wait_for_background_work(before: set, timeout_s: float = 300.0) -> float:
     """Join the threads a widget's buttons started (the training dashboard's Train runs a background thread), so
-    they do not share the cores with the next widget's measurement. Returns the seconds waited."""
+    they do not share the cores with the next widget's measurement. Returns the seconds waited.
+
+    Only the kit's own workers (named ``medlab-...``): a library's service thread that lives as long as the
+    process (tqdm's ``tqdm_monitor``) would otherwise be waited for until the timeout."""
     t0 = time.perf_counter()
-    for th in [th for th in threading.enumerate() if th not in before and th is not threading.current_thread()]:
+    for th in [th for th in threading.enumerate() if th not in before and th.name.startswith("medlab-")]:
         th.join(max(0.0, timeout_s - (time.perf_counter() - t0)))
     return time.perf_counter() - t0
 
