@@ -545,6 +545,26 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # 04 lung segmentation steps (medlab.preprocess.lung_mask), named with their parameters
     (re.compile(r"^1 air \(HU < (-?[\d.]+)\)$"), "1 空气（HU < {0}）"),
     (re.compile(r"^4 vessels filled \(closing r=(\d+), fill holes\)$"), "4 填充血管（闭运算 r={0}，填充空洞）"),
+    # core errors a learner reaches with the controls, shown as widget warnings (Explorer._set_warning):
+    # medlab.ops._out_len (a kernel or pool window wider than the padded input) and preprocess.box_grow
+    (re.compile(r"^Invalid configuration: (.+)$", re.S), "配置无效：{0}"),
+    (re.compile(r"^Invalid kernel: (.+)$", re.S), "卷积核无效：{0}"),
+    (re.compile(r"^Invalid pooling: (.+)$", re.S), "池化设置无效：{0}"),
+    (re.compile(r"^Invalid stack: (.+)$", re.S), "层堆叠无效：{0}"),
+    (re.compile(r"^Invalid 1×1 filter: (.+)$", re.S), "1×1 滤波器无效：{0}"),
+    (re.compile(r"^Cannot run the model: (.+)$", re.S), "无法运行模型：{0}"),
+    (re.compile(r"^(\S+): kernel \(size (\d+)\) spans (\d+) pixels, larger than the padded input "
+                r"\((\d+) \+ (\d+) \+ (\d+) = (\d+)\); use a smaller kernel or more padding$"),
+     "{0}：卷积核（尺寸 {1}）覆盖 {2} 个像素，大于填充后的输入（{3} + {4} + {5} = {6}）；请换更小的卷积核或增加填充"),
+    (re.compile(r"^(\S+): kernel \(size (\d+) with dilation (\d+)\) spans (\d+) pixels, larger than the padded "
+                r"input \((\d+) \+ (\d+) \+ (\d+) = (\d+)\); use a smaller kernel or more padding$"),
+     "{0}：卷积核（尺寸 {1}，膨胀 {2}）覆盖 {3} 个像素，大于填充后的输入（{4} + {5} + {6} = {7}）；"
+     "请换更小的卷积核或增加填充"),
+    (re.compile(r"^(\S+): pool window \(size (\d+)\) spans (\d+) pixels, larger than the padded input "
+                r"\((\d+) \+ (\d+) \+ (\d+) = (\d+)\); use a smaller pool window or more padding$"),
+     "{0}：池化窗口（尺寸 {1}）覆盖 {2} 个像素，大于填充后的输入（{3} + {4} + {5} = {6}）；请换更小的池化窗口或增加填充"),
+    (re.compile(r"^no voxel inside the box has a value in \[(\S+), (\S+)\]; widen the range$"),
+     "框内没有体素的值落在 [{0}, {1}] 之内；请放宽范围"),
 ]
 
 def is_neutral(text: str) -> bool:

@@ -567,3 +567,34 @@ def test_lung_segmentation_step_names_are_chinese_for_any_parameters(zh):
     assert t("1 air (HU < -450.5)") == "1 空气（HU < -450.5）"
     assert t("4 vessels filled (closing r=7, fill holes)") == "4 填充血管（闭运算 r=7，填充空洞）"
     assert t("3 two lungs (airways, gas removed)") == "3 两肺（已去除气道和气体）"
+
+
+def test_core_errors_a_learner_reaches_are_shown_in_chinese(zh):
+    """The core's own messages for a kernel or pool window wider than the padded input and an empty HU range in
+    the box reach the widgets as warnings; Explorer._set_warning shows them in 中文. Raised by the core itself
+    here, so a reworded core message fails this test instead of silently staying English."""
+    import numpy as np
+    from medlab import ops
+    from medlab.i18n import t
+    from medlab.widgets import WIDGETS
+    msgs = []
+    for call in (lambda: ops.conv2d(np.zeros((5, 5)), np.ones((3, 3)), dilation=3),
+                 lambda: ops.conv2d(np.zeros((2, 2)), np.ones((3, 3))),
+                 lambda: ops.pool2d(np.zeros((3, 3)), 4)):
+        with pytest.raises(ValueError) as info:
+            call()
+        msgs.append(t(f"Invalid configuration: {info.value}"))
+    ex = WIDGETS["output_size_explorer"]()
+    ex.controls["dilation"].value = 4
+    msgs.append(ex.message)
+    ex = WIDGETS["shape_explorer"]()
+    ex.set(threshold=100, slice=12)
+    msgs.append(ex.message)
+    for m in msgs:      # the argument the core names ("size", "k") is an identifier and stays
+        assert HAN.search(m) and not [w for w in _english_words(m) if w != "size"], m
+    assert msgs[0].startswith("配置无效：") and "膨胀 3" in msgs[0]
+    assert "池化窗口" in msgs[2]
+    medlab.set_language("en")
+    ex = WIDGETS["output_size_explorer"]()
+    ex.controls["dilation"].value = 4
+    assert ex.message.startswith("Invalid configuration: k: kernel (size 3 with dilation 4) spans 9 pixels")

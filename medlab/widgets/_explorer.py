@@ -524,6 +524,11 @@ class Explorer:
                 self._release_presets(set(changed))
 
     def _set_warning(self, text: str) -> None:
+        if text:
+            from .. import i18n
+            # the one place every warning passes: a core error a learner can reach with the controls (a kernel
+            # wider than the padded input, an empty HU range) is shown in 中文 too (i18n patterns); no-op in English
+            text = i18n.t(text)
         self.message = text
         self.warning_html.value = (f"<div style='color:#b00020;font-weight:bold;max-width:520px'>&#9888; "
                                    f"{esc(text)}</div>") if text else ""
