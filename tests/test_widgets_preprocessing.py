@@ -161,6 +161,22 @@ def test_equalization_explorer(vol):
         wp.equalization_explorer(np.zeros((2, 8, 8)))
 
 
+def test_equalization_explorer_reuses_a_method_seen_before_exactly(vol):
+    """Results are cached per (method, its own parameter): coming back to CLAHE at the same clip limit shows
+    the very same image as computing it afresh; a new clip limit is computed."""
+    w = wp.equalization_explorer(vol[15], in_range=(-1000, 400))
+    w.controls["method"].value = "clahe"
+    first = w.panes["main"].value
+    for m in ("equalize", "gamma", "clahe"):
+        w.controls["method"].value = m
+    assert w.panes["main"].value == first
+    fresh = wp.equalization_explorer(vol[15], in_range=(-1000, 400))
+    fresh.controls["method"].value = "clahe"
+    assert fresh.panes["main"].value == first
+    w.controls["clip"].value = 0.2
+    assert w.panes["main"].value != first
+
+
 def test_denoise_explorer_keeps_the_noise_while_only_the_filter_changes(vol):
     w = wp.denoise_explorer(vol[15], in_range=(-1000, 400))
     assert set(w.panes) == {"main", "clean", "noisy"} and w.message == ""
