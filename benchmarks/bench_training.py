@@ -438,8 +438,8 @@ def bench_budget(tmp: Path) -> None:
         for name, (filters, epochs) in BUDGET_VARIANTS.items():
             rows = []
             seeds = (0,) if QUICK else ((0, 1, 2, 3, 4) if name == "defaults" else SEEDS)
+            T.RECIPES["medlab_cnn"] = dict(base, epochs=epochs)
             for seed in seeds:
-                T.RECIPES["medlab_cnn"] = dict(base, epochs=epochs)
                 model = T.medlab_cnn(seed=seed, filters=filters)
                 run, cpu = timed_fit(model, (x, y), val, seed=seed, run_dir=tmp)
                 rows.append({"seed": seed, "params": model.count_params(), "wall_s": run.wall_time_s,
